@@ -1,0 +1,70 @@
+"""Tynda: participatory budgeting and citizen feedback for Kazakhstan.
+
+`create_app` builds the Flask application: it registers the extensions, the blueprints of
+every capability package and their CLI groups explicitly, so the wiring is readable here.
+"""
+
+from pathlib import Path
+
+from flask import Flask
+
+from config import CONFIGS, INSTANCE_DIR
+
+
+def create_app(config="development"):
+    """Create the application from a config name, a config class or a dict of overrides."""
+    app = Flask(
+        __name__,
+        instance_path=str(INSTANCE_DIR),
+        template_folder=str(Path(__file__).parent.parent / "templates"),
+        static_folder=str(Path(__file__).parent.parent / "static"),
+    )
+    overrides = {}
+    if isinstance(config, dict):
+        overrides, config = config, config.get("CONFIG", "testing")
+    config_class = CONFIGS[config] if isinstance(config, str) else config
+    if hasattr(config_class, "check"):
+        config_class.check()
+    app.config.from_object(config_class)
+    app.config.update(overrides)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    _register_extensions(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    return app
+
+
+def _register_extensions(app):
+    from portal import database, i18n, security
+    from portal.accounts.services import configure_hasher
+    from portal.extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    database.configure_engines()
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+    configure_hasher(**app.config.get("ARGON2_PARAMS", {}))
+
+
+def _register_blueprints(app):
+    from portal import errors
+    from portal.accounts.views import bp as accounts_bp
+    from portal.main.views import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(accounts_bp)
+    errors.init_app(app)
+
+
+def _register_cli(app):
+    from portal import demo
+    from portal.accounts.cli import cli as accounts_cli
+    from portal.regions.cli import cli as regions_cli
+
+    app.cli.add_command(accounts_cli)
+    app.cli.add_command(regions_cli)
+    app.cli.add_command(demo.cli)

@@ -1,0 +1,113 @@
+"""Accounts: users with roles, the voter register and failed-login records.
+
+No clear IIN is stored anywhere: `iin_hash` is an HMAC with a server key, used only to keep
+one account per IIN and to match the voter register.
+"""
+
+import datetime as dt
+import secrets
+
+from flask import current_app
+from flask_login import UserMixin
+
+from portal.extensions import db, login_manager
+
+ROLES = ("resident", "moderator", "staff", "admin")
+# Roles whose work is tied to one region.
+REGIONAL_ROLES = ("moderator", "staff")
+
+
+def utcnow():
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def iin_key():
+    """The HMAC key for IINs: its own setting, else the app secret."""
+    return current_app.config.get("IIN_HMAC_KEY") or current_app.config["SECRET_KEY"]
+
+
+def new_token():
+    return secrets.token_urlsafe(24)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user_account"
+
+    id = db.Column(db.Integer, primary_key=True)
+    email = db.Column(db.String(254), nullable=False, unique=True)
+    full_name = db.Column(db.String(200), nullable=False)
+    iin_hash = db.Column(db.String(64), nullable=False, unique=True)
+    birth_year = db.Column(db.Integer, nullable=False)
+    sex = db.Column(db.String(1), nullable=False)
+    phone = db.Column(db.String(16), nullable=False)
+    password_hash = db.Column(db.String(255), nullable=False)
+    region_id = db.Column(db.Integer, db.ForeignKey("region.id"), nullable=False, index=True)
+    district_id = db.Column(db.Integer, db.ForeignKey("district.id"), nullable=True)
+    role = db.Column(db.String(16), nullable=False, default="resident")
+    # The region a moderator or staff member works for; admins work everywhere.
+    scope_region_id = db.Column(db.Integer, db.ForeignKey("region.id"), nullable=True)
+    verified_region_id = db.Column(db.Integer, db.ForeignKey("region.id"), nullable=True)
+    verified_at = db.Column(db.DateTime, nullable=True)
+    verified_via = db.Column(db.String(16), nullable=True)  # "staff" or "register"
+    locale = db.Column(db.String(10), nullable=True)
+    # Part of the login cookie; replacing it signs the user out everywhere.
+    session_token = db.Column(db.String(64), nullable=False, default=new_token)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    region = db.relationship("Region", foreign_keys=[region_id])
+    district = db.relationship("District", foreign_keys=[district_id])
+    scope_region = db.relationship("Region", foreign_keys=[scope_region_id])
+    verified_region = db.relationship("Region", foreign_keys=[verified_region_id])
+
+    __table_args__ = (
+        db.CheckConstraint(f"role IN {ROLES!r}", name="role_known"),
+        db.CheckConstraint("sex IN ('M', 'F')", name="sex_known"),
+    )
+
+    def get_id(self):
+        return f"{self.id}:{self.session_token}"
+
+    @property
+    def is_admin(self):
+        return self.role == "admin"
+
+    def is_verified_in(self, region_id):
+        return self.verified_region_id is not None and self.verified_region_id == region_id
+
+    def works_for(self, region_id):
+        """True if this user may act as staff or moderator for the region."""
+        return self.is_admin or (self.role in REGIONAL_ROLES and self.scope_region_id == region_id)
+
+
+class VoterRegisterEntry(db.Model):
+    """An IIN (as its HMAC) that a region's staff uploaded as a verified resident."""
+
+    __tablename__ = "voter_register_entry"
+    __table_args__ = (db.UniqueConstraint("region_id", "iin_hash"),)
+
+    id = db.Column(db.Integer, primary_key=True)
+    region_id = db.Column(db.Integer, db.ForeignKey("region.id"), nullable=False)
+    iin_hash = db.Column(db.String(64), nullable=False, index=True)
+    added_by_id = db.Column(db.Integer, db.ForeignKey("user_account.id"), nullable=True)
+    added_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+
+class FailedLogin(db.Model):
+    """One failed sign-in, keyed by a hash of the e-mail or the client address."""
+
+    __tablename__ = "failed_login"
+
+    id = db.Column(db.Integer, primary_key=True)
+    key = db.Column(db.String(64), nullable=False, index=True)
+    at = db.Column(db.DateTime, nullable=False, default=utcnow, index=True)
+
+
+@login_manager.user_loader
+def load_user(cookie_id):
+    user_id, _, token = (cookie_id or "").partition(":")
+    if not user_id.isdigit() or not token:
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not secrets.compare_digest(user.session_token, token):
+        return None
+    return user

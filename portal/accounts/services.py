@@ -1,0 +1,235 @@
+"""Account services: registration, sign-in throttling, verification, roles.
+
+Each function takes the database session (and the acting user where one acts), changes
+objects and only flushes; the caller commits once. No Flask imports: the CLI, the views
+and the tests call these the same way.
+"""
+
+import csv
+import datetime as dt
+import hashlib
+import hmac
+import io
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, select
+
+from portal.accounts.domain import IINError, parse_iin
+from portal.accounts.models import (
+    REGIONAL_ROLES,
+    ROLES,
+    FailedLogin,
+    User,
+    VoterRegisterEntry,
+    new_token,
+    utcnow,
+)
+
+_hasher = PasswordHasher()
+
+
+class AccountError(Exception):
+    """A refused account action; `code` is stable so views can translate it."""
+
+    def __init__(self, code, **details):
+        super().__init__(code)
+        self.code = code
+        self.details = details
+
+
+def configure_hasher(**params):
+    """Set Argon2 parameters (tests use cheap ones; production keeps the library defaults)."""
+    global _hasher
+    _hasher = PasswordHasher(**params) if params else PasswordHasher()
+
+
+def iin_digest(iin, key):
+    return hmac.new(key.encode(), iin.strip().encode(), hashlib.sha256).hexdigest()
+
+
+def normalise_email(email):
+    return (email or "").strip().lower()
+
+
+def register(
+    session, *, full_name, iin, email, phone, password, region, district, key, locale=None
+):
+    """Create a resident account; verify it at once if the IIN is in the region's register."""
+    info = parse_iin(iin)
+    iin_hash = iin_digest(iin, key)
+    email = normalise_email(email)
+    if session.scalar(select(User.id).where(User.iin_hash == iin_hash)):
+        raise AccountError("duplicate_iin")
+    if session.scalar(select(User.id).where(User.email == email)):
+        raise AccountError("duplicate_email")
+    if district is not None and district.region_id != region.id:
+        raise AccountError("district_region")
+    user = User(
+        full_name=full_name.strip(),
+        iin_hash=iin_hash,
+        birth_year=info.birth_date.year,
+        sex=info.sex,
+        email=email,
+        phone=phone,
+        password_hash=_hasher.hash(password),
+        region_id=region.id,
+        district_id=district.id if district else None,
+        role="resident",
+        locale=locale,
+    )
+    session.add(user)
+    if in_register(session, region.id, iin_hash):
+        _mark_verified(user, region.id, "register")
+    session.flush()
+    return user
+
+
+def in_register(session, region_id, iin_hash):
+    return (
+        session.scalar(
+            select(VoterRegisterEntry.id).where(
+                VoterRegisterEntry.region_id == region_id, VoterRegisterEntry.iin_hash == iin_hash
+            )
+        )
+        is not None
+    )
+
+
+def find_by_iin(session, iin, key):
+    """The account registered with this IIN, or None (raises IINError for a malformed IIN)."""
+    parse_iin(iin)
+    return session.scalar(select(User).where(User.iin_hash == iin_digest(iin, key)))
+
+
+def _throttle_keys(email, client):
+    return [
+        "e:" + hashlib.sha256(normalise_email(email).encode()).hexdigest()[:40],
+        "c:" + hashlib.sha256((client or "").encode()).hexdigest()[:40],
+    ]
+
+
+def authenticate(session, email, password, *, client, attempts, window_seconds, now=None):
+    """Return the user for correct credentials; record and throttle failures.
+
+    Raises AccountError("throttled", minutes=…) when the e-mail or client has failed
+    `attempts` times within the window, and AccountError("bad_credentials") otherwise.
+    """
+    now = now or utcnow()
+    since = now - dt.timedelta(seconds=window_seconds)
+    keys = _throttle_keys(email, client)
+    session.execute(delete(FailedLogin).where(FailedLogin.at < since))
+    recent = session.scalar(
+        select(func.count()).where(FailedLogin.key.in_(keys), FailedLogin.at >= since)
+    )
+    if recent >= attempts:
+        raise AccountError("throttled", minutes=max(1, window_seconds // 60))
+    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None or not _password_matches(user, password):
+        for key in keys:
+            session.add(FailedLogin(key=key, at=now))
+        session.flush()
+        raise AccountError("bad_credentials")
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    session.execute(delete(FailedLogin).where(FailedLogin.key == keys[0]))
+    session.flush()
+    return user
+
+
+def _password_matches(user, password):
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def sign_out_everywhere(session, user):
+    """Replace the user's session token so every old login cookie stops working."""
+    user.session_token = new_token()
+    session.flush()
+
+
+def _mark_verified(user, region_id, via):
+    user.verified_region_id = region_id
+    user.verified_at = utcnow()
+    user.verified_via = via
+
+
+def verify_resident(session, actor, user):
+    """Staff of the user's region (or an admin) confirm the user lives there."""
+    if not actor.works_for(user.region_id) or actor.role == "moderator":
+        raise AccountError("forbidden")
+    _mark_verified(user, user.region_id, "staff")
+    session.flush()
+    return user
+
+
+def read_register_csv(data):
+    """Parse an uploaded register: one IIN per line (first column; a header row is allowed).
+
+    Returns (iins, errors) where errors are (line number, code) pairs. Pure parsing.
+    """
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return [], [(0, "encoding")]
+    iins, errors = [], []
+    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+        value = row[0].strip() if row else ""
+        if not value or (number == 1 and not value[:1].isdigit()):
+            continue
+        try:
+            parse_iin(value)
+        except IINError as error:
+            errors.append((number, error.code))
+            continue
+        iins.append(value)
+    if not iins and not errors:
+        errors.append((0, "empty"))
+    return iins, errors
+
+
+def import_register(session, actor, region, iins, key):
+    """Add IINs (hashed) to a region's register and verify matching residents.
+
+    Returns (added, verified): how many entries were new and how many accounts got verified.
+    """
+    if not actor.works_for(region.id) or actor.role == "moderator":
+        raise AccountError("forbidden")
+    hashes = {iin_digest(iin, key) for iin in iins}
+    known = set(
+        session.scalars(
+            select(VoterRegisterEntry.iin_hash).where(VoterRegisterEntry.region_id == region.id)
+        )
+    )
+    for iin_hash in sorted(hashes - known):
+        session.add(
+            VoterRegisterEntry(region_id=region.id, iin_hash=iin_hash, added_by_id=actor.id)
+        )
+    verified = 0
+    for user in session.scalars(
+        select(User).where(User.iin_hash.in_(hashes), User.region_id == region.id)
+    ):
+        if user.verified_region_id != region.id:
+            _mark_verified(user, region.id, "register")
+            verified += 1
+    session.flush()
+    return len(hashes - known), verified
+
+
+def grant_role(session, user, role, region=None):
+    """Give a user a role; regional roles need a region. Signs the user out everywhere."""
+    if role not in ROLES:
+        raise AccountError("unknown_role")
+    if role in REGIONAL_ROLES and region is None:
+        raise AccountError("region_required")
+    user.role = role
+    user.scope_region_id = region.id if role in REGIONAL_ROLES else None
+    sign_out_everywhere(session, user)
+    return user
+
+
+def change_locale(session, user, locale):
+    user.locale = locale
+    session.flush()

@@ -1,0 +1,69 @@
+"""`flask demo load`: demo data a newcomer can click through; safe to run again.
+
+Each capability adds its own demo loader to LOADERS; they run in order after the accounts.
+"""
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from portal.accounts import services
+from portal.accounts.models import User, iin_key, utcnow
+from portal.extensions import db
+from portal.regions.models import District
+from portal.regions.services import load_regions, region_by_code
+
+cli = AppGroup("demo", help="Demo data.")
+
+PASSWORD = "tynda-demo-2026"
+# Valid IINs from public examples; never real people's accounts.
+ACCOUNTS = (
+    ("resident@demo.tynda.kz", "Айгерім Сапарова", "871008401427", "resident", "bostandyk"),
+    ("moderator@demo.tynda.kz", "Ерлан Жұмабаев", "760212350620", "moderator", "almaly"),
+    ("staff@demo.tynda.kz", "Данияр Омаров", "800416300257", "staff", "medeu"),
+    ("admin@demo.tynda.kz", "Мадина Ахметова", "061211600012", "admin", "auezov"),
+)
+LOADERS = []
+
+
+def load_accounts(session):
+    """Create the demo accounts in Almaty (one per role) if they are missing."""
+    almaty = region_by_code(session, "KZ-75")
+    created = []
+    for email, name, iin, role, district_slug in ACCOUNTS:
+        if session.scalar(select(User).where(User.email == email)):
+            continue
+        district = session.scalar(
+            select(District).where(District.region_id == almaty.id, District.slug == district_slug)
+        )
+        user = services.register(
+            session,
+            full_name=name,
+            iin=iin,
+            email=email,
+            phone="+77010000000",
+            password=PASSWORD,
+            region=almaty,
+            district=district,
+            key=iin_key(),
+        )
+        user.verified_region_id, user.verified_via = almaty.id, "staff"
+        user.verified_at = utcnow()
+        if role != "resident":
+            services.grant_role(session, user, role, almaty if role != "admin" else None)
+        created.append(email)
+    session.flush()
+    return created
+
+
+@cli.command("load")
+def load_command():
+    """Load regions, demo accounts and every capability's demo data (idempotent)."""
+    load_regions(db.session)
+    load_accounts(db.session)
+    for loader in LOADERS:
+        loader(db.session)
+    db.session.commit()
+    click.echo(f"Demo data is loaded. Demo accounts (password: {PASSWORD}):")
+    for email, _name, _iin, role, _district in ACCOUNTS:
+        click.echo(f"  {role:<10} {email}")

@@ -1,0 +1,74 @@
+"""Error pages in the reader's language; JSON for /api/ paths. No traceback reaches a user."""
+
+from flask import jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+PAGES = (400, 403, 404, 405, 413, 429, 500)
+
+
+def _titles():
+    return {
+        400: _("The request could not be understood"),
+        403: _("You do not have access to this page"),
+        404: _("Page not found"),
+        405: _("This action is not allowed here"),
+        413: _("The upload is too large"),
+        429: _("Too many attempts"),
+        500: _("Something went wrong on our side"),
+    }
+
+
+def _explanations():
+    return {
+        400: _("Please go back, reload the page and try again."),
+        403: _("If you think you should have access, sign in with another account."),
+        404: _("The address may be mistyped, or the page was removed."),
+        405: _("Please go back and use the form on the page."),
+        413: _("Please send a smaller file."),
+        429: _("Please wait a few minutes and try again."),
+        500: _("We have been told about it. Please try again later."),
+    }
+
+
+def render_error(code, detail=None):
+    code = code if code in PAGES else (400 if code < 500 else 500)
+    title = _titles()[code]
+    if request.path.startswith("/api/"):
+        return jsonify({"error": {"code": code, "message": detail or title}}), code
+    return (
+        render_template(
+            "errors/error.html",
+            code=code,
+            title=title,
+            explanation=detail or _explanations()[code],
+        ),
+        code,
+    )
+
+
+def _handle_http(error):
+    return render_error(error.code or 500, getattr(error, "user_message", None))
+
+
+def _handle_csrf(error):
+    return render_error(
+        400, _("The form has expired or was sent from another site. Reload the page and try again.")
+    )
+
+
+def _handle_unexpected(error):
+    if isinstance(error, HTTPException):
+        return _handle_http(error)
+    # Logged with its traceback for operators; the user sees a plain page.
+    from flask import current_app
+
+    current_app.logger.exception("Unhandled error", exc_info=error)
+    return render_error(InternalServerError.code)
+
+
+def init_app(app):
+    app.register_error_handler(CSRFError, _handle_csrf)
+    app.register_error_handler(HTTPException, _handle_http)
+    app.register_error_handler(Exception, _handle_unexpected)

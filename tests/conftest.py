@@ -1,0 +1,77 @@
+"""Fixtures: one migrated database per xdist worker, and a transaction per test that is
+rolled back afterwards (views may commit: they commit a savepoint)."""
+
+import contextvars
+
+import pytest
+import sqlalchemy as sa
+from dbutil import fresh_database_url, prepare_schema
+from flask.testing import FlaskClient
+from flask_sqlalchemy.session import _app_ctx_id
+from helpers import login, make_user
+
+from portal import create_app
+from portal.extensions import db as _db
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory, worker_id):
+    return fresh_database_url(tmp_path_factory.mktemp("db"), f"tynda_test_{worker_id}")
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose requests run outside the test's own app context.
+
+    Flask reuses an already pushed app context for a request, which would share `g` and
+    the database session between the test and every request; real requests never do.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    app = create_app({"CONFIG": "testing", "SQLALCHEMY_DATABASE_URI": database_url})
+    app.test_client_class = IsolatedClient
+    prepare_schema(app)
+    return app
+
+
+@pytest.fixture
+def db(app):
+    """The database, inside a transaction that is rolled back after the test."""
+    with app.app_context():
+        connection = _db.engine.connect()
+        transaction = connection.begin()
+        original = _db.session
+        factory = sa.orm.sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
+        _db.session = sa.orm.scoped_session(factory, scopefunc=_app_ctx_id)
+        try:
+            yield _db
+        finally:
+            _db.session.remove()
+            _db.session = original
+            transaction.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def client(app, db):
+    return app.test_client()
+
+
+@pytest.fixture
+def as_role(app, db):
+    """as_role("staff") -> a test client signed in as a new user with that role."""
+
+    def make(role, region="KZ-75", **kwargs):
+        client = app.test_client()
+        if role == "anonymous":
+            return client
+        user = make_user(role=role, region=region, **kwargs)
+        login(client, user)
+        client.user = user
+        return client
+
+    return make
