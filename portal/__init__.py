@@ -53,10 +53,12 @@ def _register_extensions(app):
 def _register_blueprints(app):
     from portal import errors
     from portal.accounts.views import bp as accounts_bp
+    from portal.budgeting.views import bp as budgeting_bp
     from portal.main.views import bp as main_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(budgeting_bp)
     errors.init_app(app)
 
 

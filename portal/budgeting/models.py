@@ -1,0 +1,293 @@
+"""Participatory budgeting: cycles, proposals, ballots, results and implementation.
+
+Money is whole tenge (BigInteger). Times are naive UTC; the cycle's region is in
+Asia/Almaty and forms convert local dates on the way in and out.
+"""
+
+from portal.accounts.models import utcnow
+from portal.budgeting import domain
+from portal.extensions import db
+from portal.i18n import localized
+
+
+def _in(values):
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+class BudgetCycle(db.Model):
+    __tablename__ = "budget_cycle"
+
+    id = db.Column(db.Integer, primary_key=True)
+    title_kk = db.Column(db.String(200), nullable=False)
+    title_ru = db.Column(db.String(200), nullable=False)
+    title_en = db.Column(db.String(200), nullable=False)
+    summary_kk = db.Column(db.Text, nullable=False, default="")
+    summary_ru = db.Column(db.Text, nullable=False, default="")
+    summary_en = db.Column(db.Text, nullable=False, default="")
+    region_id = db.Column(db.Integer, db.ForeignKey("region.id"), nullable=False, index=True)
+    district_id = db.Column(db.Integer, db.ForeignKey("district.id"), nullable=True)
+    budget = db.Column(db.BigInteger, nullable=False)
+    cost_cap = db.Column(db.BigInteger, nullable=True)
+    min_votes = db.Column(db.Integer, nullable=True)
+    ballot_rule = db.Column(db.String(16), nullable=False, default="knapsack")
+    max_choices = db.Column(db.Integer, nullable=True)
+    winner_rule = db.Column(db.String(16), nullable=False, default="greedy")
+    ballots_final = db.Column(db.Boolean, nullable=False, default=False)
+    proposals_open_at = db.Column(db.DateTime, nullable=False)
+    review_open_at = db.Column(db.DateTime, nullable=False)
+    voting_open_at = db.Column(db.DateTime, nullable=False)
+    voting_close_at = db.Column(db.DateTime, nullable=False)
+    implementation_at = db.Column(db.DateTime, nullable=True)
+    # Set when staff move the phase by hand; None means "follow the dates".
+    phase_override = db.Column(db.String(16), nullable=True)
+    created_by_id = db.Column(db.Integer, db.ForeignKey("user_account.id"), nullable=True)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    region = db.relationship("Region")
+    district = db.relationship("District")
+    proposals = db.relationship("Proposal", back_populates="cycle", lazy="dynamic")
+
+    __table_args__ = (
+        db.CheckConstraint("budget > 0", name="budget_positive"),
+        db.CheckConstraint("cost_cap IS NULL OR cost_cap > 0", name="cap_positive"),
+        db.CheckConstraint("min_votes IS NULL OR min_votes >= 0", name="min_votes_ok"),
+        db.CheckConstraint(f"ballot_rule IN {_in(domain.BALLOT_RULES)}", name="ballot_rule"),
+        db.CheckConstraint(f"winner_rule IN {_in(domain.WINNER_RULES)}", name="winner_rule"),
+        db.CheckConstraint(
+            "ballot_rule != 'k_approval' OR max_choices >= 1", name="k_approval_has_k"
+        ),
+    )
+
+    @property
+    def title(self):
+        return localized(self, "title")
+
+    @property
+    def summary(self):
+        return localized(self, "summary")
+
+    @property
+    def schedule(self):
+        return domain.Schedule(
+            self.proposals_open_at,
+            self.review_open_at,
+            self.voting_open_at,
+            self.voting_close_at,
+            self.implementation_at,
+        )
+
+    def phase(self, now=None):
+        return domain.effective_phase(self.schedule, now or utcnow(), self.phase_override)
+
+    @property
+    def rule(self):
+        return domain.BallotRule(self.ballot_rule, self.budget, self.max_choices)
+
+    def voting_closed(self, now=None):
+        return self.phase(now) in ("results", "implementation")
+
+
+class PhaseChange(db.Model):
+    """Staff moved a cycle's phase by hand (or back to following the dates)."""
+
+    __tablename__ = "budget_phase_change"
+
+    id = db.Column(db.Integer, primary_key=True)
+    cycle_id = db.Column(db.Integer, db.ForeignKey("budget_cycle.id"), nullable=False, index=True)
+    from_phase = db.Column(db.String(16), nullable=False)
+    to_phase = db.Column(db.String(16), nullable=True)  # None: follow the dates again
+    actor_id = db.Column(db.Integer, db.ForeignKey("user_account.id"), nullable=False)
+    at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    actor = db.relationship("User")
+
+
+class Proposal(db.Model):
+    __tablename__ = "budget_proposal"
+
+    id = db.Column(db.Integer, primary_key=True)
+    cycle_id = db.Column(db.Integer, db.ForeignKey("budget_cycle.id"), nullable=False, index=True)
+    author_id = db.Column(db.Integer, db.ForeignKey("user_account.id"), nullable=False)
+    title = db.Column(db.String(200), nullable=False)
+    description_html = db.Column(db.Text, nullable=False)
+    category = db.Column(db.String(20), nullable=False)
+    district_id = db.Column(db.Integer, db.ForeignKey("district.id"), nullable=True)
+    address = db.Column(db.String(300), nullable=False, default="")
+    estimated_cost = db.Column(db.BigInteger, nullable=False)
+    final_cost = db.Column(db.BigInteger, nullable=True)
+    status = db.Column(db.String(16), nullable=False, default="submitted", index=True)
+    review_reason = db.Column(db.Text, nullable=True)
+    reviewed_by_id = db.Column(db.Integer, db.ForeignKey("user_account.id"), nullable=True)
+    reviewed_at = db.Column(db.DateTime, nullable=True)
+    funded = db.Column(db.Boolean, nullable=False, default=False)
+    implementation_status = db.Column(db.String(16), nullable=True)
+    progress = db.Column(db.Integer, nullable=False, default=0)
+    cancel_reason = db.Column(db.Text, nullable=True)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    updated_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    cycle = db.relationship("BudgetCycle", back_populates="proposals")
+    author = db.relationship("User", foreign_keys=[author_id])
+    district = db.relationship("District")
+    photos = db.relationship(
+        "ProposalPhoto",
+        back_populates="proposal",
+        order_by="ProposalPhoto.id",
+        primaryjoin="and_(ProposalPhoto.proposal_id == Proposal.id, "
+        "ProposalPhoto.update_id.is_(None))",
+        viewonly=True,
+    )
+    events = db.relationship("ProposalEvent", order_by="ProposalEvent.id", viewonly=True)
+    updates = db.relationship(
+        "ImplementationUpdate", order_by="ImplementationUpdate.id.desc()", viewonly=True
+    )
+
+    __table_args__ = (
+        db.CheckConstraint("estimated_cost > 0", name="cost_positive"),
+        db.CheckConstraint("final_cost IS NULL OR final_cost > 0", name="final_cost_positive"),
+        db.CheckConstraint(f"category IN {_in(domain.CATEGORIES)}", name="category"),
+        db.CheckConstraint(f"status IN {_in(domain.PROPOSAL_STATUSES)}", name="status"),
+        db.CheckConstraint("progress BETWEEN 0 AND 100", name="progress_range"),
+        db.CheckConstraint(
+            f"implementation_status IS NULL OR implementation_status IN "
+            f"{_in(domain.IMPLEMENTATION_STATUSES)}",
+            name="implementation_status",
+        ),
+    )
+
+    @property
+    def cost(self):
+        """The cost on the ballot: the reviewed cost if staff set one."""
+        return self.final_cost or self.estimated_cost
+
+
+class ProposalPhoto(db.Model):
+    """A photo of a proposal, or of an implementation update when update_id is set."""
+
+    __tablename__ = "budget_photo"
+
+    id = db.Column(db.Integer, primary_key=True)
+    proposal_id = db.Column(
+        db.Integer, db.ForeignKey("budget_proposal.id"), nullable=False, index=True
+    )
+    update_id = db.Column(db.Integer, db.ForeignKey("budget_update.id"), nullable=True)
+    filename = db.Column(db.String(64), nullable=False, unique=True)
+    content_type = db.Column(db.String(32), nullable=False)
+    size = db.Column(db.Integer, nullable=False)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    proposal = db.relationship("Proposal", foreign_keys=[proposal_id])
+
+
+class ProposalEvent(db.Model):
+    """One line of a proposal's public history."""
+
+    __tablename__ = "budget_proposal_event"
+
+    id = db.Column(db.Integer, primary_key=True)
+    proposal_id = db.Column(
+        db.Integer, db.ForeignKey("budget_proposal.id"), nullable=False, index=True
+    )
+    actor_id = db.Column(db.Integer, db.ForeignKey("user_account.id"), nullable=True)
+    kind = db.Column(db.String(24), nullable=False)
+    note = db.Column(db.Text, nullable=True)
+    at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+
+class Ballot(db.Model):
+    """One resident's ballot in one cycle. The unique constraint is the last line of defence."""
+
+    __tablename__ = "budget_ballot"
+    __table_args__ = (
+        db.UniqueConstraint("cycle_id", "voter_id"),
+        db.CheckConstraint(f"channel IN {_in(domain.CHANNELS)}", name="channel"),
+    )
+
+    id = db.Column(db.Integer, primary_key=True)
+    cycle_id = db.Column(db.Integer, db.ForeignKey("budget_cycle.id"), nullable=False, index=True)
+    voter_id = db.Column(db.Integer, db.ForeignKey("user_account.id"), nullable=False)
+    channel = db.Column(db.String(8), nullable=False, default="online")
+    entered_by_id = db.Column(db.Integer, db.ForeignKey("user_account.id"), nullable=True)
+    # The voter's district when voting, for turnout by district.
+    district_id = db.Column(db.Integer, db.ForeignKey("district.id"), nullable=True)
+    receipt = db.Column(db.String(16), nullable=False, index=True)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    updated_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    cycle = db.relationship("BudgetCycle")
+    voter = db.relationship("User", foreign_keys=[voter_id])
+    choices = db.relationship(
+        "BallotChoice", cascade="all, delete-orphan", order_by="BallotChoice.proposal_id"
+    )
+
+    @property
+    def project_ids(self):
+        return [c.proposal_id for c in self.choices]
+
+
+class BallotChoice(db.Model):
+    __tablename__ = "budget_ballot_choice"
+
+    ballot_id = db.Column(db.Integer, db.ForeignKey("budget_ballot.id"), primary_key=True)
+    proposal_id = db.Column(db.Integer, db.ForeignKey("budget_proposal.id"), primary_key=True)
+
+
+class CycleResult(db.Model):
+    """The tally of a cycle with one winner rule; published when staff say so."""
+
+    __tablename__ = "budget_result"
+    __table_args__ = (db.UniqueConstraint("cycle_id", "rule"),)
+
+    id = db.Column(db.Integer, primary_key=True)
+    cycle_id = db.Column(db.Integer, db.ForeignKey("budget_cycle.id"), nullable=False)
+    rule = db.Column(db.String(24), nullable=False)
+    # {"selected": [ids], "votes": {id: n}, "costs": {id: n}, "payments": {id: [[amount, n]]},
+    #  "turnout": {...}, "ballots": n}
+    data = db.Column(db.JSON, nullable=False)
+    total_cost = db.Column(db.BigInteger, nullable=False)
+    computed_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    computed_by_id = db.Column(db.Integer, db.ForeignKey("user_account.id"), nullable=True)
+    published_at = db.Column(db.DateTime, nullable=True)
+    published_by_id = db.Column(db.Integer, db.ForeignKey("user_account.id"), nullable=True)
+
+    cycle = db.relationship("BudgetCycle")
+
+
+class ImplementationUpdate(db.Model):
+    __tablename__ = "budget_update"
+
+    id = db.Column(db.Integer, primary_key=True)
+    proposal_id = db.Column(
+        db.Integer, db.ForeignKey("budget_proposal.id"), nullable=False, index=True
+    )
+    author_id = db.Column(db.Integer, db.ForeignKey("user_account.id"), nullable=False)
+    status = db.Column(db.String(16), nullable=False)
+    progress = db.Column(db.Integer, nullable=False)
+    note = db.Column(db.Text, nullable=False, default="")
+    at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    photos = db.relationship(
+        "ProposalPhoto",
+        primaryjoin="ProposalPhoto.update_id == ImplementationUpdate.id",
+        viewonly=True,
+    )
+
+    __table_args__ = (
+        db.CheckConstraint("progress BETWEEN 0 AND 100", name="progress_range"),
+        db.CheckConstraint(f"status IN {_in(domain.IMPLEMENTATION_STATUSES)}", name="status"),
+    )
+
+
+class Notification(db.Model):
+    """A message to one user inside the portal (e.g. the review of their proposal)."""
+
+    __tablename__ = "budget_notification"
+
+    id = db.Column(db.Integer, primary_key=True)
+    user_id = db.Column(db.Integer, db.ForeignKey("user_account.id"), nullable=False, index=True)
+    proposal_id = db.Column(db.Integer, db.ForeignKey("budget_proposal.id"), nullable=True)
+    kind = db.Column(db.String(24), nullable=False)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    read_at = db.Column(db.DateTime, nullable=True)
+
+    proposal = db.relationship("Proposal")

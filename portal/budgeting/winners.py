@@ -1,0 +1,79 @@
+"""Adapter between the portal and the tally engine (`portal.budgeting.tally`). No Flask here.
+
+`compute_winners` turns the cycle's feasible projects and stored ballots into a tally
+instance, runs the winner rule and returns plain data the results page stores as JSON.
+If tally.py is absent (it lives on its own branch), a plain greedy fallback is used; it is
+marked below and goes away once the engine is merged everywhere.
+"""
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+try:  # pragma: no branch
+    from portal.budgeting import tally
+except ImportError:  # FALLBACK: remove once tally.py is on every branch
+    tally = None
+
+# Portal rule name -> tally engine rule name.
+ENGINE_RULES = {"greedy": "greedy", "mes": "mes-add1"}
+
+
+@dataclass
+class Winners:
+    rule: str
+    selected: list[int]
+    total_cost: int
+    budget: int
+    votes: dict[int, int]
+    # project id -> [(amount per supporter as a decimal string, supporters)], MES only
+    payments: dict[int, list[tuple[str, int]]] = field(default_factory=dict)
+
+
+def compute_winners(projects, ballots, budget, rule, min_votes=None):
+    """projects: {id: cost}; ballots: iterable of sets of ids; rule: "greedy" or "mes".
+
+    With min_votes, projects with fewer approvals cannot win (they are left out of the
+    instance, which is how the greedy-threshold rule of the engine treats them too).
+    """
+    ballots = [frozenset(b) for b in ballots]
+    votes = Counter(p for ballot in ballots for p in ballot)
+    eligible = {
+        pid: cost for pid, cost in projects.items() if not min_votes or votes[pid] >= min_votes
+    }
+    votes_all = {pid: votes.get(pid, 0) for pid in projects}
+    if tally is None:
+        return _greedy_fallback(eligible, votes_all, budget, rule)
+    instance = tally.Instance(
+        budget=int(budget),
+        projects=tuple(tally.Project(str(pid), int(cost)) for pid, cost in eligible.items()),
+        ballots=tuple(frozenset(str(p) for p in b if p in eligible) for b in ballots),
+    )
+    result = tally.run(instance, ENGINE_RULES[rule])
+    payments = {
+        int(pid): [(_decimal(share.amount), share.voters) for share in shares]
+        for pid, shares in result.payments.items()
+    }
+    selected = [int(pid) for pid in result.selected]
+    return Winners(
+        rule=rule,
+        selected=selected,
+        total_cost=int(sum(projects[p] for p in selected)),
+        budget=int(budget),
+        votes=votes_all,
+        payments=payments,
+    )
+
+
+def _decimal(amount):
+    """An exact Fraction shown to the tiyn (2 decimals); display only."""
+    return f"{float(amount):.2f}"
+
+
+def _greedy_fallback(eligible, votes, budget, rule):  # FALLBACK: replace by tally.run
+    order = sorted(eligible, key=lambda p: (-votes[p], str(p)))
+    left, selected = budget, []
+    for pid in order:
+        if eligible[pid] <= left:
+            selected.append(pid)
+            left -= eligible[pid]
+    return Winners(rule, sorted(selected), budget - left, budget, votes)
