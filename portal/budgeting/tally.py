@@ -397,8 +397,7 @@ class _Run:
         self.selected: list[str] = []
         self.cost: Money = 0
         self.raw_shares: list[tuple[str, int, int, list[tuple[int, int]]]] = []
-        heap = [(Fraction(1, w), engine.ids[p], p) for p, w in enumerate(engine.weight)]
-        heapq.heapify(heap)
+        heap = list(engine.initial_heap)  # a sorted list is a valid heap
         while self._round(heap):
             pass
 
@@ -407,10 +406,14 @@ class _Run:
 
         Lazy evaluation: a stored price is a lower bound (budgets only shrink
         during a run), so only projects whose stored price could still win are
-        re-evaluated; ties go to the smaller id string as in pabutools.
+        re-evaluated. The heap is ordered by float copies of the exact prices,
+        used only to skip work: a project is left unevaluated only when its
+        float is above the best one by a margin (1e-9) millions of times any
+        rounding error, which proves its exact price is higher. The winner is
+        chosen by exact Fraction comparison, ties to the smaller id string.
         """
         best, evaluated = None, []
-        while heap and (best is None or heap[0][0] <= best[0]):
+        while heap and (best is None or heap[0][0] <= best_float):
             _, name, p = heapq.heappop(heap)
             price = self._price(p)
             if price is None:
@@ -419,9 +422,10 @@ class _Run:
             evaluated.append(candidate)
             if best is None or candidate[:2] < best[:2]:
                 best = candidate
+                best_float = float(best[0]) * (1 + 1e-9)
         for candidate in evaluated:
             if candidate is not best:
-                heapq.heappush(heap, candidate[:3])
+                heapq.heappush(heap, (float(candidate[0]), candidate[1], candidate[2]))
         if best is None:
             return False
         self._pay(best[2], best[3])
@@ -539,6 +543,8 @@ class _MES:
                 self.supporter_groups[p].append(g)
                 self.supporter_voters[p].extend([g] * weight)
         self.weight = [len(v) for v in self.supporter_voters]
+        # stored prices start at the all-pay-equally lower bound cost/(W*cost) = 1/W
+        self.initial_heap = sorted((1 / w, self.ids[p], p) for p, w in enumerate(self.weight))
 
     def is_exhaustive(self, selected: list[str], cost: Money) -> bool:
         """pabutools' test for the early stop: no unselected MES project still fits."""
