@@ -335,7 +335,7 @@ class _Tally:
         engine = self.mes_engine()
         if engine.n == 0:
             return _Outcome([])
-        return engine.run(0).outcome(0)
+        return engine.run(0).outcome()
 
     def mes_add1(self, stop_when_exhaustive: bool) -> _Outcome:
         """MES at per-voter budget B/n + k for k = 0, 1, ... (see module docstring).
@@ -349,25 +349,17 @@ class _Tally:
             return _Outcome([])  # pabutools: MES with no ballots selects nothing
         budget = self.instance.budget
         last_k = math.floor(budget)
-        previous, k = None, 0
-        while True:
-            segment = engine.run(k)
-            if segment.cost > budget:
-                return previous.outcome(k - 1) if previous else _Outcome([])
-            if stop_when_exhaustive and engine.is_exhaustive(
-                segment.selected, segment.cost
-            ):
-                return segment.outcome(k)
+        previous = None
+        for k in range(last_k + 1):
+            current = engine.run(k)
+            if current.cost > budget:
+                return previous.outcome() if previous else _Outcome([])
+            if stop_when_exhaustive and engine.is_exhaustive(current.selected, current.cost):
+                return current.outcome()
             if self.progress and budget:
-                self.progress(float(segment.cost / budget))
-            following = segment.next_k(k)
-            if stop_when_exhaustive and following is None:
-                return segment.outcome(
-                    k
-                )  # constant from here on: pabutools would never stop
-            if not stop_when_exhaustive and (following is None or following > last_k):
-                return segment.outcome(last_k)  # same outcome up to the loop's last k
-            previous, k = segment, following
+                self.progress(float(current.cost / budget))
+            previous = current
+        return previous.outcome()
 
     # ------------------------------------------------------------- comparison
     def comparison(self, mes: _Outcome) -> _Outcome:
@@ -385,76 +377,139 @@ class _Tally:
 
 
 # ----------------------------------------------------------------- exact MES
-def _lt_bound(low, high) -> Fraction | None:
-    """For affine ``low < high`` (true at t=0): the t where it stops holding, or None if never."""
-    slope = high[1] - low[1]
-    if slope >= 0:
-        return None
-    return Fraction(high[0] - low[0]) / -slope
+class _Run:
+    """One MES run at per-voter budget B/n + k, in integers over a common denominator.
 
-
-class _Segment:
-    """One parametric MES run: the outcome, valid for every t in [0, limit)."""
+    Every budget class holds an integer numerator; the real (scaled) budget is
+    ``numerator / den``. A price that does not divide evenly multiplies all
+    numerators and ``den`` by the missing factor, so arithmetic stays exact
+    without creating a Fraction per voter. Prices per unit of utility (what
+    MES minimises) are compared as Fractions, a handful per round.
+    """
 
     def __init__(self, engine: _MES, k: int):
-        self.engine = engine
+        self.e = engine
         self.k = k
-        self.limit: Fraction | None = None  # None: valid for every t >= 0
+        self.den = 1
+        self.class_of = [0] * engine.group_count
+        self.budget = [engine.base + k * engine.step]  # class id -> numerator
+        self.class_id = {self.budget[0]: 0}
         self.selected: list[str] = []
-        self.prices: list[
-            tuple[str, tuple]
-        ] = []  # (id, affine price per rich supporter)
-        self.shares: dict[str, list[tuple[tuple, int]]] = {}
         self.cost: Money = 0
+        self.raw_shares: list[tuple[str, int, int, list[tuple[int, int]]]] = []
+        heap = list(engine.initial_heap)  # a sorted list is a valid heap
+        while self._round(heap):
+            pass
 
-    def keep(self, low, high) -> None:
-        """Record that ``low(t) < high(t)`` (or <=) must keep holding for this outcome."""
-        bound = _lt_bound(low, high)
-        if bound is not None and (self.limit is None or bound < self.limit):
-            self.limit = bound
+    def _round(self, heap) -> bool:
+        """Select the project with the lowest price per unit of utility; False when none is left.
 
-    def next_k(self, k: int) -> int | None:
-        """First k after this one whose outcome may differ, or None if none may."""
-        if self.limit is None:
+        Lazy evaluation: a stored price is a lower bound (budgets only shrink
+        during a run), so only projects whose stored price could still win are
+        re-evaluated. The heap is ordered by float copies of the exact prices,
+        used only to skip work: a project is left unevaluated only when its
+        float is above the best one by a margin (1e-9) millions of times any
+        rounding error, which proves its exact price is higher. The winner is
+        chosen by exact Fraction comparison, ties to the smaller id string.
+        """
+        best, evaluated = None, []
+        while heap and (best is None or heap[0][0] <= best_float):
+            _, name, p = heapq.heappop(heap)
+            price = self._price(p)
+            if price is None:
+                continue  # unaffordable now, hence for the rest of the run
+            candidate = (price[0], name, p, price)
+            evaluated.append(candidate)
+            if best is None or candidate[:2] < best[:2]:
+                best = candidate
+                best_float = float(best[0]) * (1 + 1e-9)
+        for candidate in evaluated:
+            if candidate is not best:
+                heapq.heappush(heap, (float(candidate[0]), candidate[1], candidate[2]))
+        if best is None:
+            return False
+        self._pay(best[2], best[3])
+        return True
+
+    def _price(self, p: int):
+        """Price of ``p`` per unit of utility, with what is needed to charge it; None if unaffordable.
+
+        Supporters are taken by budget class from the poorest: a class pays its
+        whole budget while that is less than the equal share of what remains.
+        """
+        e, budget = self.e, self.budget
+        cost = e.cost[p] * self.den
+        counts = Counter(map(self.class_of.__getitem__, e.supporter_voters[p]))
+        if sum(budget[c] * w for c, w in counts.items()) < cost:
             return None
-        steps = math.ceil(
-            self.limit / self.engine.step
-        )  # t = steps*step is no longer covered
-        return k + max(1, steps)
+        rich, remaining = e.weight[p], cost
+        poor = []
+        for c in sorted(counts, key=budget.__getitem__):
+            if remaining <= budget[c] * rich:
+                break  # the equal share remaining/rich fits this class and all richer ones
+            poor.append(c)
+            remaining -= budget[c] * counts[c]
+            rich -= counts[c]
+        # share per rich supporter: remaining / rich; per unit of utility: / cost
+        return Fraction(remaining, rich * cost), remaining, rich, counts, poor
 
-    def outcome(self, k: int) -> _Outcome:
-        """The outcome at increment ``k`` (inside this segment), payments in real money."""
-        t = (k - self.k) * self.engine.step
-        scale = self.engine.scale
+    def _pay(self, p: int, price) -> None:
+        """Charge the supporters of ``p`` and move them to their new budget classes."""
+        _, remaining, rich, counts, poor = price
+        factor = rich // math.gcd(remaining, rich)
+        if factor > 1:
+            self._rescale(factor)
+            remaining *= factor
+        share = remaining // rich
+        e, budget = self.e, self.budget
+        moved, shares = {}, []
+        poor = set(poor)
+        for c, w in counts.items():
+            if c in poor:
+                shares.append((budget[c], w))
+                moved[c] = self._intern(0)
+            else:
+                shares.append((share, w))
+                moved[c] = self._intern(budget[c] - share)
+        class_of = self.class_of
+        for g in e.supporter_groups[p]:
+            class_of[g] = moved[class_of[g]]
+        pid = e.ids[p]
+        self.selected.append(pid)
+        self.cost += e.real_cost[pid]
+        self.raw_shares.append((pid, share, self.den, shares))
 
-        def money(affine) -> Fraction:
-            return Fraction(affine[0] + affine[1] * t) / scale
+    def _rescale(self, factor: int) -> None:
+        self.den *= factor
+        self.budget = [b * factor for b in self.budget]
+        self.class_id = {b: c for c, b in enumerate(self.budget)}
 
-        payments = {}
-        for project_id, shares in self.shares.items():
+    def _intern(self, numerator: int) -> int:
+        found = self.class_id.get(numerator)
+        if found is None:
+            found = self.class_id[numerator] = len(self.budget)
+            self.budget.append(numerator)
+        return found
+
+    def outcome(self) -> _Outcome:
+        """The selection with payments in real money."""
+        scale = self.e.scale
+        payments, prices = {}, []
+        for pid, share, den, shares in self.raw_shares:
             merged = Counter()
-            for affine, voters in shares:
-                merged[money(affine)] += voters
-            payments[project_id] = tuple(
-                Share(amount, voters)
-                for amount, voters in sorted(merged.items(), reverse=True)
-            )
-        return _Outcome(
-            list(self.selected),
-            payments,
-            voter_budget=money((self.engine.base + self.k * self.engine.step, 1)),
-            prices=tuple((pid, money(price)) for pid, price in self.prices),
-            increment=k,
-        )
+            for numerator, voters in shares:
+                merged[Fraction(numerator, den * scale)] += voters
+            payments[pid] = tuple(Share(a, v) for a, v in sorted(merged.items(), reverse=True))
+            prices.append((pid, Fraction(share, den * scale)))
+        start = Fraction(self.e.base + self.k * self.e.step, scale)
+        return _Outcome(list(self.selected), payments, start, tuple(prices), self.k)
 
 
 class _MES:
-    """Method of Equal Shares with cost utilities on grouped ballots, exact and parametric.
+    """Method of Equal Shares with cost utilities on grouped ballots.
 
     Money is scaled by ``scale = n * D`` (D: common denominator of budget and
-    costs) so that the starting per-voter budget B/n and every cost are
-    integers. A budget is an affine pair ``(value, slope)``: its amount when the
-    per-voter budget is raised by ``t`` scaled units is ``value + slope * t``.
+    costs) so that the starting per-voter budget B/n and every cost are integers.
     """
 
     def __init__(self, instance: Instance):
@@ -469,29 +524,27 @@ class _MES:
         approvals = Counter(pid for ballot in instance.ballots for pid in ballot)
         # pabutools' MES ignores projects nobody approves and zero-cost ones
         # (with Cost_Sat their satisfaction is 0)
-        self.ids = sorted(
-            p.id for p in instance.projects if p.cost > 0 and approvals[p.id] > 0
-        )
+        self.ids = sorted(p.id for p in instance.projects if p.cost > 0 and approvals[p.id] > 0)
         self.cost = [int(self.real_cost[pid] * self.scale) for pid in self.ids]
-        self._group_ballots(instance, approvals)
+        self._group_ballots(instance)
 
-    def _group_ballots(self, instance: Instance, approvals) -> None:
+    def _group_ballots(self, instance: Instance) -> None:
         index = {pid: i for i, pid in enumerate(self.ids)}
         groups = Counter(
-            frozenset(index[pid] for pid in ballot if pid in index)
-            for ballot in instance.ballots
+            frozenset(index[pid] for pid in ballot if pid in index) for ballot in instance.ballots
         )
         groups.pop(frozenset(), None)
         self.group_count = len(groups)
         self.supporter_groups: list[list[int]] = [[] for _ in self.ids]
-        self.supporter_voters: list[list[int]] = [
-            [] for _ in self.ids
-        ]  # group index per voter
+        # one entry per voter (group index repeated), so counting runs at C speed
+        self.supporter_voters: list[list[int]] = [[] for _ in self.ids]
         for g, (ballot, weight) in enumerate(groups.items()):
             for p in ballot:
                 self.supporter_groups[p].append(g)
                 self.supporter_voters[p].extend([g] * weight)
         self.weight = [len(v) for v in self.supporter_voters]
+        # stored prices start at the all-pay-equally lower bound cost/(W*cost) = 1/W
+        self.initial_heap = sorted((1 / w, self.ids[p], p) for p, w in enumerate(self.weight))
 
     def is_exhaustive(self, selected: list[str], cost: Money) -> bool:
         """pabutools' test for the early stop: no unselected MES project still fits."""
@@ -499,130 +552,5 @@ class _MES:
         left = self.instance.budget - cost
         return all(pid in chosen or self.real_cost[pid] > left for pid in self.ids)
 
-    def run(self, k: int) -> _Segment:
-        return _Run(self, k).segment
-
-
-class _Run:
-    """A single MES run at per-voter budget B/n + k, tracking how far it stays valid."""
-
-    def __init__(self, engine: _MES, k: int):
-        self.e = engine
-        self.segment = _Segment(engine, k)
-        start = (engine.base + k * engine.step, 1)
-        self.class_of = [0] * engine.group_count
-        self.classes: list[tuple] = [start]  # class id -> affine budget
-        self.class_id = {start: 0}
-        self.heap = [
-            (Fraction(1, w), engine.ids[p], p, (Fraction(1, w), 0))
-            for p, w in enumerate(engine.weight)
-        ]
-        heapq.heapify(self.heap)
-        while self.heap:
-            self._round()
-
-    def _intern(self, budget: tuple) -> int:
-        found = self.class_id.get(budget)
-        if found is None:
-            found = self.class_id[budget] = len(self.classes)
-            self.classes.append(budget)
-        return found
-
-    def _round(self) -> None:
-        """Select the project with the lowest price per unit of utility, if any is affordable."""
-        best, tied, evaluated = None, [], []
-        while self.heap and (best is None or self.heap[0][0] <= best[0][0]):
-            _, name, p, _ = heapq.heappop(self.heap)
-            price = self._price(p)
-            if price is None:
-                continue  # unaffordable now, and budgets only shrink within a run
-            afford = price[0]
-            evaluated.append((afford, name, p, price))
-            if best is None or afford[0] < best[0][0]:
-                best, tied = (afford, price), [(name, p, price)]
-            elif afford[0] == best[0][0]:
-                tied.append((name, p, price))
-        if best is None:
-            return
-        name, winner, price = min(tied)
-        afford = best[0]
-        for other_afford, other_name, p, other_price in evaluated:
-            if p != winner:
-                self._keep_order(afford, name, other_afford, other_name)
-                heapq.heappush(
-                    self.heap, (other_afford[0], other_name, p, other_afford)
-                )
-        for other_afford0, other_name, p, other_afford in self.heap:
-            self._keep_order(afford, name, other_afford, other_name)
-        self._pay(winner, price)
-
-    def _keep_order(self, afford, name, other, other_name) -> None:
-        """The winner must keep beating ``other`` (ties go to the smaller id string)."""
-        if afford[0] == other[0] and afford[1] == other[1]:
-            if other_name < name:
-                raise AssertionError(
-                    "tie broken against the smaller id"
-                )  # cannot happen
-            return
-        self.segment.keep(afford, other)
-
-    def _price(self, p: int):
-        """Exact price per rich supporter of project ``p`` (affine), or None if unaffordable.
-
-        Supporters are taken by budget class from the poorest: a class pays its
-        whole budget while that is less than the equal share of what remains.
-        Returns (afford, q, class counts, poor classes) where afford = q / cost
-        is what MES minimises. For other t the same poor/rich split gives a
-        lower bound on the true price (the poor cannot pay more than their
-        budget, the rich no more than q), so only the winner's split needs to
-        be recorded as a condition (in ``_pay``); an unaffordable verdict is.
-        """
-        e, segment, classes = self.e, self.segment, self.classes
-        cost = e.cost[p]
-        counts = Counter(map(self.class_of.__getitem__, e.supporter_voters[p]))
-        budgets = sorted(
-            ((classes[c], c, w) for c, w in counts.items()), key=lambda x: x[0][0]
-        )
-        total = (
-            sum(b[0] * w for b, _, w in budgets),
-            sum(b[1] * w for b, _, w in budgets),
-        )
-        if total[0] < cost:
-            segment.keep(total, (cost, 0))
-            return None
-        rich, paid0, paid1 = e.weight[p], 0, 0
-        poor = set()
-        for budget, c, w in budgets:
-            q = (Fraction(cost - paid0, rich), Fraction(-paid1, rich))
-            if q[0] <= budget[0]:
-                break
-            poor.add(c)
-            paid0 += budget[0] * w
-            paid1 += budget[1] * w
-            rich -= w
-        return (q[0] / cost, q[1] / cost), q, counts, poor
-
-    def _pay(self, p: int, price) -> None:
-        """Charge the supporters of ``p`` and move them to their new budget classes."""
-        _, q, counts, poor = price
-        e, segment = self.e, self.segment
-        pid = e.ids[p]
-        zero = self._intern((0, 0))
-        moved, shares = {}, []
-        for c, w in counts.items():
-            budget = self.classes[c]
-            if c in poor:
-                segment.keep(budget, q)  # stays poor: budget < q
-                moved[c] = zero
-                shares.append((budget, w))
-            else:
-                segment.keep(q, budget)  # stays rich: q <= budget
-                moved[c] = self._intern((budget[0] - q[0], budget[1] - q[1]))
-                shares.append((q, w))
-        class_of = self.class_of
-        for g in e.supporter_groups[p]:
-            class_of[g] = moved[class_of[g]]
-        segment.selected.append(pid)
-        segment.prices.append((pid, q))
-        segment.shares[pid] = shares
-        segment.cost += e.real_cost[pid]
+    def run(self, k: int) -> _Run:
+        return _Run(self, k)
