@@ -1,7 +1,795 @@
-"""Budgeting pages."""
+"""Budgeting pages: cycles, proposals, review, ballots (online and paper), receipts, results,
+implementation. Each request commits at most once; services do the writing."""
 
-from flask import Blueprint
+from pathlib import Path
 
-from portal.budgeting import models  # noqa: F401
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import or_, select
+
+from portal.accounts.domain import IINError
+from portal.accounts.forms import EmptyForm
+from portal.accounts.models import iin_key, utcnow
+from portal.accounts.services import find_by_iin
+from portal.budgeting import chart, domain, services
+from portal.budgeting.domain import BudgetRuleError
+from portal.budgeting.forms import (
+    BALLOT_RULE_LABELS,
+    CATEGORY_LABELS,
+    CHANNEL_LABELS,
+    EVENT_LABELS,
+    IMPLEMENTATION_LABELS,
+    PHASE_LABELS,
+    STATUS_LABELS,
+    WINNER_RULE_LABELS,
+    CycleForm,
+    PaperBallotForm,
+    PhaseForm,
+    ProposalForm,
+    ReviewForm,
+    UpdateForm,
+    message,
+)
+from portal.budgeting.models import (
+    Ballot,
+    BudgetCycle,
+    Notification,
+    PhaseChange,
+    Proposal,
+    ProposalPhoto,
+)
+from portal.extensions import db
+from portal.pagination import paginate
+from portal.permissions import require_region_access, roles_required
+from portal.regions.models import District, Region
 
 bp = Blueprint("budgeting", __name__, url_prefix="/budget")
+
+# Refusals that mean "not now" or "not again" rather than "bad input".
+CONFLICT_CODES = {"wrong_phase", "already_voted", "other_channel", "not_editable", "withdrawn"}
+FORBIDDEN_CODES = {"forbidden", "not_resident"}
+SORTS = {
+    "new": Proposal.created_at.desc(),
+    "old": Proposal.created_at.asc(),
+    "cost": Proposal.estimated_cost.asc(),
+    "cost-desc": Proposal.estimated_cost.desc(),
+    "title": Proposal.title.asc(),
+}
+
+
+@bp.app_template_filter("tenge")
+def tenge_filter(value):
+    if value is None:
+        return "—"
+    return f"{int(value):,}".replace(",", "\u202f") + "\u00a0₸"
+
+
+@bp.app_template_filter("localtime")
+def localtime_filter(value):
+    if value is None:
+        return "—"
+    return domain.utc_to_local(value).strftime("%Y-%m-%d %H:%M")
+
+
+@bp.app_context_processor
+def _labels():
+    return {
+        "PHASE_LABELS": PHASE_LABELS,
+        "CATEGORY_LABELS": CATEGORY_LABELS,
+        "STATUS_LABELS": STATUS_LABELS,
+        "IMPLEMENTATION_LABELS": IMPLEMENTATION_LABELS,
+        "BALLOT_RULE_LABELS": BALLOT_RULE_LABELS,
+        "WINNER_RULE_LABELS": WINNER_RULE_LABELS,
+        "CHANNEL_LABELS": CHANNEL_LABELS,
+        "EVENT_LABELS": EVENT_LABELS,
+        "PHASES": domain.PHASES[1:],
+    }
+
+
+def _secret():
+    return current_app.config.get("BUDGET_RECEIPT_SECRET") or current_app.config["SECRET_KEY"]
+
+
+def _upload_dir():
+    return current_app.config.get("BUDGET_UPLOAD_DIR") or str(
+        Path(current_app.instance_path) / "uploads" / "budget"
+    )
+
+
+def _status_for(error):
+    if error.code in FORBIDDEN_CODES:
+        return 403
+    if error.code in CONFLICT_CODES:
+        return 409
+    return 422
+
+
+def _is_staff_for(cycle):
+    return (
+        current_user.is_authenticated
+        and current_user.role in ("staff", "admin")
+        and current_user.works_for(cycle.region_id)
+    )
+
+
+# ------------------------------------------------------------------ cycles
+@bp.route("/")
+def cycles():
+    query = select(BudgetCycle).order_by(BudgetCycle.voting_open_at.desc())
+    region_code = request.args.get("region", "")
+    if region_code:
+        query = query.join(Region).where(Region.code == region_code)
+    page = paginate(query)
+    return render_template("budgeting/cycles.html", page=page, now=utcnow())
+
+
+def _cycle_form_choices(form):
+    if current_user.is_admin:
+        regions = db.session.scalars(select(Region).order_by(Region.code)).all()
+    else:
+        regions = [db.session.get(Region, current_user.scope_region_id)]
+    form.region_id.choices = [(r.id, r.name) for r in regions]
+    ids = [r.id for r in regions]
+    districts = db.session.scalars(
+        select(District).where(District.region_id.in_(ids)).order_by(District.name_en)
+    )
+    form.district_id.choices = [(0, _("Whole region"))] + [(d.id, d.name) for d in districts]
+
+
+def _cycle_values(form):
+    values = {
+        name: getattr(form, name).data
+        for name in (
+            "title_kk",
+            "title_ru",
+            "title_en",
+            "summary_kk",
+            "summary_ru",
+            "summary_en",
+            "min_votes",
+            "ballot_rule",
+            "max_choices",
+            "winner_rule",
+            "ballots_final",
+        )
+    }
+    values["district_id"] = form.district_id.data or None
+    values["budget"] = form.budget.tenge
+    values["cost_cap"] = getattr(form.cost_cap, "tenge", None)
+    for name in (
+        "proposals_open_at",
+        "review_open_at",
+        "voting_open_at",
+        "voting_close_at",
+        "implementation_at",
+    ):
+        values[name] = domain.local_to_utc(getattr(form, name).data)
+    return values
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required("staff")
+def new_cycle():
+    form = CycleForm()
+    _cycle_form_choices(form)
+    if form.validate_on_submit():
+        region = db.get_or_404(Region, form.region_id.data)
+        require_region_access(region.id)
+        try:
+            cycle = services.create_cycle(db.session, current_user, region, **_cycle_values(form))
+        except BudgetRuleError as error:
+            db.session.rollback()
+            form.form_errors.append(message(error))
+        else:
+            db.session.commit()
+            flash(_("The budget cycle is created."), "success")
+            return redirect(url_for("budgeting.cycle", cycle_id=cycle.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("budgeting/cycle_form.html", form=form, cycle=None), status
+
+
+@bp.route("/<int:cycle_id>/edit", methods=["GET", "POST"])
+@roles_required("staff")
+def edit_cycle(cycle_id):
+    cycle = db.get_or_404(BudgetCycle, cycle_id)
+    require_region_access(cycle.region_id)
+    form = CycleForm(obj=None if request.method == "POST" else cycle)
+    _cycle_form_choices(form)
+    if request.method == "GET":
+        form.district_id.data = cycle.district_id or 0
+        form.budget.data = str(cycle.budget)
+        form.cost_cap.data = str(cycle.cost_cap) if cycle.cost_cap else ""
+        for name in (
+            "proposals_open_at",
+            "review_open_at",
+            "voting_open_at",
+            "voting_close_at",
+            "implementation_at",
+        ):
+            getattr(form, name).data = domain.utc_to_local(getattr(cycle, name))
+    if form.validate_on_submit():
+        try:
+            services.update_cycle(db.session, current_user, cycle, **_cycle_values(form))
+        except BudgetRuleError as error:
+            db.session.rollback()
+            form.form_errors.append(message(error))
+        else:
+            db.session.commit()
+            flash(_("The budget cycle is saved."), "success")
+            return redirect(url_for("budgeting.cycle", cycle_id=cycle.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("budgeting/cycle_form.html", form=form, cycle=cycle), status
+
+
+@bp.route("/<int:cycle_id>")
+def cycle(cycle_id):
+    cycle = db.get_or_404(BudgetCycle, cycle_id)
+    now = utcnow()
+    user = current_user if current_user.is_authenticated else None
+    ballot = services.ballot_of(db.session, cycle, user) if user else None
+    changes = db.session.scalars(
+        select(PhaseChange).where(PhaseChange.cycle_id == cycle.id).order_by(PhaseChange.id)
+    ).all()
+    counts = {
+        "proposals": cycle.proposals.filter(Proposal.status != "withdrawn").count(),
+        "feasible": cycle.proposals.filter(Proposal.status == "feasible").count(),
+    }
+    return render_template(
+        "budgeting/cycle.html",
+        cycle=cycle,
+        phase=cycle.phase(now),
+        may_take_part=services.may_take_part(user, cycle),
+        is_staff=_is_staff_for(cycle),
+        ballot=ballot,
+        changes=changes,
+        counts=counts,
+        result=services.published_result(db.session, cycle),
+        phase_form=PhaseForm(phase=cycle.phase_override or ""),
+    )
+
+
+@bp.route("/<int:cycle_id>/phase", methods=["POST"])
+@roles_required("staff")
+def move_phase(cycle_id):
+    cycle = db.get_or_404(BudgetCycle, cycle_id)
+    require_region_access(cycle.region_id)
+    form = PhaseForm()
+    if not form.validate_on_submit():
+        abort(400)
+    services.move_phase(db.session, current_user, cycle, form.phase.data or None)
+    db.session.commit()
+    flash(_("The phase is now “%(phase)s”.", phase=PHASE_LABELS[cycle.phase()]), "success")
+    return redirect(url_for("budgeting.cycle", cycle_id=cycle.id))
+
+
+# ------------------------------------------------------------------ proposals
+@bp.route("/<int:cycle_id>/proposals")
+def proposals(cycle_id):
+    cycle = db.get_or_404(BudgetCycle, cycle_id)
+    args = request.args
+    query = select(Proposal).where(Proposal.cycle_id == cycle.id)
+    q = args.get("q", "").strip()[:100]
+    if q:
+        like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            or_(
+                Proposal.title.ilike(like, escape="\\"),
+                Proposal.description_html.ilike(like, escape="\\"),
+                Proposal.address.ilike(like, escape="\\"),
+            )
+        )
+    if args.get("category") in CATEGORY_LABELS:
+        query = query.where(Proposal.category == args["category"])
+    if args.get("status") in STATUS_LABELS:
+        query = query.where(Proposal.status == args["status"])
+    if args.get("district", "").isdigit():
+        query = query.where(Proposal.district_id == int(args["district"]))
+    sort = args.get("sort", "new")
+    query = query.order_by(SORTS.get(sort, SORTS["new"]), Proposal.id)
+    page = paginate(query)
+    return render_template(
+        "budgeting/proposals.html",
+        cycle=cycle,
+        page=page,
+        phase=cycle.phase(),
+        q=q,
+        sort=sort if sort in SORTS else "new",
+        may_take_part=services.may_take_part(
+            current_user if current_user.is_authenticated else None, cycle
+        ),
+    )
+
+
+def _proposal_form_choices(form, cycle):
+    districts = (
+        [cycle.district] if cycle.district_id else sorted(cycle.region.districts, key=_by_name)
+    )
+    form.district_id.choices = [(0, _("Not tied to one district"))] + [
+        (d.id, d.name) for d in districts
+    ]
+
+
+def _by_name(district):
+    return district.name
+
+
+def _proposal_values(form):
+    return {
+        "title": form.title.data,
+        "description": form.description.data,
+        "category": form.category.data,
+        "district_id": form.district_id.data or None,
+        "address": form.address.data,
+        "estimated_cost": form.estimated_cost.tenge,
+    }
+
+
+def _save_photos(proposal, form):
+    for upload in form.photos.data or []:
+        if not getattr(upload, "filename", ""):
+            continue
+        services.add_photo(db.session, current_user, proposal, upload.read(), _upload_dir())
+
+
+@bp.route("/<int:cycle_id>/proposals/new", methods=["GET", "POST"])
+@login_required
+def new_proposal(cycle_id):
+    cycle = db.get_or_404(BudgetCycle, cycle_id)
+    if not services.may_take_part(current_user, cycle):
+        abort(403)
+    form = ProposalForm(cap=cycle.cost_cap)
+    _proposal_form_choices(form, cycle)
+    status = 200
+    if cycle.phase() != "proposals":
+        flash(message(BudgetRuleError("wrong_phase", phase=cycle.phase())), "error")
+        return redirect(url_for("budgeting.cycle", cycle_id=cycle.id))
+    if form.validate_on_submit():
+        try:
+            proposal = services.submit_proposal(
+                db.session, current_user, cycle, **_proposal_values(form)
+            )
+            _save_photos(proposal, form)
+        except BudgetRuleError as error:
+            db.session.rollback()
+            form.form_errors.append(message(error))
+            status = _status_for(error)
+        else:
+            db.session.commit()
+            flash(_("Thank you! Your proposal is submitted."), "success")
+            return redirect(url_for("budgeting.proposal", proposal_id=proposal.id))
+    elif request.method == "POST":
+        status = 422
+    return render_template(
+        "budgeting/proposal_form.html", form=form, cycle=cycle, proposal=None
+    ), status
+
+
+@bp.route("/proposals/<int:proposal_id>")
+def proposal(proposal_id):
+    proposal = db.get_or_404(Proposal, proposal_id)
+    cycle = proposal.cycle
+    user = current_user if current_user.is_authenticated else None
+    is_staff = _is_staff_for(cycle)
+    return render_template(
+        "budgeting/proposal.html",
+        proposal=proposal,
+        cycle=cycle,
+        phase=cycle.phase(),
+        is_author=user is not None and proposal.author_id == user.id,
+        is_staff=is_staff,
+        review_form=ReviewForm() if is_staff else None,
+        update_form=UpdateForm() if is_staff and proposal.funded else None,
+        form=EmptyForm(),
+    )
+
+
+@bp.route("/proposals/<int:proposal_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_proposal(proposal_id):
+    proposal = db.get_or_404(Proposal, proposal_id)
+    cycle = proposal.cycle
+    if proposal.author_id != current_user.id:
+        abort(403)
+    form = ProposalForm(cap=cycle.cost_cap, obj=proposal if request.method == "GET" else None)
+    _proposal_form_choices(form, cycle)
+    if request.method == "GET":
+        form.description.data = proposal.description_html
+        form.estimated_cost.data = str(proposal.estimated_cost)
+        form.district_id.data = proposal.district_id or 0
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.edit_proposal(db.session, current_user, proposal, **_proposal_values(form))
+            _save_photos(proposal, form)
+        except BudgetRuleError as error:
+            db.session.rollback()
+            form.form_errors.append(message(error))
+            status = _status_for(error)
+        else:
+            db.session.commit()
+            flash(_("Your proposal is saved."), "success")
+            return redirect(url_for("budgeting.proposal", proposal_id=proposal.id))
+    elif request.method == "POST":
+        status = 422
+    return render_template(
+        "budgeting/proposal_form.html", form=form, cycle=cycle, proposal=proposal
+    ), status
+
+
+@bp.route("/proposals/<int:proposal_id>/withdraw", methods=["POST"])
+@login_required
+def withdraw_proposal(proposal_id):
+    proposal = db.get_or_404(Proposal, proposal_id)
+    if proposal.author_id != current_user.id:
+        abort(403)
+    try:
+        services.withdraw_proposal(db.session, current_user, proposal)
+    except BudgetRuleError as error:
+        db.session.rollback()
+        flash(message(error), "error")
+        return redirect(url_for("budgeting.proposal", proposal_id=proposal.id)), 303
+    db.session.commit()
+    flash(_("Your proposal is withdrawn."), "success")
+    return redirect(url_for("budgeting.proposal", proposal_id=proposal.id))
+
+
+@bp.route("/photos/<name>")
+def photo(name):
+    found = db.session.scalar(select(ProposalPhoto).where(ProposalPhoto.filename == name))
+    if found is None:
+        abort(404)
+    response = send_from_directory(_upload_dir(), found.filename, mimetype=found.content_type)
+    response.headers["Content-Disposition"] = "inline"
+    return response
+
+
+# ------------------------------------------------------------------ review
+@bp.route("/<int:cycle_id>/review")
+@roles_required("staff")
+def review_queue(cycle_id):
+    cycle = db.get_or_404(BudgetCycle, cycle_id)
+    require_region_access(cycle.region_id)
+    query = (
+        select(Proposal)
+        .where(Proposal.cycle_id == cycle.id, Proposal.status != "withdrawn")
+        .order_by(Proposal.status != "submitted", Proposal.created_at)
+    )
+    return render_template(
+        "budgeting/review.html", cycle=cycle, page=paginate(query), phase=cycle.phase()
+    )
+
+
+@bp.route("/proposals/<int:proposal_id>/review", methods=["POST"])
+@roles_required("staff")
+def review(proposal_id):
+    proposal = db.get_or_404(Proposal, proposal_id)
+    require_region_access(proposal.cycle.region_id)
+    form = ReviewForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for text in errors:
+                flash(text, "error")
+        return redirect(url_for("budgeting.proposal", proposal_id=proposal.id)), 303
+    try:
+        services.review_proposal(
+            db.session,
+            current_user,
+            proposal,
+            feasible=form.decision.data == "feasible",
+            reason=form.reason.data,
+            final_cost=getattr(form.final_cost, "tenge", None),
+        )
+    except BudgetRuleError as error:
+        db.session.rollback()
+        flash(message(error), "error")
+        return redirect(url_for("budgeting.proposal", proposal_id=proposal.id)), 303
+    db.session.commit()
+    flash(_("The review is saved and the author is notified."), "success")
+    return redirect(url_for("budgeting.review_queue", cycle_id=proposal.cycle_id))
+
+
+@bp.route("/notifications")
+@login_required
+def notifications():
+    query = (
+        select(Notification)
+        .where(Notification.user_id == current_user.id)
+        .order_by(Notification.id.desc())
+    )
+    page = paginate(query)
+    unread = {n.id for n in page.items if n.read_at is None}
+    services.mark_notifications_read(db.session, current_user)
+    db.session.commit()
+    return render_template("budgeting/notifications.html", page=page, unread=unread)
+
+
+# ------------------------------------------------------------------ voting
+def _ballot_page(cycle, chosen=(), error=None, status=200, paper_form=None):
+    projects = services.ballot_projects(db.session, cycle)
+    user = current_user if current_user.is_authenticated else None
+    ballot = services.ballot_of(db.session, cycle, user) if user and not paper_form else None
+    if not chosen and ballot is not None:
+        chosen = ballot.project_ids
+    return render_template(
+        "budgeting/paper.html" if paper_form else "budgeting/ballot.html",
+        cycle=cycle,
+        projects=projects,
+        chosen={int(c) for c in chosen if str(c).isdigit()},
+        total=domain.ballot_total(
+            [int(c) for c in chosen if str(c).isdigit()], {p.id: p.cost for p in projects}
+        ),
+        ballot=ballot,
+        error=error,
+        phase=cycle.phase(),
+        form=paper_form or EmptyForm(),
+    ), status
+
+
+@bp.route("/<int:cycle_id>/ballot", methods=["GET", "POST"])
+@login_required
+def ballot(cycle_id):
+    cycle = db.get_or_404(BudgetCycle, cycle_id)
+    if not services.may_take_part(current_user, cycle):
+        abort(403)
+    if request.method == "GET":
+        return _ballot_page(cycle)
+    EmptyForm().validate_on_submit()
+    chosen = request.form.getlist("project")
+    try:
+        stored = services.cast_ballot(db.session, current_user, cycle, chosen, secret=_secret())
+    except BudgetRuleError as error:
+        db.session.rollback()
+        return _ballot_page(cycle, chosen, message(error), _status_for(error))
+    db.session.commit()
+    return redirect(url_for("budgeting.receipt", cycle_id=cycle.id, ballot_id=stored.id))
+
+
+@bp.route("/<int:cycle_id>/ballot/<int:ballot_id>/receipt")
+@login_required
+def receipt(cycle_id, ballot_id):
+    stored = db.get_or_404(Ballot, ballot_id)
+    if stored.cycle_id != cycle_id:
+        abort(404)
+    if stored.voter_id != current_user.id and not (
+        stored.channel == "paper" and _is_staff_for(stored.cycle)
+    ):
+        abort(403)
+    projects = db.session.scalars(
+        select(Proposal).where(Proposal.id.in_(stored.project_ids)).order_by(Proposal.id)
+    ).all()
+    return render_template(
+        "budgeting/receipt.html",
+        ballot=stored,
+        cycle=stored.cycle,
+        projects=projects,
+        code=domain.group_receipt(stored.receipt),
+        total=sum(p.cost for p in projects),
+    )
+
+
+@bp.route("/receipt")
+def lookup_receipt():
+    raw = request.args.get("code", "")
+    found = services.find_receipt(db.session, raw) if raw else None
+    own = found is not None and current_user.is_authenticated and found.voter_id == current_user.id
+    return render_template(
+        "budgeting/lookup.html",
+        code=raw[:40],
+        searched=bool(raw),
+        malformed=bool(raw) and domain.normalise_receipt(raw) is None,
+        found=found,
+        counted=found is not None and services.receipt_is_current(found, _secret()),
+        own=own,
+    ), (200 if found or not raw else 404)
+
+
+@bp.route("/<int:cycle_id>/paper", methods=["GET", "POST"])
+@roles_required("staff")
+def paper_ballot(cycle_id):
+    cycle = db.get_or_404(BudgetCycle, cycle_id)
+    require_region_access(cycle.region_id)
+    form = PaperBallotForm()
+    if request.method == "GET":
+        return _ballot_page(cycle, paper_form=form)
+    chosen = request.form.getlist("project")
+    if not form.validate_on_submit():
+        return _ballot_page(cycle, chosen, None, 422, paper_form=form)
+    try:
+        voter = find_by_iin(db.session, form.iin.data, iin_key())
+    except IINError:
+        voter = None
+    try:
+        if voter is None:
+            raise BudgetRuleError("voter_unknown")
+        stored = services.cast_ballot(
+            db.session,
+            current_user,
+            cycle,
+            chosen,
+            secret=_secret(),
+            voter=voter,
+            channel="paper",
+        )
+    except BudgetRuleError as error:
+        db.session.rollback()
+        status = 422 if error.code == "not_resident" else _status_for(error)
+        return _ballot_page(cycle, chosen, message(error), status, paper_form=form)
+    db.session.commit()
+    flash(
+        _(
+            "The paper ballot is recorded. Receipt code: %(code)s",
+            code=domain.group_receipt(stored.receipt),
+        ),
+        "success",
+    )
+    return redirect(url_for("budgeting.paper_ballot", cycle_id=cycle.id))
+
+
+# ------------------------------------------------------------------ results
+@bp.route("/<int:cycle_id>/counts")
+def counts(cycle_id):
+    """Live approvals per project: admins at any time, everyone once voting has closed."""
+    cycle = db.get_or_404(BudgetCycle, cycle_id)
+    user = current_user if current_user.is_authenticated else None
+    if not services.counts_visible(user, cycle):
+        abort(403)
+    votes = services.vote_counts(db.session, cycle)
+    projects = services.ballot_projects(db.session, cycle)
+    rows = sorted(projects, key=lambda p: (-votes[p.id], p.id))
+    return render_template(
+        "budgeting/counts.html",
+        cycle=cycle,
+        rows=rows,
+        votes=votes,
+        turnout=services.turnout(db.session, cycle),
+    )
+
+
+@bp.route("/<int:cycle_id>/results")
+def results(cycle_id):
+    cycle = db.get_or_404(BudgetCycle, cycle_id)
+    is_staff = _is_staff_for(cycle)
+    result = services.published_result(db.session, cycle)
+    drafts = []
+    if is_staff:
+        from portal.budgeting.models import CycleResult
+
+        drafts = db.session.scalars(
+            select(CycleResult).where(CycleResult.cycle_id == cycle.id).order_by(CycleResult.rule)
+        ).all()
+    shown = result
+    if shown is None and is_staff and drafts:
+        shown = next((d for d in drafts if d.rule == cycle.winner_rule), drafts[0])
+    context = {"cycle": cycle, "result": result, "shown": shown, "drafts": drafts}
+    if shown is not None:
+        context.update(_result_context(cycle, shown))
+    return render_template(
+        "budgeting/results.html",
+        is_staff=is_staff,
+        phase=cycle.phase(),
+        form=EmptyForm(),
+        **context,
+    )
+
+
+def _result_context(cycle, result):
+    data = result.data
+    proposals = {
+        p.id: p
+        for p in db.session.scalars(
+            select(Proposal).where(Proposal.id.in_([int(k) for k in data["costs"]]))
+        )
+    }
+    selected = set(data["selected"])
+    rows = sorted(proposals.values(), key=lambda p: (-data["votes"].get(str(p.id), 0), p.id))
+    bars, height = chart.bar_chart(
+        [(p.title, data["votes"].get(str(p.id), 0), p.id in selected) for p in rows]
+    )
+    district_names = {str(d.id): d.name for d in cycle.region.districts}
+    return {
+        "rows": rows,
+        "selected": selected,
+        "votes": data["votes"],
+        "payments": data.get("payments", {}),
+        "turnout": data["turnout"],
+        "district_names": district_names,
+        "bars": bars,
+        "chart_height": height,
+        "remaining": cycle.budget - result.total_cost,
+    }
+
+
+@bp.route("/<int:cycle_id>/results/compute", methods=["POST"])
+@roles_required("staff")
+def compute_results(cycle_id):
+    cycle = db.get_or_404(BudgetCycle, cycle_id)
+    require_region_access(cycle.region_id)
+    EmptyForm().validate_on_submit()
+    rules = [r for r in request.form.getlist("rule") if r in domain.WINNER_RULES] or None
+    try:
+        services.compute_results(db.session, current_user, cycle, rules=rules)
+    except BudgetRuleError as error:
+        db.session.rollback()
+        flash(message(error), "error")
+        return redirect(url_for("budgeting.results", cycle_id=cycle.id)), 303
+    db.session.commit()
+    flash(_("The results are computed. Check them, then publish."), "success")
+    return redirect(url_for("budgeting.results", cycle_id=cycle.id))
+
+
+@bp.route("/<int:cycle_id>/results/publish", methods=["POST"])
+@roles_required("staff")
+def publish_results(cycle_id):
+    cycle = db.get_or_404(BudgetCycle, cycle_id)
+    require_region_access(cycle.region_id)
+    EmptyForm().validate_on_submit()
+    try:
+        services.publish_results(db.session, current_user, cycle)
+    except BudgetRuleError as error:
+        db.session.rollback()
+        flash(message(error), "error")
+        return redirect(url_for("budgeting.results", cycle_id=cycle.id)), 303
+    db.session.commit()
+    flash(_("The results are published."), "success")
+    return redirect(url_for("budgeting.results", cycle_id=cycle.id))
+
+
+# ------------------------------------------------------------------ implementation
+@bp.route("/<int:cycle_id>/implementation")
+def implementation(cycle_id):
+    cycle = db.get_or_404(BudgetCycle, cycle_id)
+    funded = db.session.scalars(
+        select(Proposal)
+        .where(Proposal.cycle_id == cycle.id, Proposal.funded.is_(True))
+        .order_by(Proposal.id)
+    ).all()
+    return render_template("budgeting/implementation.html", cycle=cycle, funded=funded)
+
+
+@bp.route("/proposals/<int:proposal_id>/updates", methods=["POST"])
+@roles_required("staff")
+def add_update(proposal_id):
+    proposal = db.get_or_404(Proposal, proposal_id)
+    require_region_access(proposal.cycle.region_id)
+    form = UpdateForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for text in errors:
+                flash(text, "error")
+        return redirect(url_for("budgeting.proposal", proposal_id=proposal.id)), 303
+    try:
+        update = services.add_update(
+            db.session,
+            current_user,
+            proposal,
+            status=form.status.data,
+            progress=form.progress.data,
+            note=form.note.data,
+        )
+        if form.photo.data and getattr(form.photo.data, "filename", ""):
+            services.add_photo(
+                db.session,
+                current_user,
+                proposal,
+                form.photo.data.read(),
+                _upload_dir(),
+                update=update,
+            )
+    except BudgetRuleError as error:
+        db.session.rollback()
+        flash(message(error), "error")
+        return redirect(url_for("budgeting.proposal", proposal_id=proposal.id)), 303
+    db.session.commit()
+    flash(_("The update is published."), "success")
+    return redirect(url_for("budgeting.proposal", proposal_id=proposal.id))

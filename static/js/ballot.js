@@ -1,0 +1,27 @@
+// Ballot running total: progressive enhancement only; the server checks every ballot.
+"use strict";
+document.addEventListener("DOMContentLoaded", function () {
+  var set = document.querySelector("fieldset.ballot");
+  var out = document.getElementById("running-total");
+  if (!set || !out) { return; }
+  var rule = set.getAttribute("data-rule");
+  var budget = parseInt(set.getAttribute("data-budget"), 10);
+  var max = parseInt(set.getAttribute("data-max"), 10);
+  var fmt = new Intl.NumberFormat(document.documentElement.lang || "kk");
+  function money(n) { return fmt.format(n) + "\u00a0₸"; }
+  function update() {
+    var total = 0, count = 0;
+    set.querySelectorAll("input[name=project]").forEach(function (box) {
+      if (box.checked) { total += parseInt(box.getAttribute("data-cost"), 10); count += 1; }
+    });
+    var over = rule === "knapsack" ? total > budget : count > max;
+    var text = rule === "knapsack"
+      ? out.getAttribute("data-label-budget").replace("%(total)s", money(total)).replace("%(budget)s", money(budget))
+      : out.getAttribute("data-label-count").replace("%(count)s", count).replace("%(max)s", max);
+    if (over) { text += " " + out.getAttribute("data-over"); }
+    out.textContent = text;
+    out.classList.toggle("over", over);
+  }
+  set.addEventListener("change", update);
+  update();
+});
