@@ -1,37 +1,11 @@
 """Fixtures for budgeting tests: cycles in a chosen phase and feasible projects."""
 
-import datetime as dt
-
 import pytest
+from budget_schedule import schedule_for
 from helpers import make_user
 
-from portal.accounts.models import utcnow
 from portal.budgeting.models import BudgetCycle, Proposal
 from portal.regions.services import region_by_code
-
-DAY = dt.timedelta(days=1)
-# How far "now" is from the start of each phase when a cycle is built in that phase.
-OFFSETS = {
-    "draft": -1,
-    "proposals": 0,
-    "review": 1,
-    "voting": 2,
-    "results": 3,
-    "implementation": 4,
-}
-
-
-def schedule_for(phase, now=None):
-    """Dates (naive UTC) that put `now` in the middle of `phase`, one day per phase."""
-    now = now or utcnow()
-    start = now - DAY * OFFSETS[phase] - DAY / 2
-    return {
-        "proposals_open_at": start,
-        "review_open_at": start + DAY,
-        "voting_open_at": start + 2 * DAY,
-        "voting_close_at": start + 3 * DAY,
-        "implementation_at": start + 4 * DAY,
-    }
 
 
 @pytest.fixture
