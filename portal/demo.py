@@ -56,13 +56,19 @@ def load_accounts(session):
     return created
 
 
+def load_all(session):
+    """Everything `flask demo load` loads, flushed but not committed."""
+    load_regions(session)
+    load_accounts(session)
+    for loader in LOADERS:
+        loader(session)
+    session.flush()
+
+
 @cli.command("load")
 def load_command():
     """Load regions, demo accounts and every capability's demo data (idempotent)."""
-    load_regions(db.session)
-    load_accounts(db.session)
-    for loader in LOADERS:
-        loader(db.session)
+    load_all(db.session)
     db.session.commit()
     click.echo(f"Demo data is loaded. Demo accounts (password: {PASSWORD}):")
     for email, _name, _iin, role, _district in ACCOUNTS:
