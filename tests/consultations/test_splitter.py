@@ -82,7 +82,10 @@ def test_article_without_numbered_paragraphs_has_one_unnumbered_paragraph():
 
 
 def test_kazakh_headings_with_inserted_numbers():
-    text = "1-тарау. Жалпы ережелер\n1-бап. Негізгі ұғымдар\n1. Мәтін.\n5-1-бап. Қоғамдық тыңдау\nМәтін.\n"
+    text = (
+        "1-тарау. Жалпы ережелер\n1-бап. Негізгі ұғымдар\n1. Мәтін.\n"
+        "5-1-бап. Қоғамдық тыңдау\nМәтін.\n"
+    )
     result = split_draft(text)
     assert [(a.number, a.title) for a in result.articles] == [
         ("1", "Негізгі ұғымдар"),
