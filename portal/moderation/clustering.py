@@ -46,13 +46,18 @@ _SEED = 20_240_301
 _CHUNK_DOCS = 20_000  # texts hashed per numpy pass, to bound memory
 
 # Look-alike letters, after case-folding, mapped to one Latin form. Only for comparison.
-_HOMOGLYPHS = str.maketrans(
+_HOMOGLYPH_MAP = str.maketrans(
     {
         "а": "a", "в": "b", "е": "e", "ё": "e", "з": "3", "к": "k", "м": "m", "н": "h",
         "о": "o", "р": "p", "с": "c", "т": "t", "у": "y", "ү": "y", "х": "x", "і": "i",
         "ı": "i", "ј": "j", "ѕ": "s", "һ": "h", "ԁ": "d", "ԛ": "q", "ԝ": "w",
     }
 )  # fmt: skip
+# The same as a string indexed by code point: str.translate is about twice as fast with it than
+# with a dict; characters past its end raise IndexError and are left as they are.
+_HOMOGLYPHS = "".join(
+    _HOMOGLYPH_MAP.get(code, chr(code)) for code in range(max(_HOMOGLYPH_MAP) + 1)
+)
 _NOT_WORD = re.compile(r"[\W_]+")
 
 
