@@ -11,7 +11,7 @@ Steps:
 2. Texts equal after normalising are joined at once (the common case in a campaign).
 3. Each remaining distinct text becomes its set of character 4-grams (shingles). Character
    shingles survive typos better than word shingles: a typo breaks at most 4 of them.
-4. MinHash signatures (32 hash functions) computed with numpy over all texts at once, then LSH
+4. MinHash signatures (64 hash functions) computed with numpy over all texts at once, then LSH
    banding picks candidate pairs whose signatures agree on a whole band.
 5. A candidate is joined only if the exact Jaccard similarity of the shingle sets is at least
    `threshold`. Inside a bucket each text is checked against at most a few "anchor" texts, not
