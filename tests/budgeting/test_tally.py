@@ -29,7 +29,9 @@ def instance_of(name: str) -> Instance:
 
 def test_every_copied_file_has_references():
     assert len(FILES) == 7
-    assert {rule for _, rule in CASES} == set(RULES)
+    # greedy-threshold references exist only for Warsaw 2026 and Lodz (> 2 MB,
+    # not copied); it is covered by the hand-made and CLI threshold tests
+    assert {rule for _, rule in CASES} == set(RULES) - {"greedy-threshold"}
 
 
 @pytest.mark.parametrize(("name", "rule"), CASES)
