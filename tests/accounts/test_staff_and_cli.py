@@ -67,6 +67,7 @@ def _upload(client, content):
         {"file": (io.BytesIO(content), "register.csv")},
         token_from="/profile",
         content_type="multipart/form-data",
+        headers={"Accept-Language": "en"},
     )
 
 

@@ -1,8 +1,10 @@
 """Browser fixtures: the portal on a live server with its own database, and Debian's
 Chromium driven by Playwright. A missing browser fails the run; it never skips."""
 
+import logging
 import os
 import threading
+from pathlib import Path
 
 import pytest
 from dbutil import fresh_database_url, prepare_schema
@@ -34,6 +36,7 @@ def live_server(tmp_path_factory, worker_id):
 
         demo.load_all(db.session)
         db.session.commit()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # keep failure output readable
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -58,9 +61,26 @@ def browser():
         browser.close()
 
 
+AXE = Path(__file__).parent / "vendor" / "axe-4.14.1.min.js"
+
+
+def accessibility_violations(page):
+    """Run axe-core (WCAG 2.1 A and AA rules) on the page; return the violations found."""
+    page.add_script_tag(path=str(AXE))
+    tags = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+    result = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", tags
+    )
+    return [
+        f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes, e.g. {v['nodes'][0]['html'][:120]})"
+        for v in result["violations"]
+    ]
+
+
 @pytest.fixture
 def page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, locale="en-US")
+    # bypass_csp lets the test inject axe-core; the portal itself never needs inline script.
+    context = browser.new_context(base_url=live_server.url, locale="en-US", bypass_csp=True)
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page
