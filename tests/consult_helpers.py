@@ -26,7 +26,9 @@ DRAFT_TEXT = """Проект Закона о благоустройстве
 def make_draft(region="KZ-75", staff=None, open_it=True, now=None, text=DRAFT_TEXT, **kwargs):
     """A draft of Almaty (or national with region=None), opened now unless open_it=False."""
     region_obj = region_by_code(db.session, region) if region else None
-    staff = staff or make_user(role="admin" if region is None else "staff", region=region or "KZ-75")
+    staff = staff or make_user(
+        role="admin" if region is None else "staff", region=region or "KZ-75"
+    )
     draft = services.create_draft(
         db.session,
         staff,

@@ -33,5 +33,7 @@ def overdue_command():
     """List published comments whose answer deadline has passed."""
     comments = services.overdue_comments(db.session, limit=10_000)
     for comment in comments:
-        click.echo(f"draft {comment.draft_id}\tcomment {comment.id}\tdue {comment.draft.answer_due}")
+        click.echo(
+            f"draft {comment.draft_id}\tcomment {comment.id}\tdue {comment.draft.answer_due}"
+        )
     click.echo(f"{len(comments)} overdue comment(s).")

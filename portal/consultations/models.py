@@ -154,9 +154,7 @@ class Comment(db.Model):
     draft_id = db.Column(db.Integer, db.ForeignKey("draft.id"), nullable=False)
     article_id = db.Column(db.Integer, db.ForeignKey("draft_article.id"), nullable=True)
     paragraph_id = db.Column(db.Integer, db.ForeignKey("draft_paragraph.id"), nullable=True)
-    author_id = db.Column(
-        db.Integer, db.ForeignKey("user_account.id"), nullable=False, index=True
-    )
+    author_id = db.Column(db.Integer, db.ForeignKey("user_account.id"), nullable=False, index=True)
     stance = db.Column(db.String(10), nullable=False)
     # Sanitised with bleach: safe HTML (no tags except generated links).
     text = db.Column(db.Text, nullable=False)

@@ -98,7 +98,10 @@ def draft_state(draft):
         for e in draft.extensions
     )
     return domain.DraftState(
-        domain.DraftStatus(draft.status), aware(draft.period_start), aware(draft.period_end), extensions
+        domain.DraftStatus(draft.status),
+        aware(draft.period_start),
+        aware(draft.period_end),
+        extensions,
     )
 
 
@@ -315,9 +318,7 @@ def add_comment(
         code = "not_open_yet" if "not" in str(error) and "yet" in str(error) else "closed"
         if "not started" in str(error):
             code = "not_open_yet"
-        raise ConsultationError(
-            code, last_day=_last_day(draft), message=str(error)
-        ) from None
+        raise ConsultationError(code, last_day=_last_day(draft), message=str(error)) from None
     article = paragraph = None
     if article_id is not None:
         article = session.get(Article, article_id)
@@ -414,9 +415,7 @@ def vote(session, user, draft, *, supports, now=None):
 # Answers ----------------------------------------------------------------------------------
 
 
-def answer_comment(
-    session, user, comment, *, decision, justification="", new_wording="", now=None
-):
+def answer_comment(session, user, comment, *, decision, justification="", new_wording="", now=None):
     """Agency staff answer a published comment (and the rest of its campaign, if any)."""
     _require_manage(user, comment.draft)
     targets = [comment]
@@ -495,7 +494,9 @@ def public_positions(session, draft, article_id, *, limit=50):
                 Comment.draft_id == draft.id,
                 Comment.status == "published",
                 Comment.campaign_id.is_not(None),
-                Comment.article_id.is_(None) if article_id is None else Comment.article_id == article_id,
+                Comment.article_id.is_(None)
+                if article_id is None
+                else Comment.article_id == article_id,
             )
             .group_by(Comment.campaign_id)
         ).all()
@@ -515,7 +516,9 @@ def public_positions(session, draft, article_id, *, limit=50):
         .where(
             Comment.draft_id == draft.id,
             Comment.status == "published",
-            Comment.article_id.is_(None) if article_id is None else Comment.article_id == article_id,
+            Comment.article_id.is_(None)
+            if article_id is None
+            else Comment.article_id == article_id,
             (Comment.campaign_id.is_(None)) | Comment.id.in_(first_of_campaign),
         )
         .order_by(Comment.id)

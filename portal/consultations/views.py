@@ -1,5 +1,7 @@
 """Draft-law consultations: public pages, comments, staff publishing and answers."""
 
+from urllib.parse import unquote_to_bytes
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
@@ -22,6 +24,7 @@ from portal.consultations.forms import (
 )
 from portal.consultations.models import Article, Comment, Draft
 from portal.consultations.services import ConsultationError
+from portal.errors import render_error
 from portal.extensions import db
 from portal.forms import BaseForm
 from portal.pagination import paginate
@@ -83,6 +86,26 @@ def error_message(error):
     return messages.get(error.code, _("This action is not possible."))
 
 
+def check_utf8_form():
+    """Refuse a form whose bytes are not UTF-8 with a clear 400 (before anything is written).
+
+    Werkzeug keeps a bad percent-escape such as %FF as literal text and drops a body with raw
+    invalid bytes, so neither would reach the services as an error on its own.
+    """
+    if request.method != "POST" or request.mimetype != "application/x-www-form-urlencoded":
+        return None
+    if request.blueprint not in UTF8_CHECKED:
+        return None
+    raw = request.get_data(cache=True)
+    try:
+        for pair in raw.split(b"&"):
+            for part in pair.split(b"=", 1):
+                unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
+    except UnicodeDecodeError:
+        return render_error(400, _("The text is not valid UTF-8. Save it as UTF-8 and try again."))
+    return None
+
+
 def labels():
     """Translated labels of stances, decisions, reasons and kinds for templates and CSV."""
     return {
@@ -101,6 +124,15 @@ def labels():
             "rejected": _("Rejected"),
         },
     }
+
+
+UTF8_CHECKED = {"consultations", "moderation"}
+
+
+@bp.record_once
+def _check_utf8_first(state):
+    # Before CSRFProtect reads the form: it consumes the body, and bad bytes would be lost.
+    state.app.before_request_funcs.setdefault(None, []).insert(0, check_utf8_form)
 
 
 @bp.app_context_processor
@@ -187,9 +219,7 @@ def _article_page(draft, article, form, status=200):
             article=article,
             form=form,
             counts=services.article_counts(db.session, draft).get(article.id if article else None),
-            positions=services.public_positions(
-                db.session, draft, article.id if article else None
-            ),
+            positions=services.public_positions(db.session, draft, article.id if article else None),
             status=services.effective_status(draft),
             report_form=BaseForm(),
             diff=services.domain.word_diff,
@@ -232,9 +262,7 @@ def comment(draft_id):
             form.form_errors.append(error_message(error))
         else:
             db.session.commit()
-            flash(
-                _("Thank you. Your comment will appear after a moderator checks it."), "success"
-            )
+            flash(_("Thank you. Your comment will appear after a moderator checks it."), "success")
             return redirect(url_for("consultations.my_comments"))
     if article is None or article.draft_id != draft.id:
         if raw_article:
@@ -486,9 +514,7 @@ def extend(draft_id):
 @bp.route("/<int:draft_id>/close", methods=["POST"])
 @login_required
 def close(draft_id):
-    return _staff_action(
-        draft_id, lambda d, f: services.close_draft(db.session, current_user, d)
-    )
+    return _staff_action(draft_id, lambda d, f: services.close_draft(db.session, current_user, d))
 
 
 @bp.route("/<int:draft_id>/publish-report", methods=["POST"])

@@ -159,7 +159,9 @@ def moderate_campaign(session, user, campaign, action, reason=None):
     # A campaign may be large: check the rule once, then update in one statement.
     _transition(members[0], action, reason)
     now = utcnow()
-    values = {"status": {"publish": "published", "reject": "rejected", "restore": "published"}[action]}
+    values = {
+        "status": {"publish": "published", "reject": "rejected", "restore": "published"}[action]
+    }
     if action == "reject":
         values["reject_reason"] = domain.RejectReason(reason).value
     if action == "restore":
@@ -222,9 +224,7 @@ def cluster_draft(session, user, draft, *, threshold=None, cluster_fn=None):
     ids = [row.id for row in rows]
     items = [(row.id, plain(row.text)) for row in rows]
     kwargs = {"threshold": threshold} if threshold is not None else {}
-    groups = [
-        (sorted(found.ids), found.representative_id) for found in cluster_fn(items, **kwargs)
-    ]
+    groups = [(sorted(found.ids), found.representative_id) for found in cluster_fn(items, **kwargs)]
     session.execute(
         update(Comment)
         .where(Comment.draft_id == draft.id, Comment.campaign_id.is_not(None))

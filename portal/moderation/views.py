@@ -185,7 +185,11 @@ def _draft_for_moderation(draft_id):
 def campaigns(draft_id):
     draft = _draft_for_moderation(draft_id)
     rows = [
-        (c, db.session.get(Comment, c.representative_id), services.campaign_status_counts(db.session, c))
+        (
+            c,
+            db.session.get(Comment, c.representative_id),
+            services.campaign_status_counts(db.session, c),
+        )
         for c in services.campaigns_of(db.session, draft)
     ]
     return render_template(

@@ -13,7 +13,7 @@ from portal.consultations.services import ConsultationError
 from portal.extensions import db
 
 XSS_NOSCRIPT = '<noscript><p title="</noscript><img src=x onerror=alert(1)>">'
-XSS_JAVASCRIPT = "jav&#x09;ascript:alert(1) and <a href=\"jav&#x09;ascript:alert(1)\">x</a>"
+XSS_JAVASCRIPT = 'jav&#x09;ascript:alert(1) and <a href="jav&#x09;ascript:alert(1)">x</a>'
 
 
 def _count(model):
@@ -99,7 +99,9 @@ def test_comment_on_an_article_of_another_draft_is_refused(db):
         )  # fmt: skip
     assert caught.value.code == "article_not_in_draft"
     db.session.rollback()
-    assert db.session.scalar(select(func.count(Comment.id)).where(Comment.draft_id == draft.id)) == 0
+    assert (
+        db.session.scalar(select(func.count(Comment.id)).where(Comment.draft_id == draft.id)) == 0
+    )
 
 
 @pytest.mark.parametrize(
@@ -221,7 +223,7 @@ def test_answer_by_staff_of_another_region_is_refused(db):
 
 def test_partly_accepted_answer_and_summary_csv(db):
     draft = make_draft()
-    comment = publish(make_comment(draft, text="=HYPERLINK(\"http://evil\") расширить", article=2))
+    comment = publish(make_comment(draft, text='=HYPERLINK("http://evil") расширить', article=2))
     services.answer_comment(
         db.session, draft.staff, comment, decision="partly_accepted",
         justification="Учтено в пункте 2.",
