@@ -1,6 +1,7 @@
 """Helpers for consultation and moderation tests: drafts and comments made via the services."""
 
 import datetime as dt
+from dataclasses import dataclass
 
 from helpers import make_user
 
@@ -69,3 +70,18 @@ def publish(comment, status="published"):
 
 def utc(*args):
     return dt.datetime(*args, tzinfo=dt.UTC)
+
+
+@dataclass
+class FakeCluster:
+    ids: tuple
+    representative_id: int
+    size: int
+
+
+def exact_copies(items, threshold=0.8):
+    """A stand-in for the MinHash clusterer: groups texts equal up to case and spaces."""
+    groups = {}
+    for comment_id, text in items:
+        groups.setdefault(text.strip().lower(), []).append(comment_id)
+    return [FakeCluster(tuple(ids), ids[0], len(ids)) for ids in groups.values() if len(ids) > 1]
