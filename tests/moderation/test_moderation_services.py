@@ -174,3 +174,17 @@ def test_queue_query_uses_the_composite_index(db):
     sql = str(statement.compile(db.engine, compile_kwargs={"literal_binds": True}))
     plan = " ".join(str(row) for row in db.session.execute(db.text("EXPLAIN QUERY PLAN " + sql)))
     assert "ix_comment_draft_status_id" in plan and "TEMP B-TREE" not in plan
+
+
+def test_cluster_cli_stores_campaigns(app, db):
+    draft = make_draft()
+    for _ in range(3):
+        make_comment(draft, text="Сохраните сквер у театра, пожалуйста, это наш дом.")
+    make_comment(draft, text="Совсем другая тема про освещение улиц в микрорайоне.")
+    result = app.test_cli_runner().invoke(args=["moderation", "cluster", str(draft.id)])
+    assert result.exit_code == 0, result.output
+    assert "1 campaign(s) covering 3 comment(s)" in result.output
+    db.session.expire_all()
+    assert db.session.scalar(select(Campaign.size).where(Campaign.draft_id == draft.id)) == 3
+    missing = app.test_cli_runner().invoke(args=["moderation", "cluster", "999999"])
+    assert missing.exit_code != 0
