@@ -4,7 +4,6 @@ from sqlalchemy import func, select
 
 from portal import demo
 from portal.consultations.models import Campaign, Comment, Draft
-from portal.extensions import db
 
 
 def test_demo_loads_consultations_once(db):
