@@ -11,7 +11,7 @@ import html
 import io
 
 import bleach
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, select, true
 
 from portal.accounts.models import utcnow
 from portal.consultations import calendar, domain
@@ -315,9 +315,8 @@ def add_comment(
     try:
         domain.check_can_comment(draft_state(draft), now)
     except domain.TransitionError as error:
-        code = "not_open_yet" if "not" in str(error) and "yet" in str(error) else "closed"
-        if "not started" in str(error):
-            code = "not_open_yet"
+        not_yet = draft.status == "draft" or now < aware(draft.period_start)
+        code = "not_open_yet" if not_yet else "closed"
         raise ConsultationError(code, last_day=_last_day(draft), message=str(error)) from None
     article = paragraph = None
     if article_id is not None:
@@ -600,7 +599,7 @@ def drafts_for_list(session, user):
     visible = Draft.status != "draft"
     if user is not None and getattr(user, "is_authenticated", False):
         if user.is_admin:
-            visible = True
+            visible = true()
         elif user.role == "staff":
             visible = visible | and_(Draft.region_id == user.scope_region_id)
     return select(Draft).where(visible).order_by(Draft.created_at.desc(), Draft.id.desc())
