@@ -26,6 +26,15 @@ ACCOUNTS = (
 LOADERS = []
 
 
+def _load_consultations(session):
+    from portal.consultations.demo import load_consultations
+
+    load_consultations(session)
+
+
+LOADERS.append(_load_consultations)
+
+
 def load_accounts(session):
     """Create the demo accounts in Almaty (one per role) if they are missing."""
     almaty = region_by_code(session, "KZ-75")
