@@ -43,10 +43,10 @@ def _register_extensions(app):
     db.init_app(app)
     database.configure_engines()
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+    security.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
     i18n.init_app(app)
-    security.init_app(app)
     configure_hasher(**app.config.get("ARGON2_PARAMS", {}))
 
 

@@ -109,9 +109,7 @@ class Instance:
             if not isinstance(project, Project):
                 raise TallyError(f"not a Project: {project!r}")
             if not isinstance(project.id, str) or not project.id:
-                raise TallyError(
-                    f"project id must be a non-empty string, got {project.id!r}"
-                )
+                raise TallyError(f"project id must be a non-empty string, got {project.id!r}")
             if project.id in ids:
                 raise TallyError(f"project {project.id} listed twice")
             _check_money(project.cost, f"cost of project {project.id}")
@@ -124,9 +122,7 @@ class Instance:
                 )
             unknown = ballot - ids
             if unknown:
-                raise TallyError(
-                    f"ballot {index} approves unknown project {min(unknown)!r}"
-                )
+                raise TallyError(f"ballot {index} approves unknown project {min(unknown)!r}")
 
 
 def _check_money(value, what: str) -> None:
@@ -210,9 +206,7 @@ def run(
     if rule == "greedy":
         return tally.result(rule, tally.greedy())
     if rule == "greedy-threshold":
-        return tally.result(
-            rule, tally.greedy(threshold=_threshold(instance, threshold))
-        )
+        return tally.result(rule, tally.greedy(threshold=_threshold(instance, threshold)))
     if rule == "mes":
         return tally.result(rule, tally.mes_plain())
     if rule == "mes-add1":
@@ -221,12 +215,8 @@ def run(
         return tally.result(rule, tally.mes_add1(stop_when_exhaustive=True))
     if rule == "mes-add1-early-greedy":
         outcome = tally.mes_add1(stop_when_exhaustive=True)
-        return tally.result(
-            rule, outcome.completed(tally.greedy(start=outcome.selected).selected)
-        )
-    return tally.result(
-        rule, tally.comparison(tally.mes_add1(stop_when_exhaustive=False))
-    )
+        return tally.result(rule, outcome.completed(tally.greedy(start=outcome.selected).selected))
+    return tally.result(rule, tally.comparison(tally.mes_add1(stop_when_exhaustive=False)))
 
 
 def _threshold(instance: Instance, threshold) -> int:
@@ -294,9 +284,7 @@ class _Tally:
         )
 
     # ------------------------------------------------------------- greedy
-    def greedy(
-        self, threshold: int | None = None, start: Iterable[str] = ()
-    ) -> _Outcome:
+    def greedy(self, threshold: int | None = None, start: Iterable[str] = ()) -> _Outcome:
         """Greedy by approvals; ties and zero-cost projects as pabutools orders them.
 
         pabutools sorts by satisfaction density total_sat/cost; with Cost_Sat that
@@ -309,12 +297,9 @@ class _Tally:
         candidates = [
             p
             for p in self.instance.projects
-            if p.id not in taken
-            and (threshold is None or self.approvals[p.id] >= threshold)
+            if p.id not in taken and (threshold is None or self.approvals[p.id] >= threshold)
         ]
-        candidates.sort(
-            key=lambda p: (-(self.approvals[p.id] if p.cost > 0 else 0), p.id)
-        )
+        candidates.sort(key=lambda p: (-(self.approvals[p.id] if p.cost > 0 else 0), p.id))
         for project in candidates:
             if project.cost <= left:
                 chosen.append(project.id)
@@ -350,9 +335,7 @@ class _Tally:
             current = engine.run(k)
             if current.cost > budget:
                 return previous.outcome() if previous else _Outcome([])
-            if stop_when_exhaustive and engine.is_exhaustive(
-                current.selected, current.cost
-            ):
+            if stop_when_exhaustive and engine.is_exhaustive(current.selected, current.cost):
                 return current.outcome()
             if self.progress and budget:
                 self.progress(float(current.cost / budget))
@@ -508,8 +491,7 @@ class _Run:
             for numerator, voters in shares:  # same denominator: merge as integers
                 merged[numerator] += voters
             payments[pid] = tuple(
-                Share(Fraction(a, den * scale), v)
-                for a, v in sorted(merged.items(), reverse=True)
+                Share(Fraction(a, den * scale), v) for a, v in sorted(merged.items(), reverse=True)
             )
             prices.append((pid, Fraction(share, den * scale)))
         start = Fraction(self.e.base + self.k * self.e.step, scale)
@@ -535,17 +517,14 @@ class _MES:
         approvals = Counter(pid for ballot in instance.ballots for pid in ballot)
         # pabutools' MES ignores projects nobody approves and zero-cost ones
         # (with Cost_Sat their satisfaction is 0)
-        self.ids = sorted(
-            p.id for p in instance.projects if p.cost > 0 and approvals[p.id] > 0
-        )
+        self.ids = sorted(p.id for p in instance.projects if p.cost > 0 and approvals[p.id] > 0)
         self.cost = [int(self.real_cost[pid] * self.scale) for pid in self.ids]
         self._group_ballots(instance)
 
     def _group_ballots(self, instance: Instance) -> None:
         index = {pid: i for i, pid in enumerate(self.ids)}
         groups = Counter(
-            frozenset(index[pid] for pid in ballot if pid in index)
-            for ballot in instance.ballots
+            frozenset(index[pid] for pid in ballot if pid in index) for ballot in instance.ballots
         )
         groups.pop(frozenset(), None)
         self.group_count = len(groups)
@@ -559,17 +538,11 @@ class _MES:
         # Counting classes over a list with one entry per voter runs at C speed;
         # a Python loop over weighted ballots wins only when ballots repeat a lot.
         self.supporter_voters: list[list[int] | None] = [
-            [g for g, w in zip(gs, ws) for _ in range(w)]
-            if total < 4 * len(gs)
-            else None
-            for gs, ws, total in zip(
-                self.supporter_groups, self.supporter_weights, self.weight
-            )
+            [g for g, w in zip(gs, ws) for _ in range(w)] if total < 4 * len(gs) else None
+            for gs, ws, total in zip(self.supporter_groups, self.supporter_weights, self.weight)
         ]
         # stored prices start at the all-pay-equally lower bound cost/(W*cost) = 1/W
-        self.initial_heap = sorted(
-            (1 / w, self.ids[p], p) for p, w in enumerate(self.weight)
-        )
+        self.initial_heap = sorted((1 / w, self.ids[p], p) for p, w in enumerate(self.weight))
 
     def is_exhaustive(self, selected: list[str], cost: Money) -> bool:
         """pabutools' test for the early stop: no unselected MES project still fits."""

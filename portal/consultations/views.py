@@ -1,7 +1,5 @@
 """Draft-law consultations: public pages, comments, staff publishing and answers."""
 
-from urllib.parse import unquote_to_bytes
-
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
@@ -24,7 +22,6 @@ from portal.consultations.forms import (
 )
 from portal.consultations.models import Article, Comment, Draft
 from portal.consultations.services import ConsultationError
-from portal.errors import render_error
 from portal.extensions import db
 from portal.forms import BaseForm
 from portal.pagination import paginate
@@ -86,26 +83,6 @@ def error_message(error):
     return messages.get(error.code, _("This action is not possible."))
 
 
-def check_utf8_form():
-    """Refuse a form whose bytes are not UTF-8 with a clear 400 (before anything is written).
-
-    Werkzeug keeps a bad percent-escape such as %FF as literal text and drops a body with raw
-    invalid bytes, so neither would reach the services as an error on its own.
-    """
-    if request.method != "POST" or request.mimetype != "application/x-www-form-urlencoded":
-        return None
-    if request.blueprint not in UTF8_CHECKED:
-        return None
-    raw = request.get_data(cache=True)
-    try:
-        for pair in raw.split(b"&"):
-            for part in pair.split(b"=", 1):
-                unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
-    except UnicodeDecodeError:
-        return render_error(400, _("The text is not valid UTF-8. Save it as UTF-8 and try again."))
-    return None
-
-
 def labels():
     """Translated labels of stances, decisions, reasons and kinds for templates and CSV."""
     return {
@@ -124,15 +101,6 @@ def labels():
             "rejected": _("Rejected"),
         },
     }
-
-
-UTF8_CHECKED = {"consultations", "moderation"}
-
-
-@bp.record_once
-def _check_utf8_first(state):
-    # Before CSRFProtect reads the form: it consumes the body, and bad bytes would be lost.
-    state.app.before_request_funcs.setdefault(None, []).insert(0, check_utf8_form)
 
 
 @bp.app_context_processor
