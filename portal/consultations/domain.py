@@ -61,7 +61,14 @@ MIN_REASON_LENGTH = 10  # an extension reason must say something, not "ok"
 
 
 class TransitionError(ValueError):
-    """A rule forbids the requested change; the message explains it to the user."""
+    """A rule forbids the requested change; the message explains it to the user.
+
+    `code` is stable so callers can choose a translated message without reading the text.
+    """
+
+    def __init__(self, message: str, code: str = "bad_transition"):
+        super().__init__(message)
+        self.code = code
 
 
 class CommentStatus(StrEnum):
@@ -142,10 +149,11 @@ def answer(
     """Agency staff answer a published comment."""
     if comment.status is not CommentStatus.PUBLISHED:
         raise TransitionError(
-            f"Only published comments can be answered; this comment is {comment.status.value}."
+            f"Only published comments can be answered; this comment is {comment.status.value}.",
+            "not_published",
         )
     if comment.answer is not None:
-        raise TransitionError("This comment has already been answered.")
+        raise TransitionError("This comment has already been answered.", "already_answered")
     return replace(comment, answer=_make_answer(decision, justification, new_wording))
 
 
@@ -154,14 +162,22 @@ def _make_answer(decision: Decision | str, justification: str, new_wording: str)
         decision = Decision(decision)
     except ValueError:
         choices = ", ".join(d.value for d in Decision)
-        raise TransitionError(f"Unknown decision {decision!r}; choose one of: {choices}.") from None
+        raise TransitionError(
+            f"Unknown decision {decision!r}; choose one of: {choices}.", "bad_decision"
+        ) from None
     justification, new_wording = justification.strip(), new_wording.strip()
     if decision is not Decision.ACCEPTED and not justification:
-        raise TransitionError("A justification is required unless the comment is accepted.")
+        raise TransitionError(
+            "A justification is required unless the comment is accepted.", "justification_required"
+        )
     if decision is Decision.ACCEPTED and not new_wording:
-        raise TransitionError("An accepted comment needs the new wording of the text.")
+        raise TransitionError(
+            "An accepted comment needs the new wording of the text.", "wording_rule"
+        )
     if decision is Decision.NOT_ACCEPTED and new_wording:
-        raise TransitionError("A comment that is not accepted cannot bring new wording.")
+        raise TransitionError(
+            "A comment that is not accepted cannot bring new wording.", "wording_rule"
+        )
     return Answer(decision, justification, new_wording)
 
 
@@ -171,7 +187,7 @@ def _reason(reason: RejectReason | str) -> RejectReason:
     except ValueError:
         choices = ", ".join(r.value for r in RejectReason)
         message = f"Unknown rejection reason {reason!r}; choose one of: {choices}."
-        raise TransitionError(message) from None
+        raise TransitionError(message, "bad_reason") from None
 
 
 def _require_status(comment: CommentState, action: str, *allowed: CommentStatus) -> None:
@@ -217,7 +233,7 @@ def open_draft(draft: DraftState, start: datetime, end: datetime | None = None) 
     _require_draft_status(draft, "open", DraftStatus.DRAFT)
     end = end or calendar.discussion_end(start)
     if not start < end:
-        raise TransitionError("The discussion period must end after it starts.")
+        raise TransitionError("The discussion period must end after it starts.", "bad_period")
     return replace(draft, status=DraftStatus.OPEN, period_start=start, period_end=end)
 
 
@@ -248,10 +264,11 @@ def extend_period(draft: DraftState, new_end: datetime, reason: str, now: dateti
     if len(reason) < MIN_REASON_LENGTH:
         raise TransitionError(
             f"An extension needs a written reason of at least {MIN_REASON_LENGTH} characters; "
-            "it is shown publicly."
+            "it is shown publicly.",
+            "short_reason",
         )
     if new_end <= draft.period_end:
-        raise TransitionError("The new end must be later than the current end.")
+        raise TransitionError("The new end must be later than the current end.", "bad_period")
     record = Extension(draft.period_end, new_end, reason, now)
     return replace(draft, period_end=new_end, extensions=(*draft.extensions, record))
 
@@ -259,12 +276,14 @@ def extend_period(draft: DraftState, new_end: datetime, reason: str, now: dateti
 def check_can_comment(draft: DraftState, now: datetime) -> None:
     """Raise TransitionError unless the discussion accepts comments at `now`."""
     if draft.status is DraftStatus.DRAFT or draft.period_start is None:
-        raise TransitionError("This draft is not open for discussion yet.")
+        raise TransitionError("This draft is not open for discussion yet.", "not_open")
     if draft.status is not DraftStatus.OPEN or now >= draft.period_end:
         last_day = calendar.last_open_day(draft.period_end).isoformat()
-        raise TransitionError(f"The discussion closed at the end of {last_day} (Astana time).")
+        raise TransitionError(
+            f"The discussion closed at the end of {last_day} (Astana time).", "closed"
+        )
     if now < draft.period_start:
-        raise TransitionError("The discussion has not started yet.")
+        raise TransitionError("The discussion has not started yet.", "not_started")
 
 
 def _require_draft_status(draft: DraftState, action: str, *allowed: DraftStatus) -> None:

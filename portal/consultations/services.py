@@ -117,8 +117,7 @@ def parse_text(data):
             raise ConsultationError("draft_too_long")
         return split_draft(text)
     except SplitError as error:
-        code = "not_utf8" if "UTF-8" in str(error) else "no_articles"
-        raise ConsultationError(code, message=str(error)) from None
+        raise ConsultationError(error.code, message=str(error)) from None
 
 
 def create_draft(
@@ -211,7 +210,7 @@ def extend_draft(session, user, draft, *, working_days, reason, now=None):
     try:
         state = domain.extend_period(draft_state(draft), new_end, reason, now)
     except domain.TransitionError as error:
-        code = "short_reason" if "reason" in str(error) else "bad_transition"
+        code = "short_reason" if error.code == "short_reason" else "bad_transition"
         raise ConsultationError(code, message=str(error)) from None
     record = state.extensions[-1]
     session.add(
@@ -435,16 +434,9 @@ def answer_comment(session, user, comment, *, decision, justification="", new_wo
                 domain.answer(comment_state(target), decision, justification, new_wording)
             )
         except domain.TransitionError as error:
-            message = str(error)
-            if "justification" in message:
-                code = "justification_required"
-            elif "wording" in message:
-                code = "wording_rule"
-            elif "already" in message:
-                code = "already_answered"
-            else:
-                code = "not_published"
-            raise ConsultationError(code, message=message) from None
+            known = ("justification_required", "wording_rule", "already_answered")
+            code = error.code if error.code in known else "not_published"
+            raise ConsultationError(code, message=str(error)) from None
     at = naive(aware(now or now_utc()))
     for target, state in zip(targets, states):
         write_comment_state(target, state)

@@ -63,6 +63,10 @@ _PARAGRAPH = re.compile(rf"^({_NUMBER})([.)])(?:\s+(.*))?$")
 class SplitError(ValueError):
     """The file cannot be split into articles; the message says why, for the staff member."""
 
+    def __init__(self, message: str, code: str = "no_articles"):
+        super().__init__(message)
+        self.code = code
+
 
 @dataclass
 class Paragraph:
@@ -99,7 +103,8 @@ def decode_upload(data: bytes) -> str:
     except UnicodeDecodeError as exc:
         raise SplitError(
             f"The file is not valid UTF-8 text (bad byte at position {exc.start}). "
-            "Save it as UTF-8 and upload it again."
+            "Save it as UTF-8 and upload it again.",
+            "not_utf8",
         ) from None
 
 

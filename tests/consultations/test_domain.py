@@ -98,8 +98,9 @@ def test_partly_accepted_answer_needs_and_keeps_a_justification():
 
 @pytest.mark.parametrize("decision", ["partly_accepted", "not_accepted"])
 def test_decision_without_justification_is_refused(decision):
-    with pytest.raises(TransitionError, match="justification is required"):
+    with pytest.raises(TransitionError, match="justification is required") as caught:
         d.answer(published(), decision, "   ")
+    assert caught.value.code == "justification_required"
 
 
 def test_accepted_answer_needs_new_wording_but_no_justification():
@@ -110,8 +111,9 @@ def test_accepted_answer_needs_new_wording_but_no_justification():
 
 
 def test_not_accepted_answer_cannot_bring_new_wording():
-    with pytest.raises(TransitionError, match="cannot bring new wording"):
+    with pytest.raises(TransitionError, match="cannot bring new wording") as caught:
         d.answer(published(), "not_accepted", "Противоречит Конституции.", "Текст")
+    assert caught.value.code == "wording_rule"
 
 
 @pytest.mark.parametrize(
