@@ -43,10 +43,10 @@ def _register_extensions(app):
     db.init_app(app)
     database.configure_engines()
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+    security.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
     i18n.init_app(app)
-    security.init_app(app)
     configure_hasher(**app.config.get("ARGON2_PARAMS", {}))
 
 
@@ -54,19 +54,27 @@ def _register_blueprints(app):
     from portal import errors
     from portal.accounts.views import bp as accounts_bp
     from portal.budgeting.views import bp as budgeting_bp
+    from portal.consultations.views import bp as consultations_bp
     from portal.main.views import bp as main_bp
+    from portal.moderation.views import bp as moderation_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(budgeting_bp)
+    app.register_blueprint(consultations_bp)
+    app.register_blueprint(moderation_bp)
     errors.init_app(app)
 
 
 def _register_cli(app):
     from portal import demo
     from portal.accounts.cli import cli as accounts_cli
+    from portal.consultations.cli import cli as consultations_cli
+    from portal.moderation.cli import cli as moderation_cli
     from portal.regions.cli import cli as regions_cli
 
     app.cli.add_command(accounts_cli)
     app.cli.add_command(regions_cli)
+    app.cli.add_command(consultations_cli)
+    app.cli.add_command(moderation_cli)
     app.cli.add_command(demo.cli)

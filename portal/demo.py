@@ -26,6 +26,15 @@ ACCOUNTS = (
 LOADERS = []
 
 
+def _load_consultations(session):
+    from portal.consultations.demo import load_consultations
+
+    load_consultations(session)
+
+
+LOADERS.append(_load_consultations)
+
+
 def load_accounts(session):
     """Create the demo accounts in Almaty (one per role) if they are missing."""
     almaty = region_by_code(session, "KZ-75")
@@ -56,13 +65,19 @@ def load_accounts(session):
     return created
 
 
+def load_all(session):
+    """Everything `flask demo load` loads, flushed but not committed."""
+    load_regions(session)
+    load_accounts(session)
+    for loader in LOADERS:
+        loader(session)
+    session.flush()
+
+
 @cli.command("load")
 def load_command():
     """Load regions, demo accounts and every capability's demo data (idempotent)."""
-    load_regions(db.session)
-    load_accounts(db.session)
-    for loader in LOADERS:
-        loader(db.session)
+    load_all(db.session)
     db.session.commit()
     click.echo(f"Demo data is loaded. Demo accounts (password: {PASSWORD}):")
     for email, _name, _iin, role, _district in ACCOUNTS:

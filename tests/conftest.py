@@ -2,6 +2,9 @@
 rolled back afterwards (views may commit: they commit a savepoint)."""
 
 import contextvars
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -17,6 +20,18 @@ from portal.extensions import db as _db
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory, worker_id):
     return fresh_database_url(tmp_path_factory.mktemp("db"), f"tynda_test_{worker_id}")
+
+
+def pytest_sessionstart(session):
+    """Compile the catalogues so a bare `pytest` sees the same pages as `make test`."""
+    if hasattr(session.config, "workerinput"):
+        return
+    translations = Path(__file__).parent.parent / "portal" / "translations"
+    subprocess.run(
+        [sys.executable, "-m", "babel.messages.frontend", "compile", "-d", str(translations)],
+        check=True,
+        capture_output=True,
+    )
 
 
 class IsolatedClient(FlaskClient):

@@ -2,6 +2,10 @@
 
 import itertools
 import re
+from functools import cache
+from pathlib import Path
+
+from babel.support import Translations
 
 from portal.accounts import services
 from portal.accounts.domain import check_digit
@@ -60,7 +64,7 @@ def make_user(
 
 
 def csrf_token(client, url="/login"):
-    response = client.get(url)
+    response = client.get(url, follow_redirects=True)
     match = CSRF_RE.search(response.get_data(as_text=True))
     assert match, f"no CSRF token on {url}"
     return match.group(1)
@@ -97,3 +101,14 @@ def check_permission_matrix(clients, routes):
             if got != want:
                 problems.append(f"{method} {url} as {role}: {got}, expected {want}")
     return problems
+
+
+@cache
+def _catalogue(lang):
+    directory = Path(__file__).parent.parent / "portal" / "translations"
+    return Translations.load(str(directory), [lang])
+
+
+def translate(lang, message):
+    """The catalogue's translation of an English message, as a page in `lang` shows it."""
+    return _catalogue(lang).gettext(message)

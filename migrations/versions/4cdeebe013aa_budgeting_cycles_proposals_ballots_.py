@@ -1,7 +1,7 @@
 """budgeting: cycles, proposals, ballots, results
 
 Revision ID: 4cdeebe013aa
-Revises: c7a8a8cc7d65
+Revises: 306520a8e1bc
 Create Date: 2026-11-23 14:00:00.420978
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '4cdeebe013aa'
-down_revision = 'c7a8a8cc7d65'
+down_revision = '306520a8e1bc'
 branch_labels = None
 depends_on = None
 

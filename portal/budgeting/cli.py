@@ -27,12 +27,8 @@ cli = AppGroup("budgeting", help="Participatory budgeting commands.")
 
 @cli.command("tally", with_appcontext=False)
 @click.argument("path", metavar="FILE.pb", type=click.Path(dir_okay=False))
-@click.option(
-    "--rule", "rule", required=True, help=f"One of: {', '.join(tally.RULES)}."
-)
-@click.option(
-    "--json", "as_json", is_flag=True, help="Print one JSON object instead of text."
-)
+@click.option("--rule", "rule", required=True, help=f"One of: {', '.join(tally.RULES)}.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 @click.option(
     "--threshold",
     type=int,
@@ -102,18 +98,14 @@ def _as_json(result: tally.Result, seconds: float) -> dict:
     }
 
 
-def _print_result(
-    parsed: pabulib.PabulibFile, result: tally.Result, seconds: float
-) -> None:
+def _print_result(parsed: pabulib.PabulibFile, result: tally.Result, seconds: float) -> None:
     names = {p["project_id"]: p.get("name", "") for p in parsed.projects}
     costs = {p["project_id"]: p["cost"] for p in parsed.projects}
     title = parsed.meta.get("description", "")
     click.echo(f"{title}\nrule {result.rule}: {len(result.selected)} projects selected")
     for project_id in result.selected:
         click.echo(f"  {project_id:>10}  {costs[project_id]:>14}  {names[project_id]}")
-    click.echo(
-        f"total cost {_number(result.total_cost)} of budget {_number(result.budget)}"
-    )
+    click.echo(f"total cost {_number(result.total_cost)} of budget {_number(result.budget)}")
     if result.increment:
         click.echo(f"MES ran with {result.increment} extra per voter (add1)")
     click.echo(f"computed in {seconds:.3f} s")

@@ -153,14 +153,10 @@ class _Parser:
         try:
             header_number, header = next(rows)
         except StopIteration:
-            raise PabulibError(
-                f"line {number}: {name.upper()} section has no header row"
-            ) from None
+            raise PabulibError(f"line {number}: {name.upper()} section has no header row") from None
         if name == "meta":
             if len(header) != 2:
-                raise PabulibError(
-                    f"line {header_number}: META header must be 'key;value'"
-                )
+                raise PabulibError(f"line {header_number}: META header must be 'key;value'")
             return header
         for column in _REQUIRED[name]:
             if column not in header:
@@ -219,9 +215,7 @@ class _Parser:
                     f"line {len(self.lines)}: end of file without a {name.upper()} section"
                 )
         if not seen["meta"] < seen["projects"] < seen["votes"]:
-            raise PabulibError(
-                f"line {seen['votes']}: sections must come as META, PROJECTS, VOTES"
-            )
+            raise PabulibError(f"line {seen['votes']}: sections must come as META, PROJECTS, VOTES")
 
     def _check_meta(self) -> None:
         meta, top = self.result.meta, self.section_line["meta"]
@@ -246,17 +240,9 @@ class _Parser:
             items = _split_list(vote["vote"])
             for project_id in items:
                 if project_id not in known:
-                    raise PabulibError(
-                        f"line {number}: vote for unknown project {project_id!r}"
-                    )
-            if (
-                scored
-                and "points" in vote
-                and len(_split_list(vote["points"])) != len(items)
-            ):
-                raise PabulibError(
-                    f"line {number}: 'points' and 'vote' have different lengths"
-                )
+                    raise PabulibError(f"line {number}: vote for unknown project {project_id!r}")
+            if scored and "points" in vote and len(_split_list(vote["points"])) != len(items):
+                raise PabulibError(f"line {number}: 'points' and 'vote' have different lengths")
 
 
 def _rows(lines: list[str]):
@@ -285,9 +271,7 @@ def dumps(parsed: PabulibFile) -> str:
     lines = ["META", "key;value"]
     lines += [_join([key, value]) for key, value in parsed.meta.items()]
     lines += ["PROJECTS", _join(parsed.project_columns)]
-    lines += [
-        _join([p.get(c, "") for c in parsed.project_columns]) for p in parsed.projects
-    ]
+    lines += [_join([p.get(c, "") for c in parsed.project_columns]) for p in parsed.projects]
     lines += ["VOTES", _join(parsed.vote_columns)]
     lines += [_join([v.get(c, "") for c in parsed.vote_columns]) for v in parsed.votes]
     return "\n".join(lines) + "\n"
@@ -320,9 +304,7 @@ def to_instance(parsed: PabulibFile) -> Instance:
             f"vote_type is {parsed.vote_type!r}: only approval ballots can be tallied "
             "(greedy and the Method of Equal Shares here use approval votes)"
         )
-    projects = tuple(
-        Project(p["project_id"], parse_number(p["cost"])) for p in parsed.projects
-    )
+    projects = tuple(Project(p["project_id"], parse_number(p["cost"])) for p in parsed.projects)
     ballots = tuple(frozenset(_split_list(v["vote"])) for v in parsed.votes)
     return Instance(parsed.budget, projects, ballots, meta=dict(parsed.meta))
 
@@ -346,6 +328,4 @@ def threshold(parsed: PabulibFile) -> int | None:
     try:
         return math.floor(parse_number(text))
     except ValueError:
-        raise PabulibError(
-            f"META min_project_score_threshold is not a number: {text!r}"
-        ) from None
+        raise PabulibError(f"META min_project_score_threshold is not a number: {text!r}") from None

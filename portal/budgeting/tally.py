@@ -20,32 +20,28 @@ ties broken in favour of the lexicographically smallest project id *string*):
 =========================  ==================================================================
 
 Arithmetic is exact throughout: money is scaled to integers (times the number
-of voters and the common denominator of budget and costs), payments are
-``fractions.Fraction``; no float ever decides anything.
+of voters and the common denominator of budget and costs); inside an MES run
+all budgets are integer numerators over one common denominator, which is
+multiplied up only when a price does not divide evenly. The prices MES
+compares are Fractions; floats only order a heap and never decide anything.
 
-How MES is made fast (and why it stays exact):
+How MES is made fast:
 
-* Voters are grouped by identical ballots, and at any moment voters holding the
-  same budget form one *budget class*. A project's price per supporter is found
-  from the classes of its supporters (a few dozen), not from every voter.
+* Voters with identical ballots are one weighted group, and at any moment
+  voters holding the same budget form one *budget class*. A project's price
+  per supporter is computed per class (counted at C speed), not per voter.
 * Prices are re-evaluated lazily (the equalshares.net trick): within one run a
   project's price per unit of utility never goes down, so a stale price is a
   lower bound and only projects whose stale price could still win are redone.
-* The add1 loops run MES at per-voter budgets ``B/n + k`` for ``k = 0, 1, ...``.
-  Each run is computed *parametrically*: every budget is kept as an exact
-  affine function ``value + slope * t`` of the extra per-voter budget ``t``, and
-  every comparison the run makes records up to which ``t`` it keeps its answer.
-  The outcome is therefore provably identical for all ``k`` up to that bound,
-  and the loop jumps straight past it instead of re-running MES for each unit.
+* The add1 rules run MES once per increment k = 0, 1, ..., each run from
+  scratch but cheap (see above).
 
-Complexity. With ``n`` voters, ``m`` projects, ``g <= n`` distinct ballots, ``A``
-the number of approvals and ``r <= m`` selection rounds, one MES run costs
-``O(r * (m + e * s))`` where ``e`` is the number of price re-evaluations per
-round (small thanks to laziness) and ``s`` the supporters of the re-evaluated
-project (counted at C speed) plus ``O(A)`` to move voters between classes;
-Fraction work is per budget class, not per voter. Greedy is ``O(A + m log m)``.
-The add1 loops need one MES run per distinct parametric segment crossed,
-typically far fewer than the number of +1 increments.
+Complexity. With ``n`` voters, ``m`` projects, ``A`` approvals and ``r <= m``
+rounds, one MES run costs ``O(A + r*m*log m + E)`` where ``E`` is the total
+number of supporters of the projects re-evaluated (a few per round thanks to
+laziness), plus per-class work that is small in practice. The add1 rules cost
+one run per increment, i.e. ``O(K * run)`` for ``K`` increments (150-250 on
+the real files). Greedy is ``O(A + m log m)``.
 """
 
 from __future__ import annotations
@@ -113,9 +109,7 @@ class Instance:
             if not isinstance(project, Project):
                 raise TallyError(f"not a Project: {project!r}")
             if not isinstance(project.id, str) or not project.id:
-                raise TallyError(
-                    f"project id must be a non-empty string, got {project.id!r}"
-                )
+                raise TallyError(f"project id must be a non-empty string, got {project.id!r}")
             if project.id in ids:
                 raise TallyError(f"project {project.id} listed twice")
             _check_money(project.cost, f"cost of project {project.id}")
@@ -128,9 +122,7 @@ class Instance:
                 )
             unknown = ballot - ids
             if unknown:
-                raise TallyError(
-                    f"ballot {index} approves unknown project {min(unknown)!r}"
-                )
+                raise TallyError(f"ballot {index} approves unknown project {min(unknown)!r}")
 
 
 def _check_money(value, what: str) -> None:
@@ -214,9 +206,7 @@ def run(
     if rule == "greedy":
         return tally.result(rule, tally.greedy())
     if rule == "greedy-threshold":
-        return tally.result(
-            rule, tally.greedy(threshold=_threshold(instance, threshold))
-        )
+        return tally.result(rule, tally.greedy(threshold=_threshold(instance, threshold)))
     if rule == "mes":
         return tally.result(rule, tally.mes_plain())
     if rule == "mes-add1":
@@ -225,12 +215,8 @@ def run(
         return tally.result(rule, tally.mes_add1(stop_when_exhaustive=True))
     if rule == "mes-add1-early-greedy":
         outcome = tally.mes_add1(stop_when_exhaustive=True)
-        return tally.result(
-            rule, outcome.completed(tally.greedy(start=outcome.selected).selected)
-        )
-    return tally.result(
-        rule, tally.comparison(tally.mes_add1(stop_when_exhaustive=False))
-    )
+        return tally.result(rule, outcome.completed(tally.greedy(start=outcome.selected).selected))
+    return tally.result(rule, tally.comparison(tally.mes_add1(stop_when_exhaustive=False)))
 
 
 def _threshold(instance: Instance, threshold) -> int:
@@ -298,9 +284,7 @@ class _Tally:
         )
 
     # ------------------------------------------------------------- greedy
-    def greedy(
-        self, threshold: int | None = None, start: Iterable[str] = ()
-    ) -> _Outcome:
+    def greedy(self, threshold: int | None = None, start: Iterable[str] = ()) -> _Outcome:
         """Greedy by approvals; ties and zero-cost projects as pabutools orders them.
 
         pabutools sorts by satisfaction density total_sat/cost; with Cost_Sat that
@@ -313,12 +297,9 @@ class _Tally:
         candidates = [
             p
             for p in self.instance.projects
-            if p.id not in taken
-            and (threshold is None or self.approvals[p.id] >= threshold)
+            if p.id not in taken and (threshold is None or self.approvals[p.id] >= threshold)
         ]
-        candidates.sort(
-            key=lambda p: (-(self.approvals[p.id] if p.cost > 0 else 0), p.id)
-        )
+        candidates.sort(key=lambda p: (-(self.approvals[p.id] if p.cost > 0 else 0), p.id))
         for project in candidates:
             if project.cost <= left:
                 chosen.append(project.id)
@@ -412,7 +393,7 @@ class _Run:
         rounding error, which proves its exact price is higher. The winner is
         chosen by exact Fraction comparison, ties to the smaller id string.
         """
-        best, evaluated = None, []
+        best, best_float, evaluated = None, 0.0, []
         while heap and (best is None or heap[0][0] <= best_float):
             _, name, p = heapq.heappop(heap)
             price = self._price(p)
@@ -439,7 +420,7 @@ class _Run:
         """
         e, budget = self.e, self.budget
         cost = e.cost[p] * self.den
-        counts = Counter(map(self.class_of.__getitem__, e.supporter_voters[p]))
+        counts = self._count(p)
         if sum(budget[c] * w for c, w in counts.items()) < cost:
             return None
         rich, remaining = e.weight[p], cost
@@ -452,6 +433,16 @@ class _Run:
             rich -= counts[c]
         # share per rich supporter: remaining / rich; per unit of utility: / cost
         return Fraction(remaining, rich * cost), remaining, rich, counts, poor
+
+    def _count(self, p: int) -> Counter:
+        """Supporters of ``p`` per budget class (voters, not ballots)."""
+        class_of, e = self.class_of, self.e
+        if e.supporter_voters[p] is not None:
+            return Counter(map(class_of.__getitem__, e.supporter_voters[p]))  # C speed
+        counts = Counter()
+        for g, w in zip(e.supporter_groups[p], e.supporter_weights[p]):
+            counts[class_of[g]] += w
+        return counts
 
     def _pay(self, p: int, price) -> None:
         """Charge the supporters of ``p`` and move them to their new budget classes."""
@@ -497,9 +488,11 @@ class _Run:
         payments, prices = {}, []
         for pid, share, den, shares in self.raw_shares:
             merged = Counter()
-            for numerator, voters in shares:
-                merged[Fraction(numerator, den * scale)] += voters
-            payments[pid] = tuple(Share(a, v) for a, v in sorted(merged.items(), reverse=True))
+            for numerator, voters in shares:  # same denominator: merge as integers
+                merged[numerator] += voters
+            payments[pid] = tuple(
+                Share(Fraction(a, den * scale), v) for a, v in sorted(merged.items(), reverse=True)
+            )
             prices.append((pid, Fraction(share, den * scale)))
         start = Fraction(self.e.base + self.k * self.e.step, scale)
         return _Outcome(list(self.selected), payments, start, tuple(prices), self.k)
@@ -536,13 +529,18 @@ class _MES:
         groups.pop(frozenset(), None)
         self.group_count = len(groups)
         self.supporter_groups: list[list[int]] = [[] for _ in self.ids]
-        # one entry per voter (group index repeated), so counting runs at C speed
-        self.supporter_voters: list[list[int]] = [[] for _ in self.ids]
+        self.supporter_weights: list[list[int]] = [[] for _ in self.ids]
         for g, (ballot, weight) in enumerate(groups.items()):
             for p in ballot:
                 self.supporter_groups[p].append(g)
-                self.supporter_voters[p].extend([g] * weight)
-        self.weight = [len(v) for v in self.supporter_voters]
+                self.supporter_weights[p].append(weight)
+        self.weight = [sum(w) for w in self.supporter_weights]
+        # Counting classes over a list with one entry per voter runs at C speed;
+        # a Python loop over weighted ballots wins only when ballots repeat a lot.
+        self.supporter_voters: list[list[int] | None] = [
+            [g for g, w in zip(gs, ws) for _ in range(w)] if total < 4 * len(gs) else None
+            for gs, ws, total in zip(self.supporter_groups, self.supporter_weights, self.weight)
+        ]
         # stored prices start at the all-pay-equally lower bound cost/(W*cost) = 1/W
         self.initial_heap = sorted((1 / w, self.ids[p], p) for p, w in enumerate(self.weight))
 

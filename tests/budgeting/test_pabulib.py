@@ -160,9 +160,7 @@ def test_other_vote_types_are_read_but_not_tallied(vote_type):
     parsed = pabulib.loads(text)
     assert parsed.votes[0]["points"] == "3,1"
     assert pabulib.loads(pabulib.dumps(parsed)) == parsed
-    with pytest.raises(
-        PabulibError, match=f"vote_type is '{vote_type}': only approval"
-    ):
+    with pytest.raises(PabulibError, match=f"vote_type is '{vote_type}': only approval"):
         pabulib.to_instance(parsed)
 
 
@@ -170,9 +168,7 @@ def test_points_must_match_votes():
     text = VALID.replace("approval", "cumulative").replace(
         "voter_id;vote\nv1;1,2", "voter_id;vote;points\nv1;1,2;3"
     )
-    with pytest.raises(
-        PabulibError, match="line 11: 'points' and 'vote' have different lengths"
-    ):
+    with pytest.raises(PabulibError, match="line 11: 'points' and 'vote' have different lengths"):
         pabulib.loads(text)
 
 

@@ -29,7 +29,9 @@ def instance_of(name: str) -> Instance:
 
 def test_every_copied_file_has_references():
     assert len(FILES) == 7
-    assert {rule for _, rule in CASES} == set(RULES)
+    # greedy-threshold references exist only for Warsaw 2026 and Lodz (> 2 MB,
+    # not copied); it is covered by the hand-made and CLI threshold tests
+    assert {rule for _, rule in CASES} == set(RULES) - {"greedy-threshold"}
 
 
 @pytest.mark.parametrize(("name", "rule"), CASES)
@@ -42,9 +44,7 @@ def test_reference_winners(name, rule):
 
 
 REALITY = [
-    name
-    for name in FILES
-    if REFERENCE["instances"][name]["info"].get("city_selected") is not None
+    name for name in FILES if REFERENCE["instances"][name]["info"].get("city_selected") is not None
 ]
 
 
@@ -54,15 +54,11 @@ def test_meta_rule_reproduces_what_the_city_funded(name):
     rule = REFERENCE["meta_rule_to_rule"][parsed.meta["rule"]]
     result = run(pabulib.to_instance(parsed), rule)
     # on every copied file the reference winners and the city's choice agree
-    assert (
-        list(result.selected) == REFERENCE["instances"][name]["info"]["city_selected"]
-    )
+    assert list(result.selected) == REFERENCE["instances"][name]["info"]["city_selected"]
     assert set(result.selected) == set(pabulib.city_selected(parsed))
 
 
-@pytest.mark.parametrize(
-    "name", ["Netherlands_Assen_2024.pb", "Poland_Swiecie_2023.pb"]
-)
+@pytest.mark.parametrize("name", ["Netherlands_Assen_2024.pb", "Poland_Swiecie_2023.pb"])
 @pytest.mark.parametrize("rule", ["mes", "mes-add1", "mes-add1-early"])
 def test_mes_payments_are_exact_and_within_shares(name, rule):
     instance = instance_of(name)
@@ -83,9 +79,7 @@ def small(budget, costs, ballots, meta=None):
 
 
 def test_greedy_takes_most_approved_that_fit_and_skips_the_rest():
-    inst = small(
-        10, {"a": 6, "b": 5, "c": 4}, [{"a"}, {"a"}, {"a"}, {"b"}, {"b"}, {"c"}]
-    )
+    inst = small(10, {"a": 6, "b": 5, "c": 4}, [{"a"}, {"a"}, {"a"}, {"b"}, {"b"}, {"c"}])
     assert run(inst, "greedy").selected == ("a", "c")
 
 

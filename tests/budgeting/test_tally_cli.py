@@ -31,9 +31,7 @@ def test_json_output_is_one_object(rule):
     expected = REFERENCE["instances"]["Netherlands_Assen_2024.pb"]["results"][rule]
     assert data["rule"] == rule
     assert data["selected"] == expected["selected"]
-    assert data["total_cost"] == expected["total_cost"] and isinstance(
-        data["total_cost"], int
-    )
+    assert data["total_cost"] == expected["total_cost"] and isinstance(data["total_cost"], int)
     assert data["budget"] == 100000 and isinstance(data["budget"], int)
     assert 0 <= data["seconds"] < 60
 
@@ -53,14 +51,10 @@ def test_threshold_option_and_meta_default(tmp_path):
     )
     path = tmp_path / "t.pb"
     path.write_text(text)
-    from_meta = json.loads(
-        invoke(str(path), "--rule", "greedy-threshold", "--json").stdout
-    )
+    from_meta = json.loads(invoke(str(path), "--rule", "greedy-threshold", "--json").stdout)
     assert from_meta["selected"] == ["1"]
     given = json.loads(
-        invoke(
-            str(path), "--rule", "greedy-threshold", "--threshold", "1", "--json"
-        ).stdout
+        invoke(str(path), "--rule", "greedy-threshold", "--threshold", "1", "--json").stdout
     )
     assert given["selected"] == ["1", "2"]
 
@@ -102,10 +96,7 @@ def test_malformed_and_non_approval_files(tmp_path):
         "META\nkey;value\nbudget;1\nvote_type;ordinal\nPROJECTS\nproject_id;cost\n1;1\nVOTES\nvoter_id;vote\na;1\n"
     )
     result = invoke(str(ordinal), "--rule", "mes")
-    assert (
-        result.exit_code == 2
-        and "only approval ballots can be tallied" in result.stderr
-    )
+    assert result.exit_code == 2 and "only approval ballots can be tallied" in result.stderr
 
 
 def test_missing_rule_is_a_usage_error():

@@ -1,0 +1,62 @@
+# Tynda: `make run` serves the portal with demo data; `make test` runs the whole suite.
+# Everything is set up on first use: the virtualenv, requirements, translations, database.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+FLASK := $(BIN)/flask --app wsgi
+CHROMIUM := /usr/bin/chromium
+# Two workers match the 2-core CI machine; override with `make test PYTEST_ARGS=...`.
+PYTEST_ARGS ?= -n 2
+
+.PHONY: setup run test db translations chromium lint extract-messages bench clean
+
+setup: $(VENV)/.installed translations
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile -d portal/translations
+
+db: setup
+	$(FLASK) db upgrade
+	$(FLASK) demo load
+
+run: db
+	@echo "Tynda is starting on http://$(HOST):$(PORT)/ (Ctrl+C to stop)"
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian's chromium for the browser tests..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "Browser tests need Debian's Chromium at $(CHROMIUM)." >&2; \
+	    echo "Install it with: sudo apt-get install chromium" >&2; exit 1; \
+	  fi; \
+	fi
+
+test: setup chromium
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# Refresh the catalogues after changing user-visible strings, then translate the new entries.
+extract-messages: setup
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o portal/translations/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching --ignore-obsolete
+
+bench: setup
+	@echo "See BENCHMARKS.md for each benchmark's command."
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,194 @@
+"""Draft laws under public discussion, their articles, comments, campaigns and answers.
+
+Times are naive UTC. The rules live in `domain.py` (pure); services map rows to its states.
+Campaigns (clusters of near-duplicate comments) are stored here so the public pages can show
+a campaign as one position; `portal.moderation` computes them.
+"""
+
+from portal.accounts.models import utcnow
+from portal.extensions import db
+from portal.i18n import localized
+
+DRAFT_KINDS = ("law", "bylaw", "concept", "budget_programme")
+DRAFT_STATUSES = ("draft", "open", "closed", "report_published")
+STANCES = ("support", "object", "reword")
+COMMENT_STATUSES = ("pending", "published", "hidden", "rejected")
+REJECT_REASONS = ("spam", "abuse", "off_topic", "personal_data", "duplicate")
+DECISIONS = ("accepted", "partly_accepted", "not_accepted")
+
+
+class Draft(db.Model):
+    __tablename__ = "draft"
+    __table_args__ = (
+        db.CheckConstraint(f"kind IN {DRAFT_KINDS!r}", name="kind_known"),
+        db.CheckConstraint(f"status IN {DRAFT_STATUSES!r}", name="status_known"),
+    )
+
+    id = db.Column(db.Integer, primary_key=True)
+    title_kk = db.Column(db.String(300), nullable=False, default="")
+    title_ru = db.Column(db.String(300), nullable=False, default="")
+    title_en = db.Column(db.String(300), nullable=False, default="")
+    summary_kk = db.Column(db.Text, nullable=False, default="")
+    summary_ru = db.Column(db.Text, nullable=False, default="")
+    summary_en = db.Column(db.Text, nullable=False, default="")
+    agency = db.Column(db.String(200), nullable=False)
+    kind = db.Column(db.String(20), nullable=False)
+    # None: a national draft.
+    region_id = db.Column(db.Integer, db.ForeignKey("region.id"), nullable=True, index=True)
+    explanatory_note = db.Column(db.Text, nullable=False, default="")
+    preamble = db.Column(db.Text, nullable=False, default="")
+    status = db.Column(db.String(20), nullable=False, default="draft", index=True)
+    period_start = db.Column(db.DateTime, nullable=True)
+    period_end = db.Column(db.DateTime, nullable=True)  # exclusive
+    closed_at = db.Column(db.DateTime, nullable=True)
+    answer_due = db.Column(db.DateTime, nullable=True, index=True)  # exclusive
+    created_by_id = db.Column(db.Integer, db.ForeignKey("user_account.id"), nullable=False)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    region = db.relationship("Region")
+    articles = db.relationship(
+        "Article", back_populates="draft", order_by="Article.position", cascade="all"
+    )
+    extensions = db.relationship(
+        "DraftExtension", back_populates="draft", order_by="DraftExtension.at", cascade="all"
+    )
+
+    @property
+    def title(self):
+        return localized(self, "title")
+
+    @property
+    def summary(self):
+        return localized(self, "summary")
+
+
+class Article(db.Model):
+    __tablename__ = "draft_article"
+    __table_args__ = (db.UniqueConstraint("draft_id", "position"),)
+
+    id = db.Column(db.Integer, primary_key=True)
+    draft_id = db.Column(db.Integer, db.ForeignKey("draft.id"), nullable=False)
+    position = db.Column(db.Integer, nullable=False)
+    number = db.Column(db.String(20), nullable=False)
+    title = db.Column(db.String(500), nullable=False, default="")
+    chapter = db.Column(db.String(300), nullable=False, default="")
+    text = db.Column(db.Text, nullable=False, default="")
+
+    draft = db.relationship("Draft", back_populates="articles")
+    paragraphs = db.relationship(
+        "Paragraph", back_populates="article", order_by="Paragraph.position", cascade="all"
+    )
+
+
+class Paragraph(db.Model):
+    __tablename__ = "draft_paragraph"
+    __table_args__ = (db.UniqueConstraint("article_id", "position"),)
+
+    id = db.Column(db.Integer, primary_key=True)
+    article_id = db.Column(db.Integer, db.ForeignKey("draft_article.id"), nullable=False)
+    position = db.Column(db.Integer, nullable=False)
+    number = db.Column(db.String(20), nullable=False, default="")
+    text = db.Column(db.Text, nullable=False, default="")
+
+    article = db.relationship("Article", back_populates="paragraphs")
+
+
+class DraftExtension(db.Model):
+    """A public record of a discussion period extension and its written reason."""
+
+    __tablename__ = "draft_extension"
+
+    id = db.Column(db.Integer, primary_key=True)
+    draft_id = db.Column(db.Integer, db.ForeignKey("draft.id"), nullable=False, index=True)
+    old_end = db.Column(db.DateTime, nullable=False)
+    new_end = db.Column(db.DateTime, nullable=False)
+    reason = db.Column(db.Text, nullable=False)
+    at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    by_id = db.Column(db.Integer, db.ForeignKey("user_account.id"), nullable=False)
+
+    draft = db.relationship("Draft", back_populates="extensions")
+
+
+class DraftVote(db.Model):
+    """A resident's one-time mark on the whole draft: supported or not."""
+
+    __tablename__ = "draft_vote"
+    __table_args__ = (db.UniqueConstraint("draft_id", "user_id"),)
+
+    id = db.Column(db.Integer, primary_key=True)
+    draft_id = db.Column(db.Integer, db.ForeignKey("draft.id"), nullable=False)
+    user_id = db.Column(db.Integer, db.ForeignKey("user_account.id"), nullable=False)
+    supports = db.Column(db.Boolean, nullable=False)
+    at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+
+class Campaign(db.Model):
+    """A cluster of near-duplicate comments on a draft (a mass campaign)."""
+
+    __tablename__ = "comment_campaign"
+
+    id = db.Column(db.Integer, primary_key=True)
+    draft_id = db.Column(db.Integer, db.ForeignKey("draft.id"), nullable=False, index=True)
+    size = db.Column(db.Integer, nullable=False)
+    # The comment shown for the campaign (no foreign key: comment points here already).
+    representative_id = db.Column(db.Integer, nullable=True)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+
+class Comment(db.Model):
+    __tablename__ = "comment"
+    __table_args__ = (
+        db.CheckConstraint(f"stance IN {STANCES!r}", name="stance_known"),
+        db.CheckConstraint(f"status IN {COMMENT_STATUSES!r}", name="status_known"),
+        db.CheckConstraint(
+            f"reject_reason IS NULL OR reject_reason IN {REJECT_REASONS!r}", name="reason_known"
+        ),
+        db.CheckConstraint(f"decision IS NULL OR decision IN {DECISIONS!r}", name="decision_known"),
+        # The queue: one draft's comments in a state, newest or oldest first (keyset on id).
+        db.Index("ix_comment_draft_status_id", "draft_id", "status", "id"),
+        db.Index("ix_comment_draft_article_id", "draft_id", "article_id", "id"),
+        db.Index("ix_comment_draft_reported", "draft_id", "report_count"),
+    )
+
+    id = db.Column(db.Integer, primary_key=True)
+    draft_id = db.Column(db.Integer, db.ForeignKey("draft.id"), nullable=False)
+    article_id = db.Column(db.Integer, db.ForeignKey("draft_article.id"), nullable=True)
+    paragraph_id = db.Column(db.Integer, db.ForeignKey("draft_paragraph.id"), nullable=True)
+    author_id = db.Column(db.Integer, db.ForeignKey("user_account.id"), nullable=False, index=True)
+    stance = db.Column(db.String(10), nullable=False)
+    # Sanitised with bleach: safe HTML (no tags except generated links).
+    text = db.Column(db.Text, nullable=False)
+    proposed_wording = db.Column(db.Text, nullable=False, default="")
+    status = db.Column(db.String(10), nullable=False, default="pending")
+    reject_reason = db.Column(db.String(20), nullable=True)
+    report_count = db.Column(db.Integer, nullable=False, default=0)
+    topic = db.Column(db.String(60), nullable=True)
+    campaign_id = db.Column(
+        db.Integer, db.ForeignKey("comment_campaign.id"), nullable=True, index=True
+    )
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    moderated_at = db.Column(db.DateTime, nullable=True)
+    moderated_by_id = db.Column(db.Integer, db.ForeignKey("user_account.id"), nullable=True)
+    decision = db.Column(db.String(20), nullable=True)
+    justification = db.Column(db.Text, nullable=False, default="")
+    new_wording = db.Column(db.Text, nullable=False, default="")
+    answered_at = db.Column(db.DateTime, nullable=True)
+    answered_by_id = db.Column(db.Integer, db.ForeignKey("user_account.id"), nullable=True)
+
+    draft = db.relationship("Draft")
+    article = db.relationship("Article")
+    paragraph = db.relationship("Paragraph")
+    author = db.relationship("User", foreign_keys=[author_id])
+    campaign = db.relationship("Campaign", foreign_keys=[campaign_id])
+
+
+class CommentReport(db.Model):
+    """One resident's report of a published comment (once per resident)."""
+
+    __tablename__ = "comment_report"
+    __table_args__ = (db.UniqueConstraint("comment_id", "user_id"),)
+
+    id = db.Column(db.Integer, primary_key=True)
+    comment_id = db.Column(db.Integer, db.ForeignKey("comment.id"), nullable=False)
+    user_id = db.Column(db.Integer, db.ForeignKey("user_account.id"), nullable=False)
+    at = db.Column(db.DateTime, nullable=False, default=utcnow)

@@ -1,0 +1,603 @@
+"""Consultation services: publish drafts, comment, vote, report, answer, summary table.
+
+Each function takes the session and the acting user, checks the rules (via `domain`), changes
+rows and only flushes; the caller commits. A refused action raises ConsultationError with a
+stable code (the views translate it) and writes nothing. No Flask imports.
+"""
+
+import csv
+import datetime as dt
+import html
+import io
+
+import bleach
+from sqlalchemy import and_, case, func, select, true
+
+from portal.accounts.models import utcnow
+from portal.consultations import calendar, domain
+from portal.consultations.models import (
+    DRAFT_KINDS,
+    STANCES,
+    Article,
+    Comment,
+    CommentReport,
+    Draft,
+    DraftExtension,
+    DraftVote,
+    Paragraph,
+)
+from portal.consultations.splitter import SplitError, decode_upload, split_draft
+
+MAX_COMMENT_CHARS = 10_000
+MAX_DRAFT_CHARS = 2_000_000
+
+
+class ConsultationError(Exception):
+    """A refused action; `code` is stable so views can translate it."""
+
+    def __init__(self, code, **details):
+        super().__init__(code)
+        self.code = code
+        self.details = details
+
+
+# Time: rows hold naive UTC, the pure rules want aware UTC.
+
+
+def aware(value):
+    return value.replace(tzinfo=dt.UTC) if value is not None else None
+
+
+def naive(value):
+    return value.astimezone(dt.UTC).replace(tzinfo=None) if value is not None else None
+
+
+def now_utc():
+    return utcnow()
+
+
+# Permissions -----------------------------------------------------------------------------
+
+
+def can_manage(user, draft_or_region_id):
+    """Agency staff of the draft's region (admins everywhere; national drafts: admins)."""
+    region_id = getattr(draft_or_region_id, "region_id", draft_or_region_id)
+    if user is None or not getattr(user, "is_authenticated", True):
+        return False
+    if user.is_admin:
+        return True
+    return user.role == "staff" and region_id is not None and user.scope_region_id == region_id
+
+
+def can_moderate(user, draft_or_region_id):
+    """Moderators of the draft's region; the national queue belongs to admins."""
+    region_id = getattr(draft_or_region_id, "region_id", draft_or_region_id)
+    if user is None or not getattr(user, "is_authenticated", True):
+        return False
+    if user.is_admin:
+        return True
+    return user.role == "moderator" and region_id is not None and user.scope_region_id == region_id
+
+
+def _require_manage(user, draft):
+    if not can_manage(user, draft):
+        raise ConsultationError("forbidden")
+
+
+def is_visible(draft, user):
+    """Unpublished drafts are seen only by their staff."""
+    return draft.status != "draft" or can_manage(user, draft)
+
+
+# Drafts -----------------------------------------------------------------------------------
+
+
+def draft_state(draft):
+    extensions = tuple(
+        domain.Extension(aware(e.old_end), aware(e.new_end), e.reason, aware(e.at))
+        for e in draft.extensions
+    )
+    return domain.DraftState(
+        domain.DraftStatus(draft.status),
+        aware(draft.period_start),
+        aware(draft.period_end),
+        extensions,
+    )
+
+
+def effective_status(draft, now=None):
+    return domain.effective_status(draft_state(draft), aware(now or now_utc())).value
+
+
+def parse_text(data):
+    """Split uploaded bytes or pasted text into articles, or raise ConsultationError."""
+    try:
+        text = decode_upload(data) if isinstance(data, bytes) else data
+        if len(text) > MAX_DRAFT_CHARS:
+            raise ConsultationError("draft_too_long")
+        return split_draft(text)
+    except SplitError as error:
+        raise ConsultationError(error.code, message=str(error)) from None
+
+
+def create_draft(
+    session,
+    user,
+    *,
+    titles,
+    agency,
+    kind,
+    region,
+    text,
+    summaries=None,
+    explanatory_note="",
+):
+    """Create an unpublished draft with its articles split from `text` (str or bytes)."""
+    if not can_manage(user, region.id if region else None):
+        raise ConsultationError("forbidden")
+    if kind not in DRAFT_KINDS:
+        raise ConsultationError("bad_kind")
+    titles = {lang: (titles.get(lang) or "").strip() for lang in ("kk", "ru", "en")}
+    if not any(titles.values()):
+        raise ConsultationError("no_title")
+    result = parse_text(text)
+    summaries = summaries or {}
+    draft = Draft(
+        agency=agency.strip(),
+        kind=kind,
+        region_id=region.id if region else None,
+        explanatory_note=explanatory_note.strip(),
+        preamble=result.preamble,
+        status="draft",
+        created_by_id=user.id,
+        **{f"title_{lang}": value for lang, value in titles.items()},
+        **{f"summary_{lang}": (summaries.get(lang) or "").strip() for lang in ("kk", "ru", "en")},
+    )
+    for position, article in enumerate(result.articles, start=1):
+        row = Article(
+            position=position,
+            number=article.number,
+            title=article.title,
+            chapter=article.chapter,
+            text=article.text,
+        )
+        for p_position, paragraph in enumerate(article.paragraphs, start=1):
+            row.paragraphs.append(
+                Paragraph(position=p_position, number=paragraph.number, text=paragraph.text)
+            )
+        draft.articles.append(row)
+    session.add(draft)
+    session.flush()
+    return draft
+
+
+def correct_article(session, user, article, *, number, title, text):
+    """Staff correct an article of a draft that is not yet published."""
+    _require_manage(user, article.draft)
+    if article.draft.status != "draft":
+        raise ConsultationError("already_published")
+    if not number.strip():
+        raise ConsultationError("no_number")
+    article.number, article.title, article.text = number.strip(), title.strip(), text.strip()
+    session.flush()
+    return article
+
+
+def open_draft(session, user, draft, *, working_days=None, now=None):
+    """Publish the draft for discussion from `now` for `working_days` (default 10)."""
+    _require_manage(user, draft)
+    start = aware(now or now_utc())
+    days = working_days or calendar.DEFAULT_DISCUSSION_WORKING_DAYS
+    if not 1 <= days <= 60:
+        raise ConsultationError("bad_days")
+    try:
+        state = domain.open_draft(draft_state(draft), start, calendar.discussion_end(start, days))
+    except domain.TransitionError as error:
+        raise ConsultationError("bad_transition", message=str(error)) from None
+    _write_state(draft, state)
+    session.flush()
+    return draft
+
+
+def extend_draft(session, user, draft, *, working_days, reason, now=None):
+    _require_manage(user, draft)
+    now = aware(now or now_utc())
+    if not 1 <= (working_days or 0) <= 60:
+        raise ConsultationError("bad_days")
+    if draft.period_end is None:
+        raise ConsultationError("bad_transition")
+    new_end = calendar.extend_discussion(aware(draft.period_end), working_days)
+    try:
+        state = domain.extend_period(draft_state(draft), new_end, reason, now)
+    except domain.TransitionError as error:
+        code = "short_reason" if error.code == "short_reason" else "bad_transition"
+        raise ConsultationError(code, message=str(error)) from None
+    record = state.extensions[-1]
+    session.add(
+        DraftExtension(
+            draft=draft,
+            old_end=naive(record.old_end),
+            new_end=naive(record.new_end),
+            reason=record.reason,
+            at=naive(record.at),
+            by_id=user.id,
+        )
+    )
+    _write_state(draft, state)
+    session.flush()
+    return draft
+
+
+def close_draft(session, user, draft, *, now=None):
+    """Close the discussion early (or formally after its end)."""
+    _require_manage(user, draft)
+    now = aware(now or now_utc())
+    try:
+        state = domain.close_draft(draft_state(draft))
+    except domain.TransitionError as error:
+        raise ConsultationError("bad_transition", message=str(error)) from None
+    closed_at = min(now, aware(draft.period_end))
+    draft.status = state.status.value
+    draft.closed_at = naive(closed_at)
+    draft.answer_due = naive(calendar.answer_deadline(closed_at))
+    session.flush()
+    return draft
+
+
+def publish_report(session, user, draft, *, now=None):
+    _require_manage(user, draft)
+    if effective_status(draft, now) == "closed" and draft.status == "open":
+        close_draft(session, user, draft, now=now)
+    try:
+        state = domain.publish_report(draft_state(draft))
+    except domain.TransitionError as error:
+        raise ConsultationError("bad_transition", message=str(error)) from None
+    draft.status = state.status.value
+    session.flush()
+    return draft
+
+
+def _write_state(draft, state):
+    draft.status = state.status.value
+    draft.period_start = naive(state.period_start)
+    draft.period_end = naive(state.period_end)
+    if state.period_end is not None:
+        draft.answer_due = naive(calendar.answer_deadline(state.period_end))
+
+
+# Comments ---------------------------------------------------------------------------------
+
+
+def sanitise(text):
+    """Plain text in, safe HTML out: every tag stripped, bare http(s) links made links."""
+    cleaned = bleach.clean(text, tags=set(), attributes={}, strip=True, strip_comments=True)
+    return bleach.linkify(cleaned, parse_email=False)
+
+
+def plain(text):
+    """The stored (sanitised HTML) text as plain text, e.g. for CSV and clustering."""
+    return html.unescape(bleach.clean(text, tags=set(), strip=True))
+
+
+def check_text(text, *, required=True):
+    text = (text or "").strip()
+    if required and not text:
+        raise ConsultationError("empty_text")
+    if len(text) > MAX_COMMENT_CHARS:
+        raise ConsultationError("text_too_long", limit=MAX_COMMENT_CHARS)
+    if "\ufffd" in text:
+        # Werkzeug decodes form data with errors="replace": a U+FFFD means bytes were not UTF-8.
+        raise ConsultationError("not_utf8")
+    if any(ord(ch) < 32 and ch not in "\t\r\n" for ch in text):
+        raise ConsultationError("control_chars")
+    return text
+
+
+def add_comment(
+    session,
+    user,
+    draft,
+    *,
+    stance,
+    text,
+    article_id=None,
+    paragraph_id=None,
+    proposed_wording="",
+    now=None,
+):
+    """A resident comments on the draft, one of its articles or one paragraph: pending."""
+    now = aware(now or now_utc())
+    if stance not in STANCES:
+        raise ConsultationError("bad_stance")
+    text = check_text(text)
+    proposed_wording = check_text(proposed_wording, required=False)
+    try:
+        domain.check_can_comment(draft_state(draft), now)
+    except domain.TransitionError as error:
+        not_yet = draft.status == "draft" or now < aware(draft.period_start)
+        code = "not_open_yet" if not_yet else "closed"
+        raise ConsultationError(code, last_day=_last_day(draft), message=str(error)) from None
+    article = paragraph = None
+    if article_id is not None:
+        article = session.get(Article, article_id)
+        if article is None or article.draft_id != draft.id:
+            raise ConsultationError("article_not_in_draft")
+    if paragraph_id is not None:
+        paragraph = session.get(Paragraph, paragraph_id)
+        if paragraph is None or article is None or paragraph.article_id != article.id:
+            raise ConsultationError("paragraph_not_in_article")
+    if proposed_wording and article is None:
+        raise ConsultationError("wording_needs_article")
+    comment = Comment(
+        draft_id=draft.id,
+        article_id=article.id if article else None,
+        paragraph_id=paragraph.id if paragraph else None,
+        author_id=user.id,
+        stance=stance,
+        text=sanitise(text),
+        proposed_wording=plain(sanitise(proposed_wording)) if proposed_wording else "",
+        status="pending",
+        created_at=naive(now),
+    )
+    session.add(comment)
+    session.flush()
+    return comment
+
+
+def _last_day(draft):
+    return calendar.last_open_day(aware(draft.period_end)) if draft.period_end else None
+
+
+def comment_state(comment):
+    answer = None
+    if comment.decision:
+        answer = domain.Answer(
+            domain.Decision(comment.decision), comment.justification, comment.new_wording
+        )
+    return domain.CommentState(
+        domain.CommentStatus(comment.status),
+        domain.RejectReason(comment.reject_reason) if comment.reject_reason else None,
+        comment.report_count,
+        answer,
+    )
+
+
+def write_comment_state(comment, state):
+    comment.status = state.status.value
+    comment.reject_reason = state.reject_reason.value if state.reject_reason else None
+    comment.report_count = state.report_count
+    if state.answer is not None:
+        comment.decision = state.answer.decision.value
+        comment.justification = state.answer.justification
+        comment.new_wording = state.answer.new_wording
+
+
+def report_comment(session, user, comment):
+    """A resident reports a published comment once; the third report hides it."""
+    if comment.author_id == user.id:
+        raise ConsultationError("own_comment")
+    exists = session.scalar(
+        select(CommentReport.id).where(
+            CommentReport.comment_id == comment.id, CommentReport.user_id == user.id
+        )
+    )
+    if exists:
+        raise ConsultationError("already_reported")
+    try:
+        state = domain.report(comment_state(comment))
+    except domain.TransitionError as error:
+        raise ConsultationError("bad_transition", message=str(error)) from None
+    session.add(CommentReport(comment_id=comment.id, user_id=user.id))
+    write_comment_state(comment, state)
+    session.flush()
+    return comment
+
+
+def vote(session, user, draft, *, supports, now=None):
+    """Mark the whole draft supported or not, once, while it is open."""
+    try:
+        domain.check_can_comment(draft_state(draft), aware(now or now_utc()))
+    except domain.TransitionError as error:
+        raise ConsultationError("closed", message=str(error)) from None
+    existing = session.scalar(
+        select(DraftVote).where(DraftVote.draft_id == draft.id, DraftVote.user_id == user.id)
+    )
+    if existing is not None:
+        raise ConsultationError("already_voted")
+    row = DraftVote(draft_id=draft.id, user_id=user.id, supports=bool(supports))
+    session.add(row)
+    session.flush()
+    return row
+
+
+# Answers ----------------------------------------------------------------------------------
+
+
+def answer_comment(session, user, comment, *, decision, justification="", new_wording="", now=None):
+    """Agency staff answer a published comment (and the rest of its campaign, if any)."""
+    _require_manage(user, comment.draft)
+    targets = [comment]
+    if comment.campaign_id is not None:
+        targets = session.scalars(
+            select(Comment).where(
+                Comment.campaign_id == comment.campaign_id,
+                Comment.status == "published",
+                Comment.decision.is_(None),
+            )
+        ).all() or [comment]
+        if comment not in targets:
+            targets.append(comment)
+    states = []
+    for target in targets:
+        try:
+            states.append(
+                domain.answer(comment_state(target), decision, justification, new_wording)
+            )
+        except domain.TransitionError as error:
+            known = ("justification_required", "wording_rule", "already_answered")
+            code = error.code if error.code in known else "not_published"
+            raise ConsultationError(code, message=str(error)) from None
+    at = naive(aware(now or now_utc()))
+    for target, state in zip(targets, states):
+        write_comment_state(target, state)
+        target.answered_at, target.answered_by_id = at, user.id
+    session.flush()
+    return targets
+
+
+# Reading ----------------------------------------------------------------------------------
+
+
+def article_counts(session, draft):
+    """{article_id or None: {"support": n, "object": n, "reword": n, "total": n}} (published)."""
+    rows = session.execute(
+        select(Comment.article_id, Comment.stance, func.count())
+        .where(Comment.draft_id == draft.id, Comment.status == "published")
+        .group_by(Comment.article_id, Comment.stance)
+    )
+    counts = {}
+    for article_id, stance, n in rows:
+        entry = counts.setdefault(article_id, {s: 0 for s in STANCES} | {"total": 0})
+        entry[stance] += n
+        entry["total"] += n
+    return counts
+
+
+def vote_counts(session, draft):
+    row = session.execute(
+        select(
+            func.count(case((DraftVote.supports.is_(True), 1))),
+            func.count(case((DraftVote.supports.is_(False), 1))),
+        ).where(DraftVote.draft_id == draft.id)
+    ).one()
+    return {"support": row[0], "oppose": row[1]}
+
+
+def public_positions(session, draft, article_id, *, limit=50):
+    """Published comments on an article, a campaign shown once with its count.
+
+    Returns [(comment, campaign_count)], oldest first.
+    """
+    campaign_sizes = dict(
+        session.execute(
+            select(Comment.campaign_id, func.count())
+            .where(
+                Comment.draft_id == draft.id,
+                Comment.status == "published",
+                Comment.campaign_id.is_not(None),
+                Comment.article_id.is_(None)
+                if article_id is None
+                else Comment.article_id == article_id,
+            )
+            .group_by(Comment.campaign_id)
+        ).all()
+    )
+    seen_campaign = func.min(Comment.id)
+    first_of_campaign = (
+        select(seen_campaign)
+        .where(
+            Comment.draft_id == draft.id,
+            Comment.status == "published",
+            Comment.campaign_id.is_not(None),
+        )
+        .group_by(Comment.campaign_id)
+    )
+    statement = (
+        select(Comment)
+        .where(
+            Comment.draft_id == draft.id,
+            Comment.status == "published",
+            Comment.article_id.is_(None)
+            if article_id is None
+            else Comment.article_id == article_id,
+            (Comment.campaign_id.is_(None)) | Comment.id.in_(first_of_campaign),
+        )
+        .order_by(Comment.id)
+        .limit(limit)
+    )
+    return [(c, campaign_sizes.get(c.campaign_id, 1)) for c in session.scalars(statement)]
+
+
+def summary_rows(session, draft):
+    """The summary table: published (and answered) comments with decisions, article order."""
+    statement = (
+        select(Comment, Article)
+        .outerjoin(Article, Article.id == Comment.article_id)
+        .where(Comment.draft_id == draft.id, Comment.status == "published")
+        .order_by(Article.position.is_(None).desc(), Article.position, Comment.id)
+    )
+    return session.execute(statement).all()
+
+
+def summary_csv(session, draft, *, labels):
+    """CSV text of the summary table; `labels` translates header, stances and decisions."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(labels["header"])
+    for comment, article in summary_rows(session, draft):
+        writer.writerow(
+            [
+                _cell(article.number if article else labels["whole"]),
+                _cell(plain(comment.text)),
+                _cell(labels["stances"][comment.stance]),
+                _cell(labels["decisions"].get(comment.decision, labels["pending"])),
+                _cell(comment.justification),
+                _cell(comment.new_wording),
+                comment.answered_at.strftime("%Y-%m-%d") if comment.answered_at else "",
+            ]
+        )
+    return "\ufeff" + out.getvalue()  # BOM: Excel opens Cyrillic CSV correctly
+
+
+def _cell(value):
+    """Neutralise spreadsheet formulas (CSV injection)."""
+    value = value or ""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def overdue_comments(session, *, region_id=None, national=False, now=None, limit=200):
+    """Published comments without an answer whose draft's answer deadline has passed."""
+    now = naive(aware(now or now_utc()))
+    statement = (
+        select(Comment)
+        .join(Draft, Draft.id == Comment.draft_id)
+        .where(
+            Comment.status == "published",
+            Comment.decision.is_(None),
+            Draft.answer_due.is_not(None),
+            Draft.answer_due <= now,
+        )
+        .order_by(Draft.answer_due, Comment.id)
+        .limit(limit)
+    )
+    if national:
+        statement = statement.where(Draft.region_id.is_(None))
+    elif region_id is not None:
+        statement = statement.where(Draft.region_id == region_id)
+    return session.scalars(statement).all()
+
+
+def is_overdue(comment, now=None):
+    due = comment.draft.answer_due
+    return (
+        comment.status == "published"
+        and comment.decision is None
+        and due is not None
+        and (now or now_utc()) >= due
+    )
+
+
+def drafts_for_list(session, user):
+    visible = Draft.status != "draft"
+    if user is not None and getattr(user, "is_authenticated", False):
+        if user.is_admin:
+            visible = true()
+        elif user.role == "staff":
+            visible = visible | and_(Draft.region_id == user.scope_region_id)
+    return select(Draft).where(visible).order_by(Draft.created_at.desc(), Draft.id.desc())
+
+
+def comments_of(session, user, *, limit=100):
+    return session.scalars(
+        select(Comment).where(Comment.author_id == user.id).order_by(Comment.id.desc()).limit(limit)
+    ).all()

@@ -1,0 +1,285 @@
+"""Moderation services: the region queue, publish/reject/restore (one, bulk, a campaign),
+topics, and clustering of near-duplicate comments into campaigns.
+
+Each function takes the session and the acting moderator, checks every target before it
+changes anything (so a refused bulk action writes nothing), and only flushes. No Flask imports.
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+
+from portal.accounts.models import utcnow
+from portal.consultations import domain
+from portal.consultations.models import STANCES, Campaign, Comment, Draft
+from portal.consultations.services import (
+    ConsultationError,
+    can_moderate,
+    comment_state,
+    plain,
+    write_comment_state,
+)
+from portal.moderation.models import ModerationAction
+
+MAX_PAGE = 100
+MAX_BULK = 500
+QUEUE_STATUSES = ("pending", "published", "hidden", "rejected")
+MAX_TOPIC = 60
+
+
+class ModerationError(ConsultationError):
+    """A refused moderation action (codes shared with ConsultationError)."""
+
+
+@dataclass
+class QueueFilters:
+    """What the moderator asked for; every value already validated by the form."""
+
+    draft_id: int | None = None
+    article_id: int | None = None
+    status: str | None = "pending"
+    stance: str | None = None
+    reported: bool = False
+    campaign_id: int | None = None
+    newest_first: bool = False
+    after: int | None = None  # keyset cursor: the id of the last row on the previous page
+    per_page: int = 50
+
+
+def region_drafts(region_id):
+    """Drafts of a region's queue; region_id None is the national queue."""
+    if region_id is None:
+        return select(Draft.id).where(Draft.region_id.is_(None))
+    return select(Draft.id).where(Draft.region_id == region_id)
+
+
+def queue(session, user, region_id, filters):
+    """One page of the region's queue: (comments, next_cursor, total matching)."""
+    if not can_moderate(user, region_id) and not (region_id is None and user.is_admin):
+        raise ModerationError("forbidden")
+    conditions = []
+    if filters.draft_id is not None:
+        draft = session.get(Draft, filters.draft_id)
+        if draft is None or draft.region_id != region_id:
+            raise ModerationError("forbidden")
+        conditions.append(Comment.draft_id == filters.draft_id)
+    else:
+        conditions.append(Comment.draft_id.in_(region_drafts(region_id)))
+    if filters.article_id is not None:
+        conditions.append(Comment.article_id == filters.article_id)
+    if filters.status:
+        conditions.append(Comment.status == filters.status)
+    if filters.stance:
+        conditions.append(Comment.stance == filters.stance)
+    if filters.reported:
+        conditions.append(Comment.report_count > 0)
+    if filters.campaign_id is not None:
+        conditions.append(Comment.campaign_id == filters.campaign_id)
+    total = session.scalar(select(func.count(Comment.id)).where(*conditions))
+    per_page = max(1, min(filters.per_page, MAX_PAGE))
+    statement = select(Comment).where(*conditions)
+    if filters.after is not None:
+        cursor = Comment.id < filters.after if filters.newest_first else Comment.id > filters.after
+        statement = statement.where(cursor)
+    order = Comment.id.desc() if filters.newest_first else Comment.id.asc()
+    rows = session.scalars(statement.order_by(order).limit(per_page + 1)).all()
+    next_cursor = rows[per_page - 1].id if len(rows) > per_page else None
+    return rows[:per_page], next_cursor, total
+
+
+def _check(user, comments):
+    for comment in comments:
+        if not can_moderate(user, comment.draft):
+            raise ModerationError("forbidden")
+
+
+def _transition(comment, action, reason):
+    state = comment_state(comment)
+    try:
+        if action == "publish":
+            return domain.publish(state)
+        if action == "reject":
+            return domain.reject(state, reason or "")
+        if action == "restore":
+            return domain.restore(state)
+    except domain.TransitionError as error:
+        code = "bad_reason" if "reason" in str(error) else "bad_transition"
+        raise ModerationError(code, comment_id=comment.id, message=str(error)) from None
+    raise ModerationError("bad_action")
+
+
+def moderate(session, user, comments, action, reason=None):
+    """Publish, reject (with a reason) or restore every comment, or none of them."""
+    comments = list(comments)
+    if len(comments) > MAX_BULK:
+        raise ModerationError("too_many", limit=MAX_BULK)
+    if not comments:
+        raise ModerationError("nothing_selected")
+    _check(user, comments)
+    states = [_transition(comment, action, reason) for comment in comments]
+    now = utcnow()
+    for comment, state in zip(comments, states):
+        write_comment_state(comment, state)
+        comment.moderated_at, comment.moderated_by_id = now, user.id
+        session.add(
+            ModerationAction(
+                comment_id=comment.id,
+                draft_id=comment.draft_id,
+                moderator_id=user.id,
+                action=action,
+                detail=state.reject_reason.value if state.reject_reason else "",
+                at=now,
+            )
+        )
+    session.flush()
+    return comments
+
+
+def comments_by_ids(session, ids):
+    ids = sorted({int(i) for i in ids})[: MAX_BULK + 1]
+    found = session.scalars(select(Comment).where(Comment.id.in_(ids))).all()
+    if len(found) != len(ids):
+        raise ModerationError("not_found")
+    return found
+
+
+def moderate_campaign(session, user, campaign, action, reason=None):
+    """Act on every member of a campaign that the action applies to (pending for
+    publish/reject, hidden for restore). Members in other states are left as they are."""
+    if not can_moderate(user, session.get(Draft, campaign.draft_id)):
+        raise ModerationError("forbidden")
+    wanted = {"publish": "pending", "reject": "pending", "restore": "hidden"}.get(action)
+    if wanted is None:
+        raise ModerationError("bad_action")
+    members = session.scalars(
+        select(Comment).where(Comment.campaign_id == campaign.id, Comment.status == wanted)
+    ).all()
+    if not members:
+        raise ModerationError("nothing_selected")
+    # A campaign may be large: check the rule once, then update in one statement.
+    _transition(members[0], action, reason)
+    now = utcnow()
+    values = {
+        "status": {"publish": "published", "reject": "rejected", "restore": "published"}[action]
+    }
+    if action == "reject":
+        values["reject_reason"] = domain.RejectReason(reason).value
+    if action == "restore":
+        values["report_count"] = 0
+    session.execute(
+        update(Comment)
+        .where(Comment.campaign_id == campaign.id, Comment.status == wanted)
+        .values(moderated_at=now, moderated_by_id=user.id, **values)
+        .execution_options(synchronize_session="fetch")
+    )
+    session.add(
+        ModerationAction(
+            draft_id=campaign.draft_id,
+            moderator_id=user.id,
+            action=action,
+            detail=f"campaign {campaign.id}: {len(members)} comments",
+            at=now,
+        )
+    )
+    session.flush()
+    return len(members)
+
+
+def set_topic(session, user, comment, topic):
+    _check(user, [comment])
+    topic = (topic or "").strip()
+    if len(topic) > MAX_TOPIC or any(ord(ch) < 32 for ch in topic):
+        raise ModerationError("bad_topic")
+    comment.topic = topic or None
+    session.add(
+        ModerationAction(
+            comment_id=comment.id,
+            draft_id=comment.draft_id,
+            moderator_id=user.id,
+            action="topic",
+            detail=topic,
+        )
+    )
+    session.flush()
+    return comment
+
+
+# Campaigns --------------------------------------------------------------------------------
+
+
+def cluster_draft(session, user, draft, *, threshold=None, cluster_fn=None):
+    """Recompute the draft's campaigns from all its comments; store groups of 2 or more.
+
+    `user` None is the CLI (an operator). `cluster_fn(items, threshold)` defaults to the pure
+    `portal.moderation.clustering.cluster`; it returns objects with `ids` and
+    `representative_id`. Returns the list of Campaign rows.
+    """
+    if user is not None and not can_moderate(user, draft):
+        raise ModerationError("forbidden")
+    if cluster_fn is None:
+        from portal.moderation.clustering import cluster as cluster_fn
+    rows = session.execute(
+        select(Comment.id, Comment.text).where(Comment.draft_id == draft.id).order_by(Comment.id)
+    ).all()
+    ids = [row.id for row in rows]
+    items = [(row.id, plain(row.text)) for row in rows]
+    kwargs = {"threshold": threshold} if threshold is not None else {}
+    groups = [(sorted(found.ids), found.representative_id) for found in cluster_fn(items, **kwargs)]
+    session.execute(
+        update(Comment)
+        .where(Comment.draft_id == draft.id, Comment.campaign_id.is_not(None))
+        .values(campaign_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    old = session.scalars(select(Campaign).where(Campaign.draft_id == draft.id)).all()
+    for campaign in old:
+        session.delete(campaign)
+    session.flush()
+    campaigns = []
+    for members, representative_id in groups:
+        if len(members) < 2:
+            continue
+        campaign = Campaign(
+            draft_id=draft.id, size=len(members), representative_id=representative_id
+        )
+        session.add(campaign)
+        session.flush()
+        for start in range(0, len(members), 500):
+            chunk = members[start : start + 500]
+            session.execute(
+                update(Comment)
+                .where(Comment.id.in_(chunk))
+                .values(campaign_id=campaign.id)
+                .execution_options(synchronize_session=False)
+            )
+        campaigns.append(campaign)
+    session.add(
+        ModerationAction(
+            draft_id=draft.id,
+            moderator_id=user.id if user is not None else None,
+            action="cluster",
+            detail=f"{len(campaigns)} campaigns from {len(ids)} comments",
+        )
+    )
+    session.flush()
+    session.expire_all()
+    return campaigns
+
+
+def campaigns_of(session, draft):
+    return session.scalars(
+        select(Campaign).where(Campaign.draft_id == draft.id).order_by(Campaign.size.desc())
+    ).all()
+
+
+def campaign_status_counts(session, campaign):
+    return dict(
+        session.execute(
+            select(Comment.status, func.count())
+            .where(Comment.campaign_id == campaign.id)
+            .group_by(Comment.status)
+        ).all()
+    )
+
+
+STANCE_CHOICES = STANCES

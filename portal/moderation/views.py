@@ -1,0 +1,237 @@
+"""The moderation queue of a region (or the national one), single, bulk and campaign actions.
+
+Every action is a plain form POST that redirects back to the queue; `static/js/moderation.js`
+adds keyboard triage on top and asks for JSON (Accept: application/json) to stay on the page.
+"""
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from portal.consultations.models import Campaign, Comment, Draft
+from portal.consultations.services import can_moderate, plain
+from portal.consultations.views import error_message
+from portal.extensions import db
+from portal.moderation import services
+from portal.moderation.forms import ActionForm, QueueFilterForm, TopicForm
+from portal.moderation.services import ModerationError, QueueFilters
+from portal.permissions import roles_required
+from portal.regions.models import Region
+
+bp = Blueprint("moderation", __name__, url_prefix="/moderation")
+ACTIONS = ("publish", "reject", "restore")
+
+
+def _wants_json():
+    return request.accept_mimetypes.best == "application/json"
+
+
+def _queue_region():
+    """(region_id, region) of the queue shown: a moderator's own; admins pick with ?region=."""
+    if current_user.is_admin:
+        code = request.args.get("region", "national")
+        if code == "national":
+            return None, None
+        region = db.session.scalar(select(Region).where(Region.code == code))
+        if region is None:
+            abort(404)
+        return region.id, region
+    return current_user.scope_region_id, current_user.scope_region
+
+
+def _safe_next(default):
+    target = request.form.get("next", "")
+    if target.startswith("/moderation") and not target.startswith("//"):
+        return target
+    return default
+
+
+@bp.route("/")
+@roles_required("moderator")
+def queue():
+    region_id, region = _queue_region()
+    form = QueueFilterForm(request.args)
+    if request.args and not form.validate():
+        abort(400)
+    filters = QueueFilters(
+        draft_id=form.draft.data,
+        article_id=form.article.data,
+        status=form.status.data if "status" in request.args else "pending",
+        stance=form.stance.data or None,
+        reported=bool(form.reported.data),
+        campaign_id=form.campaign.data,
+        newest_first=form.sort.data == "newest",
+        after=form.after.data,
+    )
+    try:
+        comments, next_cursor, total = services.queue(db.session, current_user, region_id, filters)
+    except ModerationError:
+        abort(403)
+    drafts = db.session.scalars(
+        select(Draft)
+        .where(Draft.id.in_(services.region_drafts(region_id)), Draft.status != "draft")
+        .order_by(Draft.id.desc())
+        .limit(200)
+    ).all()
+    next_args = request.args.to_dict()
+    next_args["after"] = next_cursor
+    regions = (
+        db.session.scalars(select(Region).order_by(Region.code)).all()
+        if current_user.is_admin
+        else []
+    )
+    return render_template(
+        "moderation/queue.html",
+        comments=comments,
+        total=total,
+        form=form,
+        action_form=ActionForm(),
+        drafts=drafts,
+        region=region,
+        regions=regions,
+        next_url=url_for("moderation.queue", **next_args) if next_cursor else None,
+        first_url=url_for(
+            "moderation.queue", **{k: v for k, v in request.args.items() if k != "after"}
+        ),
+        plain=plain,
+    )
+
+
+def _comment_or_404(comment_id):
+    comment = db.session.get(Comment, comment_id)
+    if comment is None:
+        abort(404)
+    if not can_moderate(current_user, comment.draft):
+        abort(403)
+    return comment
+
+
+def _done(message, ok=True, status=200):
+    if _wants_json():
+        return jsonify({"ok": ok, "message": message}), status
+    flash(message, "success" if ok else "error")
+    return redirect(_safe_next(url_for("moderation.queue")))
+
+
+@bp.route("/comments/<int:comment_id>/<action>", methods=["POST"])
+@roles_required("moderator")
+def act(comment_id, action):
+    if action not in ACTIONS:
+        abort(404)
+    comment = _comment_or_404(comment_id)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.moderate(db.session, current_user, [comment], action, form.reason.data or None)
+    except ModerationError as error:
+        db.session.rollback()
+        return _done(error_message(error), ok=False, status=422)
+    db.session.commit()
+    messages = {
+        "publish": _("Comment %(id)d is published.", id=comment.id),
+        "reject": _("Comment %(id)d is rejected.", id=comment.id),
+        "restore": _("Comment %(id)d is published again.", id=comment.id),
+    }
+    return _done(messages[action])
+
+
+@bp.route("/bulk", methods=["POST"])
+@roles_required("moderator")
+def bulk():
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    action = request.form.get("action", "")
+    raw_ids = request.form.getlist("ids")
+    if action not in ACTIONS or not all(i.isdigit() for i in raw_ids):
+        abort(400)
+    try:
+        comments = services.comments_by_ids(db.session, raw_ids)
+        services.moderate(db.session, current_user, comments, action, form.reason.data or None)
+    except ModerationError as error:
+        db.session.rollback()
+        if error.code == "forbidden":
+            abort(403)
+        return _done(error_message(error), ok=False, status=422)
+    db.session.commit()
+    return _done(_("%(count)d comments updated.", count=len(comments)))
+
+
+@bp.route("/comments/<int:comment_id>/topic", methods=["POST"])
+@roles_required("moderator")
+def topic(comment_id):
+    comment = _comment_or_404(comment_id)
+    form = TopicForm()
+    if not form.validate_on_submit():
+        return _done(_("A topic is a short plain-text label (up to 60 characters)."), False, 422)
+    services.set_topic(db.session, current_user, comment, form.topic.data)
+    db.session.commit()
+    return _done(_("The topic is saved."))
+
+
+def _draft_for_moderation(draft_id):
+    draft = db.session.get(Draft, draft_id)
+    if draft is None:
+        abort(404)
+    if not can_moderate(current_user, draft):
+        abort(403)
+    return draft
+
+
+@bp.route("/drafts/<int:draft_id>/campaigns")
+@roles_required("moderator")
+def campaigns(draft_id):
+    draft = _draft_for_moderation(draft_id)
+    rows = [
+        (
+            c,
+            db.session.get(Comment, c.representative_id),
+            services.campaign_status_counts(db.session, c),
+        )
+        for c in services.campaigns_of(db.session, draft)
+    ]
+    return render_template(
+        "moderation/campaigns.html",
+        draft=draft,
+        rows=rows,
+        action_form=ActionForm(),
+        plain=plain,
+    )
+
+
+@bp.route("/drafts/<int:draft_id>/cluster", methods=["POST"])
+@roles_required("moderator")
+def cluster(draft_id):
+    draft = _draft_for_moderation(draft_id)
+    ActionForm().validate_on_submit()
+    found = services.cluster_draft(db.session, current_user, draft)
+    db.session.commit()
+    flash(_("%(count)d campaigns found.", count=len(found)), "success")
+    return redirect(url_for("moderation.campaigns", draft_id=draft.id))
+
+
+@bp.route("/campaigns/<int:campaign_id>/<action>", methods=["POST"])
+@roles_required("moderator")
+def campaign_act(campaign_id, action):
+    if action not in ACTIONS:
+        abort(404)
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None:
+        abort(404)
+    _draft_for_moderation(campaign.draft_id)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        count = services.moderate_campaign(
+            db.session, current_user, campaign, action, form.reason.data or None
+        )
+    except ModerationError as error:
+        db.session.rollback()
+        flash(error_message(error), "error")
+    else:
+        db.session.commit()
+        flash(_("%(count)d comments updated.", count=count), "success")
+    return redirect(url_for("moderation.campaigns", draft_id=campaign.draft_id))
