@@ -36,6 +36,7 @@ def test_permission_matrix_covers_every_route(app, as_role, db, monkeypatch):
         ("GET", f"/consultations/{d}/articles/{a}", EVERYONE),
         ("GET", f"/consultations/{d}/summary", EVERYONE),
         ("GET", f"/consultations/{d}/summary.csv", EVERYONE),
+        ("GET", f"/consultations/{d}/summary.xlsx", EVERYONE),
         ("GET", "/consultations/my-comments", {**EVERYONE, "anonymous": 302}),
         ("GET", "/consultations/new", STAFF_PAGE),
         ("GET", f"/consultations/{d}/manage", STAFF_PAGE),
@@ -118,7 +119,7 @@ def test_permission_matrix_covers_every_route(app, as_role, db, monkeypatch):
         for rule in app.url_map.iter_rules()
         if rule.rule.startswith(("/consultations", "/moderation"))
     }
-    assert len(rules) == 26  # every rule above; a new route must join the matrix
+    assert len(rules) == 27  # every rule above; a new route must join the matrix
     assert check_permission_matrix(clients, routes) == []
 
 
