@@ -19,7 +19,7 @@ except ImportError:  # FALLBACK: remove once tally.py is on every branch
 ENGINE_RULES = {"greedy": "greedy", "mes": "mes-add1"}
 # MES with completion (+1 tenge per voter per round) can take minutes on large budgets with
 # few voters; past this many seconds plain MES (no completion) is used and recorded as such.
-DEFAULT_DEADLINE = 20.0
+DEFAULT_DEADLINE = 5.0
 
 
 class _Deadline(Exception):
