@@ -1,10 +1,15 @@
 """`flask demo load` gives one Almaty budget cycle in each phase, with results to show."""
 
+import budget_fixtures
 from sqlalchemy import select
 
 from portal import demo
 from portal.budgeting.demo import load_budgeting
 from portal.budgeting.models import BudgetCycle, CycleResult
+
+# Shared fixtures (a conftest.py here would shadow tests/browser/conftest.py).
+make_cycle = budget_fixtures.make_cycle
+make_project = budget_fixtures.make_project
 
 
 def test_demo_has_a_cycle_in_every_phase_and_is_idempotent(db, client):

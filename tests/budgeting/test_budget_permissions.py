@@ -1,10 +1,15 @@
 """Role × route matrix for every budgeting page: who gets the page, who is sent to sign in,
 who is refused. Staff of another region ("staff_other") must be refused like residents."""
 
+import budget_fixtures
 import helpers
 from helpers import check_permission_matrix, make_user
 
 from portal.budgeting import services
+
+# Shared fixtures (a conftest.py here would shadow tests/browser/conftest.py).
+make_cycle = budget_fixtures.make_cycle
+make_project = budget_fixtures.make_project
 
 ROLES = ("anonymous", "resident", "moderator", "staff", "admin")
 

@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+import budget_fixtures
 import pytest
 from helpers import make_user
 from sqlalchemy import func, select
@@ -17,6 +18,10 @@ from portal.budgeting.models import (
     Proposal,
 )
 from portal.regions.services import region_by_code
+
+# Shared fixtures (a conftest.py here would shadow tests/browser/conftest.py).
+make_cycle = budget_fixtures.make_cycle
+make_project = budget_fixtures.make_project
 
 SECRET = "test-secret"
 

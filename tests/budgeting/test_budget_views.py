@@ -2,6 +2,7 @@
 
 import re
 
+import budget_fixtures
 import pytest
 from helpers import make_user, post_form
 from sqlalchemy import func, select
@@ -9,6 +10,10 @@ from sqlalchemy import func, select
 from portal.budgeting import services
 from portal.budgeting.models import Ballot, BudgetCycle, Proposal
 from portal.regions.services import region_by_code
+
+# Shared fixtures (a conftest.py here would shadow tests/browser/conftest.py).
+make_cycle = budget_fixtures.make_cycle
+make_project = budget_fixtures.make_project
 
 EN = {"Accept-Language": "en"}
 

@@ -1,4 +1,5 @@
-"""Fixtures for budgeting tests: cycles in a chosen phase and feasible projects."""
+"""Fixtures for budgeting tests (imported by the test modules; a conftest.py here would shadow
+tests/browser/conftest.py for `from conftest import ...` when both folders run together)."""
 
 import pytest
 from budget_schedule import schedule_for
