@@ -4,7 +4,6 @@ Chromium driven by Playwright. A missing browser fails the run; it never skips."
 import logging
 import os
 import threading
-from pathlib import Path
 
 import pytest
 from dbutil import fresh_database_url, prepare_schema
@@ -59,22 +58,6 @@ def browser():
         )
         yield browser
         browser.close()
-
-
-AXE = Path(__file__).parent / "vendor" / "axe-4.14.1.min.js"
-
-
-def accessibility_violations(page):
-    """Run axe-core (WCAG 2.1 A and AA rules) on the page; return the violations found."""
-    page.add_script_tag(path=str(AXE))
-    tags = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-    result = page.evaluate(
-        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", tags
-    )
-    return [
-        f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes, e.g. {v['nodes'][0]['html'][:120]})"
-        for v in result["violations"]
-    ]
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 phone-sized screen."""
 
 import pytest
-from conftest import accessibility_violations
+from a11y import accessibility_violations
 
 pytestmark = pytest.mark.browser
 

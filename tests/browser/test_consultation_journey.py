@@ -8,7 +8,7 @@ import itertools
 import re
 
 import pytest
-from conftest import accessibility_violations
+from a11y import accessibility_violations
 from helpers import PASSWORD, make_user, translate
 from playwright.sync_api import expect
 from sqlalchemy import select
