@@ -430,11 +430,21 @@ class _Run:
         overlap the best one, the winner is chosen by exact Fraction
         comparison, ties to the smaller id string (pabutools' default).
         """
-        found, best_high = [], math.inf
+        found, best_high, popped, totals = [], math.inf, 0, None
+        e = self.e
         while heap and heap[0][0] <= best_high:
             _, name, p = heapq.heappop(heap)
-            if self.e.cost[p] > self.money:
+            if e.cost[p] > self.money:
                 continue  # not even all the money left would pay for it
+            popped += 1
+            if popped > 4 and e.small:
+                # many candidates (typically the last round, when none is
+                # affordable): one product gives every project's supporters' money
+                if totals is None:
+                    totals = (self.bud * e.w_f) @ e.member_f
+                    slack = (e.group_count + 4) * _U
+                if totals[p] * (1 + slack) + e.weight[p] * self.errb < e.cost_f[p] * (1 - _U):
+                    continue
             price = self._estimate(p)
             if price is _UNSURE:
                 price = self._exact_estimate(p)
@@ -470,8 +480,7 @@ class _Run:
         cost = e.cost_f[p]
         weight = e.weight[p]
         errb = self.errb
-        bw = b * w
-        total = _sum(bw)
+        total = b @ w
         err_total = (len(b) + 4) * _U * abs(total) + weight * errb + _U * cost
         if total + err_total < cost:
             return None
@@ -489,7 +498,8 @@ class _Run:
         # poor at it is poor now, and the poor/rich iteration only adds more.
         # The split is the one s was computed from, certified below.
         new = b < max(s, self.s_low[p])
-        count = -1
+        count = np.count_nonzero(new)
+        bw = b * w
         for _ in range(8):
             poor, before = new, count
             paid = _sum(bw, where=poor)
@@ -499,7 +509,7 @@ class _Run:
             s = (cost - paid) / rich
             new = b < s
             count = np.count_nonzero(new)
-            if count == before:
+            if count == before:  # in exact arithmetic the set only grows
                 break
         else:
             return _UNSURE  # slow convergence: let exact arithmetic sort it out
@@ -513,7 +523,7 @@ class _Run:
             return _UNSURE
         self.s_low[p] = s - err_s
         rho = s / cost
-        return _Price(p, rho, err_s / cost + 4 * _U * rho, s, err_s, poor)
+        return _Price(p, rho, err_s / cost + 4 * _U * rho, s, err_s, poor, rich=int(rich))
 
     # ---------------------------------------------------------- exact side
     def _exact_money(self, groups: np.ndarray) -> int:
@@ -524,12 +534,11 @@ class _Run:
         if not len(groups):
             return 0
         e = self.e
-        w = e.w[groups]
-        total = self.B0 * self.den * int(w.sum())
-        if self.order:
-            counts = w @ e.member[np.ix_(groups, self.order)]
-            total -= sum(a * c for a, c in zip(self.num, counts.tolist()) if c)
-        return total
+        w = e.w_f[groups]
+        # voters per winner among the groups: small integers, exact in float64
+        counts = (w @ e.member_f[groups])[self.order].tolist()
+        total = self.B0 * self.den * int(_sum(w))
+        return total - sum(a * int(c) for a, c in zip(self.num, counts) if c)
 
     def _affordable_exactly(self, p: int) -> bool:
         e = self.e
@@ -545,8 +554,7 @@ class _Run:
         if price.poor is None:
             return e.sup[p][:0], e.weight[p]
         poor = e.sup[p][price.poor]
-        rich = e.weight[p] - int(e.wsup[p][price.poor].sum())
-        return poor[self.died[poor] == _ALIVE], rich
+        return poor[self.died[poor] == _ALIVE], price.rich
 
     def _exact_rho(self, price: _Price) -> Fraction:
         """Exact price per unit of utility (from a split proven right)."""
@@ -703,6 +711,9 @@ class _MES:
         cols = [p for b in ballots for p in b]
         member[rows, cols] = True
         self.member = member
+        self.member_f = member.astype(np.float64)
+        self.w_f = self.w.astype(np.float64)
+        self.small = member.size <= 250_000  # a product over all groups is cheap
         self.sup = [np.flatnonzero(member[:, p]) for p in range(len(self.ids))]
         self.wsup = [self.w[s] for s in self.sup]
         self.wsup_f = [w.astype(np.float64) for w in self.wsup]
