@@ -383,6 +383,9 @@ class _Price:
 
 _UNSURE = object()
 _sum, _min, _max = np.add.reduce, np.minimum.reduce, np.maximum.reduce
+# No BLAS calls (``@``, ``np.dot``) below: on a busy machine waking OpenBLAS's
+# threads for each small product costs milliseconds; ufunc loops and einsum
+# stay on the calling thread.
 
 
 class _Run:
@@ -441,7 +444,7 @@ class _Run:
                 # many candidates (typically the last round, when none is
                 # affordable): one product gives every project's supporters' money
                 if totals is None:
-                    totals = (self.bud * e.w_f) @ e.member_f
+                    totals = np.einsum("i,ij->j", self.bud * e.w_f, e.member_f)
                     slack = (e.group_count + 4) * _U
                 if totals[p] * (1 + slack) + e.weight[p] * self.errb < e.cost_f[p] * (1 - _U):
                     continue
@@ -480,7 +483,7 @@ class _Run:
         cost = e.cost_f[p]
         weight = e.weight[p]
         errb = self.errb
-        total = b @ w
+        total = _sum(b * w)
         err_total = (len(b) + 4) * _U * abs(total) + weight * errb + _U * cost
         if total + err_total < cost:
             return None
@@ -536,7 +539,7 @@ class _Run:
         e = self.e
         w = e.w_f[groups]
         # voters per winner among the groups: small integers, exact in float64
-        counts = (w @ e.member_f[groups])[self.order].tolist()
+        counts = np.einsum("i,ij->j", w, e.member_f[groups])[self.order].tolist()
         total = self.B0 * self.den * int(_sum(w))
         return total - sum(a * int(c) for a, c in zip(self.num, counts) if c)
 
