@@ -1,6 +1,6 @@
 """Exact tally of approval-ballot participatory budgeting: greedy and Method of Equal Shares.
 
-Pure Python (stdlib only): no Flask, no database, no pabutools. Every rule gives
+No Flask, no database, no pabutools (numpy is the only dependency). Every rule gives
 exactly what pabutools 1.2.3 gives with its defaults (exact ``mpq`` arithmetic,
 ties broken in favour of the lexicographically smallest project id *string*):
 
@@ -19,29 +19,41 @@ ties broken in favour of the lexicographically smallest project id *string*):
                            more of its winners than of ``mes-add1``'s.
 =========================  ==================================================================
 
-Arithmetic is exact throughout: money is scaled to integers (times the number
-of voters and the common denominator of budget and costs); inside an MES run
-all budgets are integer numerators over one common denominator, which is
-multiplied up only when a price does not divide evenly. The prices MES
-compares are Fractions; floats only order a heap and never decide anything.
+Results are exact: money is scaled to integers (times the number of voters
+and the common denominator of budget and costs), and every price MES charges
+is an exact rational (integer numerators over one common denominator,
+multiplied up only when a price does not divide evenly). Floats are used to
+*find* answers fast, never to *decide* them: see below.
 
-How MES is made fast:
+How MES is made fast (pure Python plus numpy; no Flask, no database):
 
-* Voters with identical ballots are one weighted group, and at any moment
-  voters holding the same budget form one *budget class*. A project's price
-  per supporter is computed per class (counted at C speed), not per voter.
+* Voters with identical ballots are one weighted group; the budgets of all
+  groups are one float64 array, so a project's price is computed over its
+  supporter groups with a handful of vectorised passes.
+* Exactness with floats: a living group's exact budget is ``B0`` minus the
+  exact prices of the winners it approves, a group that paid all it had holds
+  exactly 0, and the float budgets carry a proven error bound (a few ulps,
+  because each winner's price is computed exactly before it is charged). Each
+  decision -- is a project affordable, which supporters pay all they have,
+  which project is cheapest -- is taken in floats only when its margin
+  exceeds the error bound; otherwise (ties, a budget equal to a price) it is
+  taken in exact integer/Fraction arithmetic. Ties go to the smaller id.
 * Prices are re-evaluated lazily (the equalshares.net trick): within one run a
   project's price per unit of utility never goes down, so a stale price is a
-  lower bound and only projects whose stale price could still win are redone.
-* The add1 rules run MES once per increment k = 0, 1, ..., each run from
-  scratch but cheap (see above).
+  lower bound and only projects whose stale price could still win are redone;
+  a project's last price also seeds the poor/rich iteration for its next one.
+* The add1 rules run MES once per increment k = 0, 1, ..., each from scratch
+  (pabutools' order of checks, so the stopping increment is the same).
 
-Complexity. With ``n`` voters, ``m`` projects, ``A`` approvals and ``r <= m``
-rounds, one MES run costs ``O(A + r*m*log m + E)`` where ``E`` is the total
-number of supporters of the projects re-evaluated (a few per round thanks to
-laziness), plus per-class work that is small in practice. The add1 rules cost
-one run per increment, i.e. ``O(K * run)`` for ``K`` increments (150-250 on
-the real files). Greedy is ``O(A + m log m)``.
+Complexity. With ``n`` voters, ``g <= n`` distinct ballots, ``m`` projects,
+``A`` approvals and ``r <= m`` rounds per run: building the groups costs
+``O(A + g*m)``; one MES run costs ``O(g + r*m*log m + E)`` numpy element
+operations, where ``E`` is the total number of supporter groups of the
+projects evaluated (a few per round thanks to laziness, each evaluation a
+small constant number of passes), plus ``O(r^2)`` big-integer operations for
+the exact prices and exact work proportional to the (rare) close decisions.
+The add1 rules cost one run per increment, ``O(K * run)`` for ``K``
+increments (150-250 on the real files). Greedy is ``O(A + m log m)``.
 """
 
 from __future__ import annotations
@@ -537,10 +549,10 @@ class _Run:
         if not len(groups):
             return 0
         e = self.e
-        w = e.w_f[groups]
-        # voters per winner among the groups: small integers, exact in float64
-        counts = np.einsum("i,ij->j", w, e.member_f[groups])[self.order].tolist()
-        total = self.B0 * self.den * int(_sum(w))
+        # voters per winner among the groups: integers <= n, exact in member_c's type
+        w = e.w_c[groups]
+        counts = np.einsum("i,ij->j", w, e.member_c[groups])[self.order].tolist()
+        total = self.B0 * self.den * int(_sum(e.w[groups]))
         return total - sum(a * int(c) for a, c in zip(self.num, counts) if c)
 
     def _affordable_exactly(self, p: int) -> bool:
@@ -714,9 +726,14 @@ class _MES:
         cols = [p for b in ballots for p in b]
         member[rows, cols] = True
         self.member = member
-        self.member_f = member.astype(np.float64)
         self.w_f = self.w.astype(np.float64)
         self.small = member.size <= 250_000  # a product over all groups is cheap
+        if self.small:
+            self.member_f = member.astype(np.float64)
+        # counting voters: float32 sums of integers stay exact below 2**24
+        count_type = np.float32 if self.n < 2**24 else np.float64
+        self.member_c = member.astype(count_type)
+        self.w_c = self.w.astype(count_type)
         self.sup = [np.flatnonzero(member[:, p]) for p in range(len(self.ids))]
         self.wsup = [self.w[s] for s in self.sup]
         self.wsup_f = [w.astype(np.float64) for w in self.wsup]
