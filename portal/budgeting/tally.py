@@ -495,7 +495,8 @@ class _Run:
         cost = e.cost_f[p]
         weight = e.weight[p]
         errb = self.errb
-        total = _sum(b * w)
+        bw = b * w
+        total = _sum(bw)
         err_total = (len(b) + 4) * _U * abs(total) + weight * errb + _U * cost
         if total + err_total < cost:
             return None
@@ -514,7 +515,6 @@ class _Run:
         # The split is the one s was computed from, certified below.
         new = b < max(s, self.s_low[p])
         count = np.count_nonzero(new)
-        bw = b * w
         for _ in range(8):
             poor, before = new, count
             paid = _sum(bw, where=poor)
