@@ -380,17 +380,18 @@ class _Price:
     """What one evaluation of a project's price found.
 
     ``rho`` (price per unit of utility, a float) is within ``err`` of the exact
-    value; ``s`` (price per rich supporter, float) within ``err_s``. ``poor``
-    marks the supporters (of ``e.sup[p]``) who pay all they have, None when
-    nobody does. ``exact`` is the exact price once it has been computed;
-    ``dying``/``rich`` are set when the split was decided exactly.
+    value. ``poor`` marks the supporters (of ``e.sup[p]``) who pay all they
+    have, None when nobody does; ``rich`` counts the voters who pay the full
+    price. ``exact`` is the exact price per rich supporter once computed;
+    ``dying`` (living groups that pay all they have) is set when the split
+    was decided in exact arithmetic.
     """
 
-    __slots__ = ("p", "rho", "err", "s", "err_s", "poor", "exact", "dying", "rich")
+    __slots__ = ("p", "rho", "err", "poor", "exact", "dying", "rich")
 
-    def __init__(self, p, rho, err, s, err_s, poor, exact=None, dying=None, rich=None):
-        self.p, self.rho, self.err, self.s, self.err_s = p, rho, err, s, err_s
-        self.poor, self.exact, self.dying, self.rich = poor, exact, dying, rich
+    def __init__(self, p, rho, err, poor, exact=None, dying=None, rich=None):
+        self.p, self.rho, self.err, self.poor = p, rho, err, poor
+        self.exact, self.dying, self.rich = exact, dying, rich
 
 
 _UNSURE = object()
@@ -407,10 +408,11 @@ class _Run:
     bound ``errb`` on their error. Every decision -- is a project affordable,
     who pays all they have, which project is cheapest -- is taken in floats
     only when the float margin exceeds the error bound; otherwise it is
-    decided in exact arithmetic. Exact prices are Fractions computed on demand
-    from the recorded split of each round: a living group's budget is exactly
-    ``B0 - (sum of the prices of the winners it approves)`` and a group that
-    paid all it had holds exactly 0.
+    decided in exact arithmetic. The price of each winner is computed exactly
+    (``num[j] / den``) from its split before it is charged: a living group's
+    budget is exactly ``B0 - (sum of the prices of the winners it approves)``
+    and a group that paid all it had holds exactly 0, so the float budgets
+    stay within a few ulps of the exact ones.
     """
 
     def __init__(self, engine: _MES, k: int):
@@ -509,7 +511,7 @@ class _Run:
             if low - errb <= s + err_s:
                 return _UNSURE
             rho = s / cost
-            return _Price(p, rho, err_s / cost + 4 * _U * rho, s, err_s, None)
+            return _Price(p, rho, err_s / cost + 4 * _U * rho, None)
         # Start from the last price found in this run, a lower bound: who is
         # poor at it is poor now, and the poor/rich iteration only adds more.
         # The split is the one s was computed from, certified below.
@@ -538,7 +540,7 @@ class _Run:
             return _UNSURE
         self.s_low[p] = s - err_s
         rho = s / cost
-        return _Price(p, rho, err_s / cost + 4 * _U * rho, s, err_s, poor, rich=int(rich))
+        return _Price(p, rho, err_s / cost + 4 * _U * rho, poor, rich=int(rich))
 
     # ---------------------------------------------------------- exact side
     def _exact_money(self, groups: np.ndarray) -> int:
@@ -621,8 +623,8 @@ class _Run:
         poor_classes = np.array([b * rich < remaining for b in budgets], dtype=bool)
         dying = alive[poor_classes[inverse]]
         s = Fraction(remaining, self.den * rich)
-        sf, rho = float(s), float(s / e.cost[p])
-        return _Price(p, rho, 4 * _U * rho, sf, 2 * _U * sf, None, s, dying, rich)
+        rho = float(s / e.cost[p])
+        return _Price(p, rho, 4 * _U * rho, None, s, dying, rich)
 
     # ---------------------------------------------------------- paying
     def _pay(self, price: _Price) -> None:
