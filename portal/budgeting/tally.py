@@ -1,6 +1,6 @@
 """Exact tally of approval-ballot participatory budgeting: greedy and Method of Equal Shares.
 
-Pure Python (stdlib only): no Flask, no database, no pabutools. Every rule gives
+No Flask, no database, no pabutools (numpy is the only dependency). Every rule gives
 exactly what pabutools 1.2.3 gives with its defaults (exact ``mpq`` arithmetic,
 ties broken in favour of the lexicographically smallest project id *string*):
 
@@ -19,29 +19,41 @@ ties broken in favour of the lexicographically smallest project id *string*):
                            more of its winners than of ``mes-add1``'s.
 =========================  ==================================================================
 
-Arithmetic is exact throughout: money is scaled to integers (times the number
-of voters and the common denominator of budget and costs); inside an MES run
-all budgets are integer numerators over one common denominator, which is
-multiplied up only when a price does not divide evenly. The prices MES
-compares are Fractions; floats only order a heap and never decide anything.
+Results are exact: money is scaled to integers (times the number of voters
+and the common denominator of budget and costs), and every price MES charges
+is an exact rational (integer numerators over one common denominator,
+multiplied up only when a price does not divide evenly). Floats are used to
+*find* answers fast, never to *decide* them: see below.
 
-How MES is made fast:
+How MES is made fast (pure Python plus numpy; no Flask, no database):
 
-* Voters with identical ballots are one weighted group, and at any moment
-  voters holding the same budget form one *budget class*. A project's price
-  per supporter is computed per class (counted at C speed), not per voter.
+* Voters with identical ballots are one weighted group; the budgets of all
+  groups are one float64 array, so a project's price is computed over its
+  supporter groups with a handful of vectorised passes.
+* Exactness with floats: a living group's exact budget is ``B0`` minus the
+  exact prices of the winners it approves, a group that paid all it had holds
+  exactly 0, and the float budgets carry a proven error bound (a few ulps,
+  because each winner's price is computed exactly before it is charged). Each
+  decision -- is a project affordable, which supporters pay all they have,
+  which project is cheapest -- is taken in floats only when its margin
+  exceeds the error bound; otherwise (ties, a budget equal to a price) it is
+  taken in exact integer/Fraction arithmetic. Ties go to the smaller id.
 * Prices are re-evaluated lazily (the equalshares.net trick): within one run a
   project's price per unit of utility never goes down, so a stale price is a
-  lower bound and only projects whose stale price could still win are redone.
-* The add1 rules run MES once per increment k = 0, 1, ..., each run from
-  scratch but cheap (see above).
+  lower bound and only projects whose stale price could still win are redone;
+  a project's last price also seeds the poor/rich iteration for its next one.
+* The add1 rules run MES once per increment k = 0, 1, ..., each from scratch
+  (pabutools' order of checks, so the stopping increment is the same).
 
-Complexity. With ``n`` voters, ``m`` projects, ``A`` approvals and ``r <= m``
-rounds, one MES run costs ``O(A + r*m*log m + E)`` where ``E`` is the total
-number of supporters of the projects re-evaluated (a few per round thanks to
-laziness), plus per-class work that is small in practice. The add1 rules cost
-one run per increment, i.e. ``O(K * run)`` for ``K`` increments (150-250 on
-the real files). Greedy is ``O(A + m log m)``.
+Complexity. With ``n`` voters, ``g <= n`` distinct ballots, ``m`` projects,
+``A`` approvals and ``r <= m`` rounds per run: building the groups costs
+``O(A + g*m)``; one MES run costs ``O(g + r*m*log m + E)`` numpy element
+operations, where ``E`` is the total number of supporter groups of the
+projects evaluated (a few per round thanks to laziness, each evaluation a
+small constant number of passes), plus ``O(r^2)`` big-integer operations for
+the exact prices and exact work proportional to the (rare) close decisions.
+The add1 rules cost one run per increment, ``O(K * run)`` for ``K``
+increments (150-250 on the real files). Greedy is ``O(A + m log m)``.
 """
 
 from __future__ import annotations
@@ -53,6 +65,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from numbers import Rational
+
+import numpy as np
 
 __all__ = [
     "RULES",
@@ -358,143 +372,320 @@ class _Tally:
 
 
 # ----------------------------------------------------------------- exact MES
-class _Run:
-    """One MES run at per-voter budget B/n + k, in integers over a common denominator.
+_U = 2.0**-53  # unit roundoff of float64: every float operation errs by at most this, relatively
+_ALIVE = np.iinfo(np.int32).max  # "round of death" of a voter group that still has money
 
-    Every budget class holds an integer numerator; the real (scaled) budget is
-    ``numerator / den``. A price that does not divide evenly multiplies all
-    numerators and ``den`` by the missing factor, so arithmetic stays exact
-    without creating a Fraction per voter. Prices per unit of utility (what
-    MES minimises) are compared as Fractions, a handful per round.
+
+class _Price:
+    """What one evaluation of a project's price found.
+
+    ``rho`` (price per unit of utility, a float) is within ``err`` of the exact
+    value. ``poor`` marks the supporters (of ``e.sup[p]``) who pay all they
+    have, None when nobody does; ``rich`` counts the voters who pay the full
+    price. ``exact`` is the exact price per rich supporter once computed;
+    ``dying`` (living groups that pay all they have) is set when the split
+    was decided in exact arithmetic.
+    """
+
+    __slots__ = ("p", "rho", "err", "poor", "exact", "dying", "rich")
+
+    def __init__(self, p, rho, err, poor, exact=None, dying=None, rich=None):
+        self.p, self.rho, self.err, self.poor = p, rho, err, poor
+        self.exact, self.dying, self.rich = exact, dying, rich
+
+
+_UNSURE = object()
+_sum, _min, _max = np.add.reduce, np.minimum.reduce, np.maximum.reduce
+# No BLAS calls (``@``, ``np.dot``) below: on a busy machine waking OpenBLAS's
+# threads for each small product costs milliseconds; ufunc loops and einsum
+# stay on the calling thread.
+
+
+class _Run:
+    """One MES run at per-voter budget B/n + k.
+
+    Budgets are float64 arrays (one entry per distinct ballot) with a proven
+    bound ``errb`` on their error. Every decision -- is a project affordable,
+    who pays all they have, which project is cheapest -- is taken in floats
+    only when the float margin exceeds the error bound; otherwise it is
+    decided in exact arithmetic. The price of each winner is computed exactly
+    (``num[j] / den``) from its split before it is charged: a living group's
+    budget is exactly ``B0 - (sum of the prices of the winners it approves)``
+    and a group that paid all it had holds exactly 0, so the float budgets
+    stay within a few ulps of the exact ones.
     """
 
     def __init__(self, engine: _MES, k: int):
-        self.e = engine
+        e = self.e = engine
         self.k = k
-        self.den = 1
-        self.class_of = [0] * engine.group_count
-        self.budget = [engine.base + k * engine.step]  # class id -> numerator
-        self.class_id = {self.budget[0]: 0}
+        self.B0 = e.base + k * e.step  # exact, scaled
+        self.B0f = float(self.B0)
+        self.bud = np.full(e.group_count, self.B0f)
+        self.died = np.full(e.group_count, _ALIVE, dtype=np.int32)
+        self.errb = 4 * _U * self.B0f
+        self.order: list[int] = []  # winner of each round (project index)
+        self.dying: list[np.ndarray] = []  # groups that paid all they had, per round
+        self.rich: list[int] = []  # voters who paid the full price, per round
+        self.den = 1  # exact prices are num[j] / den (scaled money)
+        self.num: list[int] = []
         self.selected: list[str] = []
         self.cost: Money = 0
-        self.raw_shares: list[tuple[str, int, int, list[tuple[int, int]]]] = []
+        self.s_low = [0.0] * len(e.ids)  # lower bounds on current prices
+        self.money = self.B0 * e.n  # all voters' money left (exact, scaled)
         heap = list(engine.initial_heap)  # a sorted list is a valid heap
         while self._round(heap):
             pass
 
+    # ---------------------------------------------------------- one round
     def _round(self, heap) -> bool:
         """Select the project with the lowest price per unit of utility; False when none is left.
 
-        Lazy evaluation: a stored price is a lower bound (budgets only shrink
-        during a run), so only projects whose stored price could still win are
-        re-evaluated. The heap is ordered by float copies of the exact prices,
-        used only to skip work: a project is left unevaluated only when its
-        float is above the best one by a margin (1e-9) millions of times any
-        rounding error, which proves its exact price is higher. The winner is
-        chosen by exact Fraction comparison, ties to the smaller id string.
+        Lazy evaluation: within a run budgets only shrink, so a price found
+        earlier is a lower bound. Projects are popped while their lower bound
+        does not exceed the best upper bound found so far; the rest are
+        provably dearer. Among the evaluated projects whose float intervals
+        overlap the best one, the winner is chosen by exact Fraction
+        comparison, ties to the smaller id string (pabutools' default).
         """
-        best, best_float, evaluated = None, 0.0, []
-        while heap and (best is None or heap[0][0] <= best_float):
+        found, best_high, popped, totals = [], math.inf, 0, None
+        e = self.e
+        while heap and heap[0][0] <= best_high:
             _, name, p = heapq.heappop(heap)
-            price = self._price(p)
+            if e.cost[p] > self.money:
+                continue  # not even all the money left would pay for it
+            popped += 1
+            if popped > 4 and e.small:
+                # many candidates (typically the last round, when none is
+                # affordable): one product gives every project's supporters' money
+                if totals is None:
+                    totals = np.einsum("i,ij->j", self.bud * e.w_f, e.member_f)
+                    slack = (e.group_count + 4) * _U
+                if totals[p] * (1 + slack) + e.weight[p] * self.errb < e.cost_f[p] * (1 - _U):
+                    continue
+            price = self._estimate(p)
+            if price is _UNSURE:
+                price = self._exact_estimate(p)
             if price is None:
                 continue  # unaffordable now, hence for the rest of the run
-            candidate = (price[0], name, p, price)
-            evaluated.append(candidate)
-            if best is None or candidate[:2] < best[:2]:
-                best = candidate
-                best_float = float(best[0]) * (1 + 1e-9)
-        for candidate in evaluated:
-            if candidate is not best:
-                heapq.heappush(heap, (float(candidate[0]), candidate[1], candidate[2]))
-        if best is None:
+            found.append((name, price))
+            best_high = min(best_high, price.rho + price.err)
+        if not found:
             return False
-        self._pay(best[2], best[3])
+        close = [(name, c) for name, c in found if c.rho - c.err <= best_high]
+        if len(close) == 1:
+            winner = close[0][1]
+        else:
+            winner = min((self._exact_rho(c), name, c) for name, c in close)[2]
+        for name, c in found:
+            if c is not winner:
+                heapq.heappush(heap, ((c.rho - c.err) * (1 - 4 * _U), name, c.p))
+        self._pay(winner)
         return True
 
-    def _price(self, p: int):
-        """Price of ``p`` per unit of utility, with what is needed to charge it; None if unaffordable.
+    def _estimate(self, p: int):
+        """Float price of ``p`` with a proven error bound (None: unaffordable, _UNSURE: undecided).
 
-        Supporters are taken by budget class from the poorest: a class pays its
-        whole budget while that is less than the equal share of what remains.
+        The price s solves sum(min(budget, s)) = cost over the supporters.
+        Float budgets are within ``errb`` of the exact ones; the split into
+        poor (pay all they have) and rich (pay s) supporters is accepted only
+        when every supporter's budget is farther from s than the combined
+        error, which proves both the split and the bound on s.
         """
-        e, budget = self.e, self.budget
-        cost = e.cost[p] * self.den
-        counts = self._count(p)
-        if sum(budget[c] * w for c, w in counts.items()) < cost:
+        e = self.e
+        b = self.bud[e.sup[p]]
+        w = e.wsup_f[p]
+        cost = e.cost_f[p]
+        weight = e.weight[p]
+        errb = self.errb
+        bw = b * w
+        total = _sum(bw)
+        err_total = (len(b) + 4) * _U * abs(total) + weight * errb + _U * cost
+        if total + err_total < cost:
             return None
-        rich, remaining = e.weight[p], cost
-        poor = []
-        for c in sorted(counts, key=budget.__getitem__):
-            if remaining <= budget[c] * rich:
-                break  # the equal share remaining/rich fits this class and all richer ones
-            poor.append(c)
-            remaining -= budget[c] * counts[c]
-            rich -= counts[c]
-        # share per rich supporter: remaining / rich; per unit of utility: / cost
-        return Fraction(remaining, rich * cost), remaining, rich, counts, poor
+        if total - err_total < cost and not self._affordable_exactly(p):
+            return None
+        s = cost / weight
+        low = _min(b)
+        if low >= s:  # everybody can pay an equal share
+            err_s = 4 * _U * s
+            if low - errb <= s + err_s:
+                return _UNSURE
+            rho = s / cost
+            return _Price(p, rho, err_s / cost + 4 * _U * rho, None)
+        # Start from the last price found in this run, a lower bound: who is
+        # poor at it is poor now, and the poor/rich iteration only adds more.
+        # The split is the one s was computed from, certified below.
+        new = b < max(s, self.s_low[p])
+        count = np.count_nonzero(new)
+        for _ in range(8):
+            poor, before = new, count
+            paid = _sum(bw, where=poor)
+            rich = weight - _sum(w, where=poor)
+            if rich <= 0:
+                return _UNSURE
+            s = (cost - paid) / rich
+            new = b < s
+            count = np.count_nonzero(new)
+            if count == before:  # in exact arithmetic the set only grows
+                break
+        else:
+            return _UNSURE  # slow convergence: let exact arithmetic sort it out
+        err_paid = (count + 4) * _U * abs(paid) + (weight - rich) * errb
+        err_s = 2 * ((err_paid + _U * cost + _U * abs(cost - paid)) / rich + _U * s)
+        if (
+            s - err_s <= 0
+            or _max(b, where=poor, initial=-np.inf) + errb >= s - err_s
+            or _min(b, where=~poor, initial=np.inf) - errb <= s + err_s
+        ):
+            return _UNSURE
+        self.s_low[p] = s - err_s
+        rho = s / cost
+        return _Price(p, rho, err_s / cost + 4 * _U * rho, poor, rich=int(rich))
 
-    def _count(self, p: int) -> Counter:
-        """Supporters of ``p`` per budget class (voters, not ballots)."""
-        class_of, e = self.class_of, self.e
-        if e.supporter_voters[p] is not None:
-            return Counter(map(class_of.__getitem__, e.supporter_voters[p]))  # C speed
-        counts = Counter()
-        for g, w in zip(e.supporter_groups[p], e.supporter_weights[p]):
-            counts[class_of[g]] += w
-        return counts
+    # ---------------------------------------------------------- exact side
+    def _exact_money(self, groups: np.ndarray) -> int:
+        """Exact total budget of living ``groups`` now, as a numerator over ``den``.
 
-    def _pay(self, p: int, price) -> None:
-        """Charge the supporters of ``p`` and move them to their new budget classes."""
-        _, remaining, rich, counts, poor = price
-        factor = rich // math.gcd(remaining, rich)
+        A living group's budget is B0 minus the prices of the winners it approves.
+        """
+        if not len(groups):
+            return 0
+        e = self.e
+        # voters per winner among the groups: integers <= n, exact in member_c's type
+        w = e.w_c[groups]
+        counts = np.einsum("i,ij->j", w, e.member_c[groups])[self.order].tolist()
+        total = self.B0 * self.den * int(_sum(e.w[groups]))
+        return total - sum(a * int(c) for a, c in zip(self.num, counts) if c)
+
+    def _affordable_exactly(self, p: int) -> bool:
+        e = self.e
+        sup = e.sup[p]
+        alive = sup[self.died[sup] == _ALIVE]
+        return self._exact_money(alive) >= e.cost[p] * self.den
+
+    def _split(self, price: _Price) -> tuple[np.ndarray, int]:
+        """Living supporters who pay all they have, and the number of rich voters."""
+        if price.dying is not None:
+            return price.dying, price.rich
+        e, p = self.e, price.p
+        if price.poor is None:
+            return e.sup[p][:0], e.weight[p]
+        poor = e.sup[p][price.poor]
+        return poor[self.died[poor] == _ALIVE], price.rich
+
+    def _exact_rho(self, price: _Price) -> Fraction:
+        """Exact price per unit of utility (from a split proven right)."""
+        if price.exact is None:
+            dying, rich = self._split(price)
+            remaining = self.e.cost[price.p] * self.den - self._exact_money(dying)
+            price.exact = Fraction(remaining, self.den * rich)
+        return price.exact / self.e.cost[price.p]
+
+    def _budgets(self, groups: np.ndarray, upto: int):
+        """Exact budgets (numerators over ``den``) of living ``groups`` before round ``upto``.
+
+        Returns the distinct budgets and, for each group, the index of its
+        budget; computed once per distinct set of approved winners.
+        """
+        start = self.B0 * self.den
+        if not len(groups):
+            return [], np.zeros(0, dtype=np.intp)
+        if not upto:
+            return [start], np.zeros(len(groups), dtype=np.intp)
+        rows = self.e.member[np.ix_(groups, self.order[:upto])]
+        unique, inverse = np.unique(rows, axis=0, return_inverse=True)
+        prices = self.num[:upto]
+        budgets = [start - sum(a for a, x in zip(prices, row) if x) for row in unique.tolist()]
+        return budgets, inverse.reshape(-1)
+
+    def _exact_estimate(self, p: int):
+        """Exact price of ``p`` by pabutools' poor/rich loop; None if unaffordable."""
+        e = self.e
+        sup = e.sup[p]
+        alive_mask = self.died[sup] == _ALIVE
+        alive = sup[alive_mask]
+        budgets, inverse = self._budgets(alive, len(self.order))
+        voters = np.bincount(inverse, weights=e.wsup_f[p][alive_mask], minlength=len(budgets))
+        pool = Counter()
+        for budget, v in zip(budgets, voters.tolist()):
+            pool[budget] += int(v)
+        weight, cost = e.weight[p], e.cost[p] * self.den
+        pool[0] += weight - int(e.wsup[p][alive_mask].sum())
+        if sum(b * v for b, v in pool.items()) < cost:
+            return None
+        rich, remaining = weight, cost
+        for budget in sorted(pool):
+            if remaining <= budget * rich:
+                break
+            remaining -= budget * pool[budget]
+            rich -= pool[budget]
+        # poor: budget/den < remaining/(den*rich)
+        poor_classes = np.array([b * rich < remaining for b in budgets], dtype=bool)
+        dying = alive[poor_classes[inverse]]
+        s = Fraction(remaining, self.den * rich)
+        rho = float(s / e.cost[p])
+        return _Price(p, rho, 4 * _U * rho, None, s, dying, rich)
+
+    # ---------------------------------------------------------- paying
+    def _pay(self, price: _Price) -> None:
+        """Charge the supporters of the winner at its exact price; record the round."""
+        e, p, r = self.e, price.p, len(self.order)
+        sup = e.sup[p]
+        dying, rich = self._split(price)
+        # exact price: numerator over den, den grown so that it divides
+        remaining = e.cost[p] * self.den - self._exact_money(dying)
+        g = math.gcd(remaining, rich)
+        factor = rich // g
         if factor > 1:
-            self._rescale(factor)
-            remaining *= factor
-        share = remaining // rich
-        e, budget = self.e, self.budget
-        moved, shares = {}, []
-        poor = set(poor)
-        for c, w in counts.items():
-            if c in poor:
-                shares.append((budget[c], w))
-                moved[c] = self._intern(0)
-            else:
-                shares.append((share, w))
-                moved[c] = self._intern(budget[c] - share)
-        class_of = self.class_of
-        for g in e.supporter_groups[p]:
-            class_of[g] = moved[class_of[g]]
+            self.den *= factor
+            self.num = [a * factor for a in self.num]
+        self.num.append(remaining // g)
+        s = remaining / (self.den // factor * rich)  # correctly rounded
+        if price.dying is not None:
+            payers = sup[(self.died[sup] == _ALIVE) & ~np.isin(sup, dying)]
+        elif price.poor is None:
+            payers = sup
+        else:
+            payers = sup[~price.poor]
+        self.bud[dying] = 0.0
+        self.died[dying] = r
+        self.bud[payers] -= s
+        self.errb += 4 * _U * self.B0f
+        self.order.append(p)
+        self.dying.append(dying)
+        self.rich.append(rich)
         pid = e.ids[p]
         self.selected.append(pid)
         self.cost += e.real_cost[pid]
-        self.raw_shares.append((pid, share, self.den, shares))
-
-    def _rescale(self, factor: int) -> None:
-        self.den *= factor
-        self.budget = [b * factor for b in self.budget]
-        self.class_id = {b: c for c, b in enumerate(self.budget)}
-
-    def _intern(self, numerator: int) -> int:
-        found = self.class_id.get(numerator)
-        if found is None:
-            found = self.class_id[numerator] = len(self.budget)
-            self.budget.append(numerator)
-        return found
+        self.money -= e.cost[p]
 
     def outcome(self) -> _Outcome:
-        """The selection with payments in real money."""
-        scale = self.e.scale
+        """The selection with exact payments in real money."""
+        e = self.e
+        den = self.den * e.scale
         payments, prices = {}, []
-        for pid, share, den, shares in self.raw_shares:
-            merged = Counter()
-            for numerator, voters in shares:  # same denominator: merge as integers
-                merged[numerator] += voters
+        for j, p in enumerate(self.order):
+            share, dying = self.num[j], self.dying[j]
+            merged = Counter({share: self.rich[j]})
+            others = e.weight[p] - self.rich[j]
+            if len(dying):
+                budgets, inverse = self._budgets(dying, j)
+                voters = np.bincount(
+                    inverse,
+                    weights=e.w[dying].astype(np.float64),
+                    minlength=len(budgets),
+                )
+                for budget, v in zip(budgets, voters.tolist()):
+                    merged[budget] += int(v)
+                    others -= int(v)
+            if others:
+                merged[0] += others  # had nothing left
+            pid = e.ids[p]
             payments[pid] = tuple(
-                Share(Fraction(a, den * scale), v) for a, v in sorted(merged.items(), reverse=True)
+                Share(Fraction(a, den), v) for a, v in sorted(merged.items(), reverse=True)
             )
-            prices.append((pid, Fraction(share, den * scale)))
-        start = Fraction(self.e.base + self.k * self.e.step, scale)
+            prices.append((pid, Fraction(share, den)))
+        start = Fraction(self.B0, e.scale)
         return _Outcome(list(self.selected), payments, start, tuple(prices), self.k)
 
 
@@ -502,7 +693,8 @@ class _MES:
     """Method of Equal Shares with cost utilities on grouped ballots.
 
     Money is scaled by ``scale = n * D`` (D: common denominator of budget and
-    costs) so that the starting per-voter budget B/n and every cost are integers.
+    costs) so that the starting per-voter budget B/n, the +1 increment and
+    every cost are integers.
     """
 
     def __init__(self, instance: Instance):
@@ -519,6 +711,7 @@ class _MES:
         # (with Cost_Sat their satisfaction is 0)
         self.ids = sorted(p.id for p in instance.projects if p.cost > 0 and approvals[p.id] > 0)
         self.cost = [int(self.real_cost[pid] * self.scale) for pid in self.ids]
+        self.cost_f = [float(c) for c in self.cost]
         self._group_ballots(instance)
 
     def _group_ballots(self, instance: Instance) -> None:
@@ -527,22 +720,30 @@ class _MES:
             frozenset(index[pid] for pid in ballot if pid in index) for ballot in instance.ballots
         )
         groups.pop(frozenset(), None)
-        self.group_count = len(groups)
-        self.supporter_groups: list[list[int]] = [[] for _ in self.ids]
-        self.supporter_weights: list[list[int]] = [[] for _ in self.ids]
-        for g, (ballot, weight) in enumerate(groups.items()):
-            for p in ballot:
-                self.supporter_groups[p].append(g)
-                self.supporter_weights[p].append(weight)
-        self.weight = [sum(w) for w in self.supporter_weights]
-        # Counting classes over a list with one entry per voter runs at C speed;
-        # a Python loop over weighted ballots wins only when ballots repeat a lot.
-        self.supporter_voters: list[list[int] | None] = [
-            [g for g, w in zip(gs, ws) for _ in range(w)] if total < 4 * len(gs) else None
-            for gs, ws, total in zip(self.supporter_groups, self.supporter_weights, self.weight)
-        ]
-        # stored prices start at the all-pay-equally lower bound cost/(W*cost) = 1/W
-        self.initial_heap = sorted((1 / w, self.ids[p], p) for p, w in enumerate(self.weight))
+        ballots = sorted(tuple(sorted(g)) for g in groups)  # independent of ballot order
+        self.group_count = len(ballots)
+        self.w = np.array([groups[frozenset(b)] for b in ballots], dtype=np.int64)
+        member = np.zeros((len(ballots), len(self.ids)), dtype=bool)
+        rows = [g for g, b in enumerate(ballots) for _ in b]
+        cols = [p for b in ballots for p in b]
+        member[rows, cols] = True
+        self.member = member
+        self.w_f = self.w.astype(np.float64)
+        self.small = member.size <= 250_000  # a product over all groups is cheap
+        if self.small:
+            self.member_f = member.astype(np.float64)
+        # counting voters: float32 sums of integers stay exact below 2**24
+        count_type = np.float32 if self.n < 2**24 else np.float64
+        self.member_c = member.astype(count_type)
+        self.w_c = self.w.astype(count_type)
+        self.sup = [np.flatnonzero(member[:, p]) for p in range(len(self.ids))]
+        self.wsup = [self.w[s] for s in self.sup]
+        self.wsup_f = [w.astype(np.float64) for w in self.wsup]
+        self.weight = [int(w.sum()) for w in self.wsup]
+        # stored lower bounds start at the all-pay-equally price cost/(W*cost) = 1/W
+        self.initial_heap = sorted(
+            ((1 / w) * (1 - 4 * _U), self.ids[p], p) for p, w in enumerate(self.weight)
+        )
 
     def is_exhaustive(self, selected: list[str], cost: Money) -> bool:
         """pabutools' test for the early stop: no unselected MES project still fits."""

@@ -69,3 +69,79 @@ def test_results_do_not_depend_on_ballot_order(instance, rule, rnd: random.Rando
     first, second = run(instance, rule, threshold=2), run(shuffled, rule, threshold=2)
     assert first.selected == second.selected
     assert first.payments == second.payments
+
+
+def naive_mes(instance, per_voter):
+    """pabutools' MES with cost utilities, voter by voter, in Fractions (the reference)."""
+    costs = {p.id: p.cost for p in instance.projects}
+    ballots = instance.ballots
+    budgets = [Fraction(per_voter)] * len(ballots)
+    left = {p for p, c in costs.items() if c > 0 and any(p in b for b in ballots)}
+    selected, prices = [], []
+    while True:
+        best = None
+        for p in sorted(left):  # strict < keeps the smallest id string among ties
+            supporters = [i for i, b in enumerate(ballots) if p in b]
+            if sum(budgets[i] for i in supporters) < costs[p]:
+                continue
+            paid, rich = Fraction(0), len(supporters)
+            for i in sorted(supporters, key=budgets.__getitem__):
+                share = (costs[p] - paid) / rich
+                if share <= budgets[i]:
+                    break
+                paid += budgets[i]
+                rich -= 1
+            if best is None or share / costs[p] < best[0]:
+                best = (share / costs[p], p, share, supporters)
+        if best is None:
+            return selected, prices
+        _, p, share, supporters = best
+        for i in supporters:
+            budgets[i] -= min(budgets[i], share)
+        selected.append(p)
+        prices.append((p, share))
+        left.discard(p)
+
+
+def naive_add1(instance, early):
+    n, budget = len(instance.ballots), instance.budget
+    costs = {p.id: p.cost for p in instance.projects}
+    previous = ([], [])
+    for k in range(int(budget) + 1):
+        current = naive_mes(instance, Fraction(budget, n) + k)
+        spent = sum(costs[p] for p in current[0])
+        if spent > budget:
+            return previous
+        mes_ids = {p for p, c in costs.items() if c > 0}
+        mes_ids &= {p for b in instance.ballots for p in b}
+        if early and all(p in current[0] or costs[p] > budget - spent for p in mes_ids):
+            return current
+        previous = current
+    return previous
+
+
+@st.composite
+def tied_instances(draw):
+    # few distinct costs and ballots: equal prices, and budgets equal to prices, are common
+    count = draw(st.integers(1, 7))
+    ids = [str(i) for i in draw(st.permutations(range(1, 12)))[:count]]
+    costs = draw(st.lists(st.sampled_from([2, 3, 4, 6, 12]), min_size=count, max_size=count))
+    projects = tuple(Project(pid, cost) for pid, cost in zip(ids, costs))
+    kinds = draw(st.lists(st.frozensets(st.sampled_from(ids)), min_size=1, max_size=4))
+    ballots = draw(st.lists(st.sampled_from(kinds), min_size=1, max_size=14))
+    budget = draw(st.sampled_from([0, 1, 4, 6, 12, 24, 36]))
+    return Instance(budget, projects, tuple(ballots))
+
+
+@settings(max_examples=150, deadline=None)
+@given(tied_instances(), st.sampled_from(MES_RULES))
+def test_mes_matches_a_naive_exact_implementation(instance, rule):
+    result = run(instance, rule)
+    if not instance.ballots:
+        return
+    if rule == "mes":
+        selected, prices = naive_mes(instance, Fraction(instance.budget, len(instance.ballots)))
+    else:
+        selected, prices = naive_add1(instance, early=rule == "mes-add1-early")
+    assert set(result.selected) == set(selected)
+    assert list(result.prices) == prices
