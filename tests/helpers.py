@@ -110,5 +110,14 @@ def _catalogue(lang):
 
 
 def translate(lang, message):
-    """The catalogue's translation of an English message, as a page in `lang` shows it."""
-    return _catalogue(lang).gettext(message)
+    """The catalogue's translation of an English message, as a page in `lang` shows it.
+
+    A message missing from the kk or ru catalogue is an error here: a silent fallback to
+    English would let a test pass against an untranslated page.
+    """
+    if lang == "en":
+        return message
+    catalogue = _catalogue(lang)
+    if message not in getattr(catalogue, "_catalog", {}):
+        raise KeyError(f"{message!r} is not in the compiled {lang} catalogue")
+    return catalogue.gettext(message)

@@ -4,8 +4,8 @@ verified resident on the ballot."""
 import re
 
 import pytest
-
 from a11y import accessibility_violations
+
 from portal.demo import PASSWORD
 
 pytestmark = pytest.mark.browser
