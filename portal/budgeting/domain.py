@@ -39,7 +39,8 @@ CATEGORIES = (
 )
 PROPOSAL_STATUSES = ("submitted", "feasible", "infeasible", "withdrawn")
 IMPLEMENTATION_STATUSES = ("planned", "in_progress", "done", "cancelled")
-CHANNELS = ("online", "paper")
+# "imported": anonymised ballots of a past vote loaded from a pabulib file (no voter account).
+CHANNELS = ("online", "paper", "imported")
 # One trillion tenge is far beyond any city budget; bigger numbers are typos or attacks.
 MAX_TENGE = 10**12
 DEFAULT_TZ = "Asia/Almaty"

@@ -64,7 +64,11 @@ WINNER_RULE_LABELS = {
     "greedy": _l("Greedy: most votes first, while the money lasts"),
     "mes": _l("Method of Equal Shares"),
 }
-CHANNEL_LABELS = {"online": _l("Online"), "paper": _l("Paper")}
+CHANNEL_LABELS = {
+    "online": _l("Online"),
+    "paper": _l("Paper"),
+    "imported": _l("Imported from a data file"),
+}
 EVENT_LABELS = {
     "submitted": _l("Submitted"),
     "edited": _l("Edited by the author"),

@@ -42,6 +42,8 @@ class BudgetCycle(db.Model):
     phase_override = db.Column(db.String(16), nullable=True)
     created_by_id = db.Column(db.Integer, db.ForeignKey("user_account.id"), nullable=True)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    # Where an imported cycle came from (e.g. "pabulib: Assen Top Idee"); None for our own.
+    source = db.Column(db.String(300), nullable=True)
 
     region = db.relationship("Region")
     district = db.relationship("District")
@@ -107,7 +109,10 @@ class Proposal(db.Model):
 
     id = db.Column(db.Integer, primary_key=True)
     cycle_id = db.Column(db.Integer, db.ForeignKey("budget_cycle.id"), nullable=False, index=True)
-    author_id = db.Column(db.Integer, db.ForeignKey("user_account.id"), nullable=False)
+    # None for projects imported from a pabulib file (they have no author account here).
+    author_id = db.Column(db.Integer, db.ForeignKey("user_account.id"), nullable=True)
+    # The project's id in the file it was imported from, kept for a faithful export.
+    external_id = db.Column(db.String(64), nullable=True)
     title = db.Column(db.String(200), nullable=False)
     description_html = db.Column(db.Text, nullable=False)
     category = db.Column(db.String(20), nullable=False)
@@ -205,7 +210,8 @@ class Ballot(db.Model):
 
     id = db.Column(db.Integer, primary_key=True)
     cycle_id = db.Column(db.Integer, db.ForeignKey("budget_cycle.id"), nullable=False, index=True)
-    voter_id = db.Column(db.Integer, db.ForeignKey("user_account.id"), nullable=False)
+    # None for anonymised imported ballots; NULLs never collide in the unique constraint.
+    voter_id = db.Column(db.Integer, db.ForeignKey("user_account.id"), nullable=True)
     channel = db.Column(db.String(8), nullable=False, default="online")
     entered_by_id = db.Column(db.Integer, db.ForeignKey("user_account.id"), nullable=True)
     # The voter's district when voting, for turnout by district.

@@ -69,6 +69,9 @@ class PabulibFile:
     projects: list[dict[str, str]] = field(default_factory=list)
     vote_columns: list[str] = field(default_factory=lambda: ["voter_id", "vote"])
     votes: list[dict[str, str]] = field(default_factory=list)
+    # Where things were in the file, for later error messages (empty when built in code):
+    # {"meta": {key: line}, "projects": {project_id: line}, "votes": [line per vote]}.
+    lines: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def vote_type(self) -> str:
@@ -125,6 +128,7 @@ class _Parser:
         self.meta_line: dict[str, int] = {}
         self.vote_line: list[int] = []
         self.project_ids: set[str] = set()
+        self.project_line: dict[str, int] = {}
 
     def parse(self) -> PabulibFile:
         rows = _rows(self.lines)
@@ -147,6 +151,11 @@ class _Parser:
         self._check_sections()
         self._check_meta()
         self._check_votes()
+        self.result.lines = {
+            "meta": self.meta_line,
+            "projects": self.project_line,
+            "votes": self.vote_line,
+        }
         return self.result
 
     def _header(self, rows, name: str, number: int) -> list[str]:
@@ -201,6 +210,7 @@ class _Parser:
                 f"line {number}: project {project_id}: negative cost {project['cost']}"
             )
         self.project_ids.add(project_id)
+        self.project_line[project_id] = number
         self.result.projects.append(project)
 
     def _add_votes(self, row: list[str], header: list[str], number: int) -> None:

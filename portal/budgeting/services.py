@@ -313,9 +313,10 @@ def review_proposal(session, actor, proposal, *, feasible, reason="", final_cost
     proposal.reviewed_at = now
     proposal.updated_at = now
     _event(session, proposal, actor, proposal.status, note=reason or None, now=now)
-    session.add(
-        Notification(user_id=proposal.author_id, proposal_id=proposal.id, kind=proposal.status)
-    )
+    if proposal.author_id is not None:  # imported projects have no author to tell
+        session.add(
+            Notification(user_id=proposal.author_id, proposal_id=proposal.id, kind=proposal.status)
+        )
     session.flush()
     return proposal
 

@@ -1,0 +1,485 @@
+"""Budget cycles to and from pabulib ``.pb`` files. No Flask here; only flushes, never commits.
+
+``import_pabulib`` turns an approval-vote file into a CLOSED cycle (phase "results": every
+phase date in the past) with its projects and anonymised ballots; ``export_pabulib`` writes a
+cycle back as a :class:`~portal.budgeting.pabulib.PabulibFile`. A re-import of an export
+gives the same projects, costs, budget and ballots, hence the same tally winners.
+
+Import rules
+  * Only ``vote_type`` approval. Money must be whole (the portal keeps whole tenge): a cost or
+    budget like ``969245.38`` is refused, naming the line, never rounded. The amounts are
+    taken as they are (no currency conversion).
+  * The sentinel cost 999999999 marks a withdrawn project: it is stored as withdrawn (not on
+    the ballot) and approvals of it are dropped.
+  * Ballots are anonymised: no voter account, no age or sex; channel "imported", an empty
+    receipt (a receipt lookup never finds them) and ``voter_id`` NULL.
+  * META description → the cycle's titles (kk/ru/en alike), date_begin/date_end → voting
+    dates (else dates just before now), rule → winner rule (``equalshares*`` → "mes"), and
+    min_project_score_threshold → min_votes. A project's name → title (else "Project <id>"),
+    description → escaped paragraphs, category → the portal's category when obvious (else
+    "other"), ``selected`` = 1 → funded; its pabulib id is kept in ``external_id``.
+
+Export writes META (description, country, unit = region code, instance = cycle id,
+num_projects, num_votes, budget, vote_type, rule, dates, threshold), PROJECTS (the projects
+that were on the ballot: external id or proposal id, cost, votes, name, category, and
+``selected`` when results exist) and VOTES (voter ids 1..n). :func:`vote_rows` streams the
+ballots for callers that write large files line by line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from sqlalchemy import func, insert, select
+
+from portal.accounts.models import utcnow
+from portal.budgeting import domain, pabulib
+from portal.budgeting.models import Ballot, BallotChoice, BudgetCycle, Proposal
+from portal.budgeting.pabulib import PabulibError, PabulibFile
+
+__all__ = [
+    "BATCH",
+    "ballot_count",
+    "export_pabulib",
+    "export_project_ids",
+    "import_pabulib",
+    "vote_rows",
+]
+
+BATCH = 1000  # ballots per INSERT batch (and per progress step)
+TITLE_LIMIT = 200
+EXTERNAL_ID_LIMIT = 64
+# Words in pabulib categories (English, Dutch, Polish) -> the portal's category; the first
+# category of a project that matches wins, checked in this order.
+CATEGORY_WORDS = (
+    ("greenery", ("green", "groen", "environment", "zieleń", "ekolog", "park", "tree")),
+    ("sports", ("sport",)),
+    ("culture", ("cultur", "kultur")),
+    ("lighting", ("lighting", "verlichting", "oświetl")),
+    ("roads", ("road", "transit", "transport", "street", "straat", "verkeer", "drog")),
+    ("accessibility", ("accessib", "toegankelijk", "dostępn")),
+    ("yards", ("playground", "speeltuin", "plac zabaw", "yard", "podwór")),
+)
+DATE_FORMATS = ("%d.%m.%Y", "%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y", "%Y.%m.%d")
+
+Progress = Callable[[int], None]
+
+
+def _no_progress(_count: int) -> None:
+    pass
+
+
+# ----------------------------------------------------------------- import
+@dataclass
+class _Project:
+    external_id: str
+    cost: int
+    title: str
+    description_html: str
+    category: str
+    withdrawn: bool
+    funded: bool
+
+
+@dataclass
+class _Plan:
+    """Everything the file says, checked, before anything is written."""
+
+    title: str
+    budget: int
+    winner_rule: str
+    min_votes: int | None
+    dates: dict[str, dt.datetime]
+    projects: list[_Project] = field(default_factory=list)
+    ballots: list[list[str]] = field(default_factory=list)
+    dropped_approvals: int = 0
+
+
+def import_pabulib(
+    session,
+    pb: PabulibFile,
+    region,
+    actor=None,
+    *,
+    source: str | None = None,
+    now: dt.datetime | None = None,
+    progress: Progress | None = None,
+    notes: list[str] | None = None,
+) -> BudgetCycle:
+    """Create a closed cycle in `region` with the file's projects and anonymised ballots.
+
+    Raises PabulibError (naming the line when known) before writing anything if the file
+    cannot be imported faithfully. `progress(n)` is called after each batch of n ballots;
+    `notes`, if given, receives one-line summaries for a person.
+    """
+    plan = _plan(pb, now or utcnow())
+    progress = progress or _no_progress
+    cycle = BudgetCycle(
+        title_kk=plan.title,
+        title_ru=plan.title,
+        title_en=plan.title,
+        summary_kk="",
+        summary_ru="",
+        summary_en="",
+        region_id=region.id,
+        budget=plan.budget,
+        min_votes=plan.min_votes,
+        ballot_rule="knapsack",
+        winner_rule=plan.winner_rule,
+        ballots_final=True,
+        created_by_id=actor.id if actor is not None else None,
+        source=(source or _source(pb))[:300],
+        **plan.dates,
+    )
+    session.add(cycle)
+    session.flush()
+
+    stamp = plan.dates["proposals_open_at"]
+    proposals = {}
+    for item in plan.projects:
+        proposal = Proposal(
+            cycle_id=cycle.id,
+            author_id=None,
+            external_id=item.external_id,
+            title=item.title,
+            description_html=item.description_html,
+            category=item.category,
+            estimated_cost=item.cost,
+            status="withdrawn" if item.withdrawn else "feasible",
+            funded=item.funded,
+            implementation_status="planned" if item.funded else None,
+            created_at=stamp,
+            updated_at=stamp,
+        )
+        session.add(proposal)
+        proposals[item.external_id] = proposal
+    session.flush()
+    ids = {external: proposal.id for external, proposal in proposals.items()}
+
+    cast_at = plan.dates["voting_open_at"]
+    for start in range(0, len(plan.ballots), BATCH):
+        chunk = plan.ballots[start : start + BATCH]
+        rows = [
+            {
+                "cycle_id": cycle.id,
+                "voter_id": None,
+                "channel": "imported",
+                "receipt": "",
+                "created_at": cast_at,
+                "updated_at": cast_at,
+            }
+            for _ in chunk
+        ]
+        ballot_ids = session.scalars(
+            insert(Ballot).returning(Ballot.id, sort_by_parameter_order=True), rows
+        ).all()
+        choices = [
+            {"ballot_id": ballot_id, "proposal_id": ids[external]}
+            for ballot_id, chosen in zip(ballot_ids, chunk)
+            for external in chosen
+        ]
+        if choices:
+            session.execute(insert(BallotChoice), choices)
+        progress(len(chunk))
+    session.flush()
+    if notes is not None:
+        withdrawn = sum(p.withdrawn for p in plan.projects)
+        notes.append(
+            f"{len(plan.projects) - withdrawn} projects on the ballot, {withdrawn} withdrawn, "
+            f"{len(plan.ballots)} ballots"
+        )
+        if plan.dropped_approvals:
+            notes.append(f"{plan.dropped_approvals} approvals of withdrawn projects left out")
+    return cycle
+
+
+def _plan(pb: PabulibFile, now: dt.datetime) -> _Plan:
+    lines = pb.lines or {}
+    meta_line = lines.get("meta", {})
+
+    def at(key: str) -> str:
+        number = meta_line.get(key)
+        return f"line {number}: " if number else ""
+
+    if pb.vote_type != "approval":
+        raise PabulibError(
+            f"{at('vote_type')}vote_type is {pb.vote_type!r}: only approval ballots can be "
+            "imported (portal ballots are approval ballots)"
+        )
+    budget = _whole(pb.meta["budget"], f"{at('budget')}budget")
+    if budget <= 0:
+        raise PabulibError(f"{at('budget')}the budget must be more than 0")
+    plan = _Plan(
+        title=_title(pb.meta.get("description") or pb.meta.get("name") or _source(pb)),
+        budget=budget,
+        winner_rule=_winner_rule(pb.meta.get("rule", "")),
+        min_votes=_min_votes(pb, at("min_project_score_threshold")),
+        dates=_dates(pb.meta, now),
+    )
+    project_line = lines.get("projects", {})
+    withdrawn = set()
+    for row in pb.projects:
+        external = row["project_id"]
+        where = f"line {project_line[external]}: " if external in project_line else ""
+        if len(external) > EXTERNAL_ID_LIMIT:
+            raise PabulibError(
+                f"{where}project id {external[:20]!r}... is longer than "
+                f"{EXTERNAL_ID_LIMIT} characters"
+            )
+        cost = _whole(row["cost"], f"{where}project {external}: cost")
+        if cost <= 0:
+            raise PabulibError(f"{where}project {external}: the cost must be more than 0")
+        is_withdrawn = cost == pabulib.WITHDRAWN_COST
+        if is_withdrawn:
+            withdrawn.add(external)
+        name = (row.get("name") or "").strip()
+        plan.projects.append(
+            _Project(
+                external_id=external,
+                cost=cost,
+                title=_title(name or f"Project {external}"),
+                description_html=_description(name, row.get("description") or ""),
+                category=_category(row.get("category") or ""),
+                withdrawn=is_withdrawn,
+                funded=row.get("selected", "").strip() == "1" and not is_withdrawn,
+            )
+        )
+    for vote in pb.votes:
+        chosen = list(dict.fromkeys(item.strip() for item in vote["vote"].split(",")))
+        chosen = [item for item in chosen if item]
+        kept = [item for item in chosen if item not in withdrawn]
+        plan.dropped_approvals += len(chosen) - len(kept)
+        plan.ballots.append(kept)
+    return plan
+
+
+def _whole(text: str, what: str) -> int:
+    """A whole amount of money within the portal's bounds, or PabulibError naming `what`."""
+    try:
+        value = pabulib.parse_number(text)
+    except ValueError:
+        raise PabulibError(f"{what} {text!r} is not a number") from None
+    if isinstance(value, Fraction):
+        raise PabulibError(
+            f"{what} {text} is not a whole amount: the portal keeps whole tenge and does not "
+            "round; round the file's amounts first if that is acceptable"
+        )
+    if value > domain.MAX_TENGE:
+        raise PabulibError(f"{what} {text} is more than {domain.MAX_TENGE}")
+    return value
+
+
+def _title(text: str) -> str:
+    text = " ".join(text.split()) or "Imported budget"
+    return text if len(text) <= TITLE_LIMIT else text[: TITLE_LIMIT - 1] + "…"
+
+
+def _description(name: str, description: str) -> str:
+    """Escaped paragraphs: the description, else the (full) name."""
+    paragraphs = [p.strip() for p in (description or name).splitlines() if p.strip()]
+    if not paragraphs:
+        return ""
+    return "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
+
+
+def _category(text: str) -> str:
+    for item in (part.strip().lower() for part in text.split(",")):
+        for category, words in CATEGORY_WORDS:
+            if any(word in item for word in words):
+                return category
+    return "other"
+
+
+def _winner_rule(rule: str) -> str:
+    return "mes" if rule.strip().lower().startswith("equalshares") else "greedy"
+
+
+def _min_votes(pb: PabulibFile, where: str) -> int | None:
+    try:
+        value = pabulib.threshold(pb)
+    except PabulibError as exc:
+        raise PabulibError(f"{where}{exc}") from None
+    return None if value is None or value <= 0 else value
+
+
+def _parse_date(text: str, last: bool) -> dt.date | None:
+    text = (text or "").strip()
+    if len(text) == 4 and text.isdigit():
+        return dt.date(int(text), 12, 31) if last else dt.date(int(text), 1, 1)
+    for pattern in DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _dates(meta: dict[str, str], now: dt.datetime) -> dict[str, dt.datetime]:
+    """Voting from date_begin to the end of date_end (Almaty time); else just before now.
+
+    Every date is in the past and there is no implementation date, so the phase is
+    "results".
+    """
+    begin = _parse_date(meta.get("date_begin", ""), last=False)
+    end = _parse_date(meta.get("date_end", ""), last=True)
+    opened = closed = None
+    if begin and end and begin <= end:
+        opened = domain.local_to_utc(dt.datetime.combine(begin, dt.time()))
+        closed = domain.local_to_utc(dt.datetime.combine(end + dt.timedelta(days=1), dt.time()))
+    if closed is None or closed > now:
+        closed = now.replace(second=0, microsecond=0) - dt.timedelta(days=1)
+        opened = closed - dt.timedelta(days=14)
+    return {
+        "proposals_open_at": opened - dt.timedelta(days=60),
+        "review_open_at": opened - dt.timedelta(days=30),
+        "voting_open_at": opened,
+        "voting_close_at": closed,
+        "implementation_at": None,
+    }
+
+
+def _source(pb: PabulibFile) -> str:
+    parts = [pb.meta.get(k, "").strip() for k in ("country", "unit", "subunit", "instance")]
+    return "pabulib: " + (" / ".join(p for p in parts if p) or "file")
+
+
+# ----------------------------------------------------------------- export
+def _ballot_projects(session, cycle) -> list[Proposal]:
+    """The projects that were on the ballot, in the order they were created (file order)."""
+    return session.scalars(
+        select(Proposal)
+        .where(Proposal.cycle_id == cycle.id, Proposal.status == "feasible")
+        .order_by(Proposal.id)
+    ).all()
+
+
+def export_project_ids(projects: list[Proposal]) -> dict[int, str]:
+    """proposal id -> pabulib project id: the imported id, else the proposal id.
+
+    If that would give two projects one id (an imported "12" next to proposal 12), every
+    project uses its proposal id.
+    """
+    ids = {p.id: p.external_id or str(p.id) for p in projects}
+    if len(set(ids.values())) != len(ids):
+        ids = {p.id: str(p.id) for p in projects}
+    return ids
+
+
+def vote_rows(
+    session, cycle, ids: dict[int, str], progress: Progress | None = None
+) -> Iterator[list[str]]:
+    """One list of pabulib project ids per ballot of the cycle, in ballot order (streamed).
+
+    Choices of projects that are not in `ids` (not on the ballot) are left out; a ballot
+    without any choice gives an empty list.
+    """
+    progress = progress or _no_progress
+    query = (
+        select(Ballot.id, BallotChoice.proposal_id)
+        .outerjoin(BallotChoice, BallotChoice.ballot_id == Ballot.id)
+        .where(Ballot.cycle_id == cycle.id)
+        .order_by(Ballot.id, BallotChoice.proposal_id)
+        .execution_options(yield_per=5000)
+    )
+    current, chosen, done = None, [], 0
+    for ballot_id, proposal_id in session.execute(query):
+        if ballot_id != current:
+            if current is not None:
+                yield chosen
+                done += 1
+                if done % BATCH == 0:
+                    progress(BATCH)
+            current, chosen = ballot_id, []
+        if proposal_id in ids:
+            chosen.append(ids[proposal_id])
+    if current is not None:
+        yield chosen
+        done += 1
+    if done % BATCH:
+        progress(done % BATCH)
+
+
+def ballot_count(session, cycle) -> int:
+    return session.scalar(select(func.count()).where(Ballot.cycle_id == cycle.id))
+
+
+def export_pabulib(session, cycle, *, progress: Progress | None = None) -> PabulibFile:
+    """The cycle as a pabulib approval file (projects on the ballot, anonymous ballots)."""
+    from portal.budgeting.services import published_result  # no cycle at import time
+
+    projects = _ballot_projects(session, cycle)
+    ids = export_project_ids(projects)
+    votes, approvals = [], Counter()
+    for number, chosen in enumerate(vote_rows(session, cycle, ids, progress), start=1):
+        approvals.update(chosen)
+        votes.append({"voter_id": str(number), "vote": ",".join(chosen)})
+
+    result = published_result(session, cycle)
+    if result is not None:
+        winners = {int(pid) for pid in result.data.get("selected", [])}
+    elif any(p.funded for p in projects):
+        winners = {p.id for p in projects if p.funded}
+    else:
+        winners = None
+
+    project_columns = ["project_id", "cost", "votes", "name", "category"]
+    if winners is not None:
+        project_columns.append("selected")
+    rows = []
+    for proposal in projects:
+        external = ids[proposal.id]
+        row = {
+            "project_id": external,
+            "cost": str(proposal.cost),
+            "votes": str(approvals[external]),
+            "name": " ".join(proposal.title.split()),
+            "category": proposal.category,
+        }
+        if winners is not None:
+            row["selected"] = "1" if proposal.id in winners else "0"
+        rows.append(row)
+
+    return PabulibFile(
+        meta=_export_meta(cycle, len(projects), len(votes)),
+        project_columns=project_columns,
+        projects=rows,
+        vote_columns=["voter_id", "vote"],
+        votes=votes,
+    )
+
+
+def _export_meta(cycle, num_projects: int, num_votes: int) -> dict[str, str]:
+    if cycle.winner_rule == "mes":
+        rule = "equalshares/add1"
+    elif cycle.min_votes:
+        rule = "greedy-threshold"
+    else:
+        rule = "greedy"
+    opened = domain.utc_to_local(cycle.voting_open_at)
+    closed = domain.utc_to_local(cycle.voting_close_at) - dt.timedelta(microseconds=1)
+    meta = {
+        "description": cycle.title_en or cycle.title_ru or cycle.title_kk,
+        "country": "Kazakhstan",
+        "unit": cycle.region.code,
+        "instance": str(cycle.id),
+        "num_projects": str(num_projects),
+        "num_votes": str(num_votes),
+        "budget": str(cycle.budget),
+        "vote_type": "approval",
+        "rule": rule,
+        "date_begin": opened.strftime("%d.%m.%Y"),
+        "date_end": closed.strftime("%d.%m.%Y"),
+        "currency": "KZT",
+    }
+    if cycle.min_votes:
+        meta["min_project_score_threshold"] = str(cycle.min_votes)
+    if cycle.ballot_rule == "k_approval" and cycle.max_choices:
+        meta["max_length"] = str(cycle.max_choices)
+    elif cycle.ballot_rule == "single":
+        meta["max_length"] = "1"
+    return meta
