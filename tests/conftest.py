@@ -41,6 +41,11 @@ class IsolatedClient(FlaskClient):
     the database session between the test and every request; real requests never do.
     """
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Like a browser, send a language; tests read English unless they ask for another.
+        self.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+
     def open(self, *args, **kwargs):
         return contextvars.Context().run(super().open, *args, **kwargs)
 
