@@ -31,6 +31,7 @@ DRAFT_FORMATS = ("csv", "xlsx", "json", "sqlite")
 # The table a CSV holds (one table per file); the first is the default.
 CYCLE_PARTS = ("tally", "ballots", "proposals")
 DRAFT_PARTS = ("comments", "summary", "articles")
+PART_TABLES = {"tally": "projects"}  # CSV part -> dataset table, where the names differ
 MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -525,7 +526,9 @@ def draft_dataset(session, draft, lang="en", labels=None, now=None):
 
 
 # ------------------------------------------------------------------ producing files
-def export_chunks(dataset_or_pb, fmt, part, progress=None, tmp_dir=None) -> Iterator[bytes]:
+def export_chunks(
+    dataset_or_pb, fmt, part, progress=None, sheet_titles=None, tmp_dir=None
+) -> Iterator[bytes]:
     """The export as byte chunks: CSV/JSON/.pb stream; XLSX/SQLite go through a temp file
     that is deleted as soon as it has been read (or the download is abandoned)."""
     if fmt == "pb":
@@ -533,7 +536,7 @@ def export_chunks(dataset_or_pb, fmt, part, progress=None, tmp_dir=None) -> Iter
         return
     dataset = dataset_or_pb
     if fmt == "csv":
-        for chunk in formats.iter_csv(dataset.table(part), progress):
+        for chunk in formats.iter_csv(dataset.table(PART_TABLES.get(part, part)), progress):
             yield chunk.encode("utf-8")
         return
     if fmt == "json":
@@ -544,8 +547,7 @@ def export_chunks(dataset_or_pb, fmt, part, progress=None, tmp_dir=None) -> Iter
     os.close(handle)
     try:
         if fmt == "xlsx":
-            titles = {t.name: dataset.meta.get(f"sheet_{t.name}", t.name) for t in dataset.tables}
-            formats.write_xlsx(dataset, path, progress, sheet_titles=titles)
+            formats.write_xlsx(dataset, path, progress, sheet_titles=sheet_titles)
         elif fmt == "sqlite":
             formats.write_sqlite(dataset, path, progress)
         else:
@@ -557,15 +559,31 @@ def export_chunks(dataset_or_pb, fmt, part, progress=None, tmp_dir=None) -> Iter
         os.unlink(path)
 
 
-def build(session, subject, obj, fmt, part, lang="en", labels=None, now=None, progress=None):
-    """Byte chunks of one export (the subject already checked by *_for_export)."""
+def build(
+    session,
+    subject,
+    obj,
+    fmt,
+    part,
+    *,
+    lang="en",
+    labels=None,
+    sheet_titles=None,
+    now=None,
+    progress=None,
+):
+    """Byte chunks of one export (the subject already checked by *_for_export).
+
+    labels: column key -> header in the reader's language (CSV, XLSX); sheet_titles: table
+    name -> sheet title (XLSX).
+    """
     if subject == "cycle":
         if fmt == "pb":
             return export_chunks(pb_chunks(session, obj, lang, now, progress), fmt, part)
         dataset = cycle_dataset(session, obj, lang, labels, now)
     else:
         dataset = draft_dataset(session, obj, lang, labels, now)
-    return export_chunks(dataset, fmt, part, progress)
+    return export_chunks(dataset, fmt, part, progress, sheet_titles)
 
 
 def row_total(session, subject, obj, fmt, part):
