@@ -49,19 +49,22 @@ def _run(subject, subject_id, fmt, part, path, lang):
     partial = target.with_name(f".{target.name}.part")
     show = sys.stderr.isatty()
     total = services.row_total(db.session, subject, obj, fmt, part) if show else 0
+    model, obj_id = type(obj), obj.id
+    db.session.rollback()  # nothing written yet: end the checks' transaction (and lock)
     try:
-        with open(partial, "wb") as out:
+        with open(partial, "wb") as out, services.reading_session(db.session.get_bind()) as reader:
+            obj = reader.get(model, obj_id)
             if show:
                 with click.progressbar(length=total, label="rows", file=sys.stderr) as bar:
                     chunks = services.build(
-                        db.session, subject, obj, fmt, part, lang=lang, labels=labels,
+                        reader, subject, obj, fmt, part, lang=lang, labels=labels,
                         sheet_titles=titles, progress=bar.update,
                     )  # fmt: skip
                     for chunk in chunks:
                         out.write(chunk)
             else:
                 chunks = services.build(
-                    db.session, subject, obj, fmt, part, lang=lang, labels=labels,
+                    reader, subject, obj, fmt, part, lang=lang, labels=labels,
                     sheet_titles=titles,
                 )  # fmt: skip
                 for chunk in chunks:

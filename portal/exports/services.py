@@ -15,6 +15,8 @@ import tempfile
 from collections.abc import Iterator
 
 from sqlalchemy import String, cast, func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from portal.accounts.models import User, utcnow
 from portal.budgeting.models import Ballot, BallotChoice, BudgetCycle, CycleResult, Proposal
@@ -526,6 +528,16 @@ def draft_dataset(session, draft, lang="en", labels=None, now=None):
 
 
 # ------------------------------------------------------------------ producing files
+def reading_session(bind):
+    """A session of its own for producing an export, after the request or command has
+    checked it. On an engine it is read-only (SQLite: a deferred BEGIN, so a long export
+    reads a WAL snapshot without holding the write lock); an open connection (tests) is used
+    as it is."""
+    if isinstance(bind, Engine):
+        bind = bind.execution_options(read_only=True)
+    return Session(bind=bind)
+
+
 def export_chunks(
     dataset_or_pb, fmt, part, progress=None, sheet_titles=None, tmp_dir=None
 ) -> Iterator[bytes]:

@@ -10,7 +10,6 @@ from flask import Blueprint, Response, abort, make_response, render_template, re
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 from werkzeug.exceptions import default_exceptions
 
 from portal import charts
@@ -194,7 +193,7 @@ def _download(subject, obj, check):
     def generate():
         # The file is produced after the view has returned, with a database session of its
         # own that needs no Flask context: the server may iterate the body anywhere.
-        with Session(bind=bind) as session:
+        with services.reading_session(bind) as session:
             target = session.get(model, obj_id)
             yield from services.build(session, subject, target, fmt, part, **options)
 
