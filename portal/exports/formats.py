@@ -29,9 +29,11 @@ XLSX_MAX_ROWS = 1_048_576  # per sheet, header included
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 CHUNK_ROWS = 2000
 
-# Column kinds: text, int, money (whole tenge), bool, date, datetime, ids (list of ints that
-# reference another table: `ref`).
-KINDS = ("text", "int", "money", "bool", "date", "datetime", "ids")
+# Column kinds: text, code (a machine code from a fixed list, e.g. "online" or a district
+# slug: never formula-like, so written as it is), int, money (whole tenge), bool, date,
+# datetime, ids (ints that reference another table: `ref`; a list, or the same ids already
+# joined with commas as the database's string aggregate returns them).
+KINDS = ("text", "code", "int", "money", "bool", "date", "datetime", "ids")
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,7 @@ def _csv_converter(column):
     if column.kind == "text":
         return neutralise
     if column.kind == "ids":
-        return lambda v: "" if v is None else ",".join(map(str, v))
+        return lambda v: v if isinstance(v, str) else ",".join(map(str, v or ()))
     if column.kind == "bool":
         return lambda v: "" if v is None else int(v)
     if column.kind == "datetime":
@@ -109,8 +111,14 @@ def iter_csv(table: Table, progress=None) -> Iterator[str]:
     buffer.truncate()
     converters = [_csv_converter(c) for c in table.columns]
     plain = all(c is None for c in converters)
+    if not plain and all(
+        c.kind in ("code", "int", "money", "ids") for c in table.columns
+    ):  # ids may arrive joined already: then the row needs no conversion at all
+        plain = None
     count = 0
     for row in table.rows():
+        if plain is None:  # decided on the first row: a table's ids come one way throughout
+            plain = _joined_ids(table.columns, row)
         if plain:
             writer.writerow(row)
         else:
@@ -126,6 +134,19 @@ def iter_csv(table: Table, progress=None) -> Iterator[str]:
     _tick(progress, count % CHUNK_ROWS)
 
 
+def _joined_ids(columns, row):
+    return all(isinstance(v, str) or v is None for c, v in zip(columns, row) if c.kind == "ids")
+
+
+def ids_list(value):
+    """An ids cell as a list of ints (it may come joined with commas)."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        return [int(x) for x in value.split(",")]
+    return list(value)
+
+
 # ------------------------------------------------------------------ JSON
 def _json_value(column, value):
     if value is None:
@@ -137,7 +158,7 @@ def _json_value(column, value):
     if column.kind == "bool":
         return bool(value)
     if column.kind == "ids":
-        return list(value)
+        return ids_list(value)
     return value
 
 
@@ -156,7 +177,7 @@ def iter_json(dataset: Dataset, progress=None) -> Iterator[str]:
     for table in dataset.tables:
         yield f",\n{dumps(table.name)}: ["
         keys = [c.key for c in table.columns]
-        simple = all(c.kind in ("text", "int", "money") for c in table.columns)
+        simple = all(c.kind in ("text", "code", "int", "money") for c in table.columns)
         parts, count = [], 0
         for row in table.rows():
             if not simple:
@@ -223,7 +244,7 @@ def write_xlsx(dataset: Dataset, path, progress=None, sheet_titles=None) -> None
             c.number_format = DATE_FORMAT if kind == "date" else DATETIME_FORMAT
             return c
         if kind == "ids":
-            return ",".join(map(str, value))
+            return value if isinstance(value, str) else ",".join(map(str, value))
         if kind == "bool":
             return int(value)
         return value
@@ -261,6 +282,7 @@ def _clean(value):
 # ------------------------------------------------------------------ SQLite
 SQLITE_TYPES = {
     "text": str,
+    "code": str,
     "int": int,
     "money": int,
     "bool": int,
@@ -336,7 +358,7 @@ def _fill_sqlite(db, table, scalar, lists, progress, batch_size):
         batch.append([row[i] if f is None else f(row[i]) for i, f in zip(positions, converters)])
         for i, column in list_positions:
             owner = row[pk_index]
-            links[column.key].extend((owner, ref) for ref in row[i] or ())
+            links[column.key].extend((owner, ref) for ref in ids_list(row[i]))
         count += 1
         if len(batch) >= batch_size:
             flush()
@@ -391,7 +413,8 @@ def iter_pb(
     for vote in votes:
         parts.append(
             ";".join(
-                ",".join(map(str, f)) if isinstance(f, list | tuple) else _pb_field(f) for f in vote
+                ",".join(map(str, f)) if isinstance(f, list | tuple) else _pb_field(f)
+                for f in vote  # a str vote is already "id,id,...": ids never need quoting
             )
         )
         count += 1

@@ -273,10 +273,10 @@ def cycle_dataset(session, cycle, lang="en", labels=None, now=None):
         "ballots",
         [
             Column("id", "int"),
-            Column("channel"),
-            Column("district"),
-            Column("age_band"),
-            Column("sex"),
+            Column("channel", "code"),
+            Column("district", "code"),
+            Column("age_band", "code"),
+            Column("sex", "code"),
             Column("choices", "ids", ref="projects"),
         ],
         lambda: ballot_rows(session, cycle, districts, vote_year),
@@ -307,10 +307,11 @@ def cycle_dataset(session, cycle, lang="en", labels=None, now=None):
 
 
 def ballot_rows(session, cycle, districts, vote_year):
-    """(number, channel, district slug, age band, sex, [project ids]) per ballot, streamed.
+    """(number, channel, district slug, age band, sex, "id,id,...") per ballot, streamed.
 
-    One grouped query joined to the choices (the choice table's primary key keeps it in
-    ballot order, so neither database sorts); numbers are 1..N in ballot order.
+    One grouped Core query joined to the choices (the choice table's primary key keeps it
+    in ballot order, so SQLite does not sort); numbers are 1..N in ballot order. The ids come
+    joined by the database and are passed on as they are (CSV and .pb want them so).
     """
     statement = (
         select(
@@ -325,16 +326,13 @@ def ballot_rows(session, cycle, districts, vote_year):
         .where(Ballot.cycle_id == cycle.id)
         .group_by(Ballot.id, Ballot.channel, Ballot.district_id, User.birth_year, User.sex)
         .order_by(Ballot.id)
-        .execution_options(yield_per=YIELD_PER)
     )
-    bands = {}
-    rows = session.execute(statement)
+    bands = {year: age_band(year, vote_year) for year in range(vote_year - 120, vote_year + 1)}
+    connection = session.connection().execution_options(yield_per=YIELD_PER)
+    rows = connection.execute(statement)
     for number, (channel, district_id, birth_year, sex, choices) in enumerate(rows, start=1):
-        band = bands.get(birth_year)
-        if band is None:
-            band = bands[birth_year] = age_band(birth_year, vote_year)
-        ids = sorted(int(x) for x in choices.split(",")) if choices else []
-        yield (number, channel, districts.get(district_id), band, sex, ids)
+        band = bands.get(birth_year) or age_band(birth_year, vote_year)
+        yield (number, channel, districts.get(district_id), band, sex, choices or "")
 
 
 def pb_chunks(session, cycle, lang="en", now=None, progress=None) -> Iterator[str]:
