@@ -5,14 +5,13 @@ rows and only flushes; the caller commits. A refused action raises ConsultationE
 stable code (the views translate it) and writes nothing. No Flask imports.
 """
 
-import csv
 import datetime as dt
 import html
-import io
 
 import bleach
 from sqlalchemy import and_, case, func, select, true
 
+from portal import spreadsheets
 from portal.accounts.models import utcnow
 from portal.consultations import calendar, domain
 from portal.consultations.models import (
@@ -275,7 +274,14 @@ def sanitise(text):
 
 
 def plain(text):
-    """The stored (sanitised HTML) text as plain text, e.g. for CSV and clustering."""
+    """The stored (sanitised HTML) text as plain text, e.g. for CSV and clustering.
+
+    Without a "<" there is no tag to strip, and unescaping (with the HTML parser's newline
+    normalising) gives the same text: that skips bleach's parser (about 0.5 ms a comment,
+    50 s for a 100,000-comment draft). tests/consultations: test_plain_fast_path_matches_bleach.
+    """
+    if "<" not in text and "\x00" not in text:
+        return html.unescape(text.replace("\r\n", "\n").replace("\r", "\n"))
     return html.unescape(bleach.clean(text, tags=set(), strip=True))
 
 
@@ -529,30 +535,47 @@ def summary_rows(session, draft):
     return session.execute(statement).all()
 
 
-def summary_csv(session, draft, *, labels):
-    """CSV text of the summary table; `labels` translates header, stances and decisions."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(labels["header"])
-    for comment, article in summary_rows(session, draft):
-        writer.writerow(
-            [
-                _cell(article.number if article else labels["whole"]),
-                _cell(plain(comment.text)),
-                _cell(labels["stances"][comment.stance]),
-                _cell(labels["decisions"].get(comment.decision, labels["pending"])),
-                _cell(comment.justification),
-                _cell(comment.new_wording),
-                comment.answered_at.strftime("%Y-%m-%d") if comment.answered_at else "",
+SUMMARY_WIDTHS = (10, 60, 20, 20, 50, 40, 14)
+
+
+def summary_table(session, draft, *, labels):
+    """(header, rows) of the summary table for a download; rows is a generator.
+
+    `labels` translates the header, stances and decisions: {"header": [...], "stances": {},
+    "decisions": {}, "pending": str, "whole": str}. Dates are `datetime.date` values.
+    """
+    statement = (
+        select(Comment, Article)
+        .outerjoin(Article, Article.id == Comment.article_id)
+        .where(Comment.draft_id == draft.id, Comment.status == "published")
+        .order_by(Article.position.is_(None).desc(), Article.position, Comment.id)
+        .execution_options(yield_per=1000)
+    )
+
+    def rows():
+        for comment, article in session.execute(statement):
+            yield [
+                article.number if article else labels["whole"],
+                plain(comment.text),
+                labels["stances"][comment.stance],
+                labels["decisions"].get(comment.decision, labels["pending"]),
+                comment.justification,
+                comment.new_wording,
+                comment.answered_at.date() if comment.answered_at else None,
             ]
-        )
-    return "\ufeff" + out.getvalue()  # BOM: Excel opens Cyrillic CSV correctly
+
+    return list(labels["header"]), rows()
 
 
-def _cell(value):
-    """Neutralise spreadsheet formulas (CSV injection)."""
-    value = value or ""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+def summary_csv(session, draft, *, labels):
+    """CSV text of the summary table (UTF-8 BOM, formulas neutralised)."""
+    return spreadsheets.csv_text(*summary_table(session, draft, labels=labels))
+
+
+def summary_xlsx(session, draft, *, labels, sheet_title):
+    """The summary table as .xlsx bytes: bold frozen header, dates as dates."""
+    header, rows = summary_table(session, draft, labels=labels)
+    return spreadsheets.xlsx_bytes(header, rows, sheet_title=sheet_title, widths=SUMMARY_WIDTHS)
 
 
 def overdue_comments(session, *, region_id=None, national=False, now=None, limit=200):

@@ -303,34 +303,47 @@ def summary(draft_id):
     )
 
 
+def _summary_labels():
+    """Header and cell labels of the summary download, in the user's language."""
+    names = labels()
+    return {
+        "header": [
+            _("Article"),
+            _("Comment"),
+            _("Stance"),
+            _("Decision"),
+            _("Justification"),
+            _("New wording"),
+            _("Date of answer"),
+        ],
+        "stances": {k: str(v) for k, v in names["stances"].items()},
+        "decisions": {k: str(v) for k, v in names["decisions"].items()},
+        "pending": _("No answer yet"),
+        "whole": _("Whole draft"),
+    }
+
+
+def _attachment(draft, extension):
+    return {"Content-Disposition": f'attachment; filename="draft-{draft.id}-summary.{extension}"'}
+
+
 @bp.route("/<int:draft_id>/summary.csv")
 def summary_csv(draft_id):
     draft = _draft_or_404(draft_id)
-    names = labels()
-    text = services.summary_csv(
-        db.session,
-        draft,
-        labels={
-            "header": [
-                _("Article"),
-                _("Comment"),
-                _("Stance"),
-                _("Decision"),
-                _("Justification"),
-                _("New wording"),
-                _("Date of answer"),
-            ],
-            "stances": {k: str(v) for k, v in names["stances"].items()},
-            "decisions": {k: str(v) for k, v in names["decisions"].items()},
-            "pending": _("No answer yet"),
-            "whole": _("Whole draft"),
-        },
+    text = services.summary_csv(db.session, draft, labels=_summary_labels())
+    return Response(text, mimetype="text/csv", headers=_attachment(draft, "csv"))
+
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@bp.route("/<int:draft_id>/summary.xlsx")
+def summary_xlsx(draft_id):
+    draft = _draft_or_404(draft_id)
+    data = services.summary_xlsx(
+        db.session, draft, labels=_summary_labels(), sheet_title=_("Summary table")
     )
-    return Response(
-        text,
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="draft-{draft.id}-summary.csv"'},
-    )
+    return Response(data, mimetype=XLSX_MIMETYPE, headers=_attachment(draft, "xlsx"))
 
 
 # Staff --------------------------------------------------------------------------------------

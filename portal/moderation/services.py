@@ -7,7 +7,7 @@ changes anything (so a refused bulk action writes nothing), and only flushes. No
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from portal.accounts.models import utcnow
 from portal.consultations import domain
@@ -22,6 +22,7 @@ from portal.consultations.services import (
 from portal.moderation.models import ModerationAction
 
 MAX_PAGE = 100
+COUNT_CAP = 10_000  # the queue counts matching comments up to this many
 MAX_BULK = 500
 QUEUE_STATUSES = ("pending", "published", "hidden", "rejected")
 MAX_TOPIC = 60
@@ -53,8 +54,14 @@ def region_drafts(region_id):
     return select(Draft.id).where(Draft.region_id == region_id)
 
 
-def queue(session, user, region_id, filters):
-    """One page of the region's queue: (comments, next_cursor, total matching)."""
+def queue(session, user, region_id, filters, *, count_cap=None):
+    """One page of the region's queue: (comments, next_cursor, total matching).
+
+    The total is counted up to `count_cap` + 1 rows only: a total above `count_cap` means
+    "more than count_cap". A full COUNT(*) would read every matching index entry on every
+    page (80,000 on a 100,000-comment draft); the capped one stops early, and pages come by
+    keyset (`after`), so no page costs more than the first one.
+    """
     if not can_moderate(user, region_id) and not (region_id is None and user.is_admin):
         raise ModerationError("forbidden")
     conditions = []
@@ -75,7 +82,9 @@ def queue(session, user, region_id, filters):
         conditions.append(Comment.report_count > 0)
     if filters.campaign_id is not None:
         conditions.append(Comment.campaign_id == filters.campaign_id)
-    total = session.scalar(select(func.count(Comment.id)).where(*conditions))
+    count_cap = COUNT_CAP if count_cap is None else count_cap
+    matching = select(Comment.id).where(*conditions).limit(count_cap + 1).subquery()
+    total = session.scalar(select(func.count()).select_from(matching))
     per_page = max(1, min(filters.per_page, MAX_PAGE))
     statement = select(Comment).where(*conditions)
     if filters.after is not None:
@@ -235,24 +244,24 @@ def cluster_draft(session, user, draft, *, threshold=None, cluster_fn=None):
     for campaign in old:
         session.delete(campaign)
     session.flush()
-    campaigns = []
-    for members, representative_id in groups:
-        if len(members) < 2:
-            continue
-        campaign = Campaign(
-            draft_id=draft.id, size=len(members), representative_id=representative_id
-        )
-        session.add(campaign)
-        session.flush()
-        for start in range(0, len(members), 500):
-            chunk = members[start : start + 500]
-            session.execute(
-                update(Comment)
-                .where(Comment.id.in_(chunk))
-                .values(campaign_id=campaign.id)
-                .execution_options(synchronize_session=False)
-            )
-        campaigns.append(campaign)
+    # Few statements whatever the number of campaigns: one multi-row INSERT for the campaigns,
+    # then one UPDATE … FROM (VALUES …) per 500 members (SQLite ≥ 3.33 and PostgreSQL). A
+    # flush and an UPDATE per campaign took 3,271 × 2 round trips on 100,000 comments, and
+    # an executemany or a CASE expression built by SQLAlchemy was slower still.
+    groups = [(members, rep) for members, rep in groups if len(members) >= 2]
+    campaigns = [
+        Campaign(draft_id=draft.id, size=len(members), representative_id=rep)
+        for members, rep in groups
+    ]
+    session.add_all(campaigns)
+    session.flush()
+    assignments = [
+        (comment_id, campaign.id)
+        for campaign, (members, _rep) in zip(campaigns, groups, strict=True)
+        for comment_id in members
+    ]
+    for start in range(0, len(assignments), 500):
+        _assign_campaigns(session, assignments[start : start + 500])
     session.add(
         ModerationAction(
             draft_id=draft.id,
@@ -264,6 +273,21 @@ def cluster_draft(session, user, draft, *, threshold=None, cluster_fn=None):
     session.flush()
     session.expire_all()
     return campaigns
+
+
+def _assign_campaigns(session, pairs):
+    """Set campaign_id for (comment_id, campaign_id) pairs in one statement."""
+    rows = ", ".join(f"(:i{n}, :c{n})" for n in range(len(pairs)))
+    params = {}
+    for n, (comment_id, campaign_id) in enumerate(pairs):
+        params[f"i{n}"], params[f"c{n}"] = int(comment_id), int(campaign_id)
+    # Only generated placeholder names are interpolated; every value is a bound parameter.
+    statement = text(
+        # VALUES columns are column1, column2 in both SQLite and PostgreSQL.
+        "UPDATE comment SET campaign_id = v.column2 "  # noqa: S608
+        f"FROM (VALUES {rows}) AS v WHERE comment.id = v.column1"
+    )
+    session.execute(statement, params)
 
 
 def campaigns_of(session, draft):

@@ -85,6 +85,7 @@ def queue():
         "moderation/queue.html",
         comments=comments,
         total=total,
+        count_cap=services.COUNT_CAP,
         form=form,
         action_form=ActionForm(),
         drafts=drafts,

@@ -277,3 +277,38 @@ def test_public_positions_show_a_campaign_once_with_its_count(db):
 
 def test_draft_text_constant_has_three_articles():
     assert DRAFT_TEXT.count("Статья") == 3
+
+
+PLAIN_CASES = [
+    "Простой текст",
+    "a & b && c &amp; d &amp;amp; e",
+    "&lt;script&gt;alert(1)&lt;/script&gt; &#39;x&#39; &quot;q&quot; &nbsp;&copy; &unknown; &#x41;",
+    "5 < 6 and 7 > 3",
+    '<a href="https://example.kz" rel="nofollow">https://example.kz</a> тротуары',
+    XSS := '<noscript><p title="</noscript><img src=x onerror=alert(1)>">',
+    "jav&#x09;ascript:alert(1)",
+    "строка\nвторая\r\nтретья\tтаб\rчетвёртая",
+    "nul\x00 byte &amp;",
+    "\u00a0non-breaking\u2028line separator \ufeff",
+    "",
+]
+
+
+@pytest.mark.parametrize("raw", PLAIN_CASES)
+def test_plain_fast_path_matches_bleach(raw):
+    import html
+
+    import bleach
+
+    for stored in (raw, services.sanitise(raw)):
+        slow = html.unescape(bleach.clean(stored, tags=set(), strip=True))
+        assert services.plain(stored) == slow, stored
+    assert "<img" not in services.plain(services.sanitise(XSS))
+
+
+def test_plain_skips_the_html_parser_when_there_is_no_tag(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("bleach called")
+
+    monkeypatch.setattr(services.bleach, "clean", refuse)
+    assert services.plain("Тротуары &amp; дворы &lt;3") == "Тротуары & дворы <3"

@@ -7,6 +7,7 @@ from consult_helpers import DRAFT_TEXT, make_comment, make_draft, publish
 from helpers import make_user, post_form
 from sqlalchemy import func, select
 
+from portal.consultations import services
 from portal.consultations.models import Comment, Draft
 from portal.extensions import db
 
@@ -167,7 +168,9 @@ def test_comment_after_the_period_is_refused_with_a_message(as_role, db):
 
 def test_unpublished_draft_is_hidden_from_the_public(as_role, db):
     draft = make_draft(open_it=False)
-    assert as_role("resident").get(f"/consultations/{draft.id}").status_code == 404
+    resident = as_role("resident")
+    for suffix in ("", "/summary", "/summary.csv", "/summary.xlsx"):
+        assert resident.get(f"/consultations/{draft.id}{suffix}").status_code == 404, suffix
     assert as_role("staff").get(f"/consultations/{draft.id}").status_code == 200
 
 
@@ -286,3 +289,55 @@ def test_resident_reports_and_my_comments_show_the_rejection_reason(as_role, db)
     login(client, author)
     page = client.get("/consultations/my-comments").get_data(as_text=True)
     assert "Rejected" in page and "Off-topic" in page
+
+
+@pytest.mark.parametrize("lang", ["en", "ru", "kk"])
+def test_summary_downloads_in_the_users_language_with_formulas_neutralised(as_role, db, lang):
+    import csv as csv_module
+
+    from helpers import translate
+    from openpyxl import load_workbook
+
+    draft = make_draft()
+    comment = publish(make_comment(draft, text='=HYPERLINK("http://evil") и тротуары', article=2))
+    services.answer_comment(
+        db.session, draft.staff, comment, decision="partly_accepted",
+        justification="-Учтено частично.",
+    )  # fmt: skip
+    db.session.commit()
+    pending = publish(make_comment(draft, text="Без ответа", article=None))
+    client = as_role("resident")
+    client.set_cookie("lang", lang)
+    header = [
+        translate(lang, m)
+        for m in ("Article", "Comment", "Stance", "Decision", "Justification", "New wording",
+                  "Date of answer")
+    ]  # fmt: skip
+
+    page = client.get(f"/consultations/{draft.id}/summary").get_data(as_text=True)
+    assert f'href="/consultations/{draft.id}/summary.xlsx"' in page
+
+    response = client.get(f"/consultations/{draft.id}/summary.csv")
+    text = response.get_data(as_text=True)
+    assert text.startswith("\ufeff")
+    rows = list(csv_module.reader(io.StringIO(text[1:])))
+    assert rows[0] == header
+    assert rows[1][:3] == [translate(lang, "Whole draft"), "Без ответа",
+                           translate(lang, "I object")]  # fmt: skip
+    assert rows[1][3] == translate(lang, "No answer yet")
+    assert rows[2][:2] == ["2", '\'=HYPERLINK("http://evil") и тротуары']
+    assert rows[2][3:5] == [translate(lang, "Partly accepted"), "'-Учтено частично."]
+
+    response = client.get(f"/consultations/{draft.id}/summary.xlsx")
+    assert response.status_code == 200
+    assert response.mimetype.endswith("spreadsheetml.sheet")
+    assert f"draft-{draft.id}-summary.xlsx" in response.headers["Content-Disposition"]
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    values = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert values[0] == header and sheet.freeze_panes == "A2" and sheet["A1"].font.bold
+    assert values[1][1] == "Без ответа" and values[1][6] is None
+    assert values[2][:2] == ["2", '=HYPERLINK("http://evil") и тротуары']
+    assert sheet["B3"].data_type == "s" and sheet["B3"].quotePrefix
+    assert values[2][4] == "-Учтено частично." and sheet["E3"].data_type == "s"
+    assert values[2][6].date() == comment.answered_at.date()
+    assert pending.id != comment.id

@@ -28,6 +28,14 @@ def test_queue_filters_and_keyset_pages(db):
         db.session, moderator, draft.region_id, QueueFilters(per_page=4, after=cursor)
     )
     assert [c.id for c in page2] == [pending[4].id, support.id] and cursor2 is None
+    # The count stops just past the cap: 6 matching comments with a cap of 3 count as 4.
+    capped_page, _, capped = services.queue(
+        db.session, moderator, draft.region_id, QueueFilters(per_page=4), count_cap=3
+    )
+    assert capped == 4 and capped_page == page
+    assert (
+        services.queue(db.session, moderator, draft.region_id, QueueFilters(), count_cap=6)[2] == 6
+    )
 
     only_support, _, _ = services.queue(
         db.session, moderator, draft.region_id, QueueFilters(stance="support")

@@ -79,3 +79,15 @@ def test_campaign_reject_over_http(as_role, db):
         select(Comment.reject_reason).where(Comment.id.in_([c.id for c in copies]))
     ).all()
     assert statuses == ["spam"] * 3
+
+
+def test_queue_says_more_than_the_cap_instead_of_counting_everything(as_role, db, monkeypatch):
+    draft = make_draft()
+    for n in range(3):
+        make_comment(draft, text=f"Комментарий {n}")
+    moderator = as_role("moderator")
+    url = f"/moderation/?draft={draft.id}"
+    assert "3 comments match." in moderator.get(url).get_data(as_text=True)
+    monkeypatch.setattr(services, "COUNT_CAP", 2)
+    html = moderator.get(url).get_data(as_text=True)
+    assert "More than 2 comments match." in html and "3 comments match" not in html
