@@ -73,6 +73,8 @@ def _register_blueprints(app):
 def _register_cli(app):
     from portal import demo
     from portal.accounts.cli import cli as accounts_cli
+    from portal.budgeting import commands as _budgeting_commands  # noqa: F401 (adds commands)
+    from portal.budgeting.cli import cli as budgeting_cli
     from portal.consultations.cli import cli as consultations_cli
     from portal.exports.cli import cli as exports_cli
     from portal.moderation.cli import cli as moderation_cli
@@ -80,6 +82,7 @@ def _register_cli(app):
 
     app.cli.add_command(accounts_cli)
     app.cli.add_command(regions_cli)
+    app.cli.add_command(budgeting_cli)
     app.cli.add_command(consultations_cli)
     app.cli.add_command(moderation_cli)
     app.cli.add_command(exports_cli)

@@ -35,6 +35,15 @@ def _load_consultations(session):
 LOADERS.append(_load_consultations)
 
 
+def _load_budgeting(session):
+    from portal.budgeting.demo import load_budgeting
+
+    load_budgeting(session)
+
+
+LOADERS.append(_load_budgeting)
+
+
 def load_accounts(session):
     """Create the demo accounts in Almaty (one per role) if they are missing."""
     almaty = region_by_code(session, "KZ-75")

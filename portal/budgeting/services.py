@@ -463,7 +463,7 @@ def turnout(session, cycle):
 
 
 # ------------------------------------------------------------------ results
-def compute_results(session, actor, cycle, rules=None, now=None):
+def compute_results(session, actor, cycle, rules=None, now=None, deadline=None):
     """Tally the closed vote with the cycle's winner rule (and any others asked for)."""
     now = now or utcnow()
     _require_staff(actor, cycle.region_id)
@@ -480,7 +480,10 @@ def compute_results(session, actor, cycle, rules=None, now=None):
     for rule in rules or [cycle.winner_rule]:
         if rule not in domain.WINNER_RULES:
             raise BudgetError("rule_unknown")
-        winners = compute_winners(projects, ballots.values(), cycle.budget, rule, cycle.min_votes)
+        options = {"deadline": deadline} if deadline is not None else {}
+        winners = compute_winners(
+            projects, ballots.values(), cycle.budget, rule, cycle.min_votes, **options
+        )
         data = {
             "selected": winners.selected,
             "votes": {str(k): v for k, v in winners.votes.items()},
@@ -488,6 +491,7 @@ def compute_results(session, actor, cycle, rules=None, now=None):
             "payments": {str(k): v for k, v in winners.payments.items()},
             "turnout": turnout(session, cycle),
             "min_votes": cycle.min_votes,
+            "engine_rule": winners.engine_rule,
         }
         result = session.scalar(
             select(CycleResult).where(CycleResult.cycle_id == cycle.id, CycleResult.rule == rule)

@@ -6,6 +6,7 @@ If tally.py is absent (it lives on its own branch), a plain greedy fallback is u
 marked below and goes away once the engine is merged everywhere.
 """
 
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -16,6 +17,13 @@ except ImportError:  # FALLBACK: remove once tally.py is on every branch
 
 # Portal rule name -> tally engine rule name.
 ENGINE_RULES = {"greedy": "greedy", "mes": "mes-add1"}
+# MES with completion (+1 tenge per voter per round) can take minutes on large budgets with
+# few voters; past this many seconds plain MES (no completion) is used and recorded as such.
+DEFAULT_DEADLINE = 5.0
+
+
+class _Deadline(Exception):
+    pass
 
 
 @dataclass
@@ -27,9 +35,10 @@ class Winners:
     votes: dict[int, int]
     # project id -> [(amount per supporter as a decimal string, supporters)], MES only
     payments: dict[int, list[tuple[str, int]]] = field(default_factory=dict)
+    engine_rule: str = ""
 
 
-def compute_winners(projects, ballots, budget, rule, min_votes=None):
+def compute_winners(projects, ballots, budget, rule, min_votes=None, deadline=DEFAULT_DEADLINE):
     """projects: {id: cost}; ballots: iterable of sets of ids; rule: "greedy" or "mes".
 
     With min_votes, projects with fewer approvals cannot win (they are left out of the
@@ -48,7 +57,18 @@ def compute_winners(projects, ballots, budget, rule, min_votes=None):
         projects=tuple(tally.Project(str(pid), int(cost)) for pid, cost in eligible.items()),
         ballots=tuple(frozenset(str(p) for p in b if p in eligible) for b in ballots),
     )
-    result = tally.run(instance, ENGINE_RULES[rule])
+    engine_rule = ENGINE_RULES[rule]
+    started = time.monotonic()
+
+    def progress(_share):
+        if deadline is not None and time.monotonic() - started > deadline:
+            raise _Deadline
+
+    try:
+        result = tally.run(instance, engine_rule, progress=progress)
+    except _Deadline:
+        engine_rule = "mes"
+        result = tally.run(instance, engine_rule)
     payments = {
         int(pid): [(_decimal(share.amount), share.voters) for share in shares]
         for pid, shares in result.payments.items()
@@ -61,6 +81,7 @@ def compute_winners(projects, ballots, budget, rule, min_votes=None):
         budget=int(budget),
         votes=votes_all,
         payments=payments,
+        engine_rule=engine_rule,
     )
 
 
@@ -76,4 +97,4 @@ def _greedy_fallback(eligible, votes, budget, rule):  # FALLBACK: replace by tal
         if eligible[pid] <= left:
             selected.append(pid)
             left -= eligible[pid]
-    return Winners(rule, sorted(selected), budget - left, budget, votes)
+    return Winners(rule, sorted(selected), budget - left, budget, votes, engine_rule="fallback")

@@ -449,3 +449,26 @@ def test_ballot_choices_cannot_repeat_in_the_database(db, voting):
     ballot = services.cast_ballot(db.session, make_user(), cycle, [a.id], secret=SECRET)
     assert db.session.scalar(select(func.count()).where(BallotChoice.ballot_id == ballot.id)) == 1
     assert db.session.get(Proposal, a.id).cycle_id == cycle.id
+
+
+def test_cli_computes_and_publishes(app, db, make_cycle, make_project):
+    cycle = make_cycle("voting", budget=100)
+    project = make_project(cycle, 60)
+    services.cast_ballot(db.session, make_user(), cycle, [project.id], secret=SECRET)
+    staff = make_user(role="staff")
+    services.move_phase(db.session, staff, cycle, "results")
+    db.session.commit()
+    runner = app.test_cli_runner()
+    listing = runner.invoke(args=["budgeting", "cycles"])
+    assert f"{cycle.id:>5}" in listing.output and "results" in listing.output
+    computed = runner.invoke(
+        args=["budgeting", "compute-results", str(cycle.id), "--as", staff.email]
+    )
+    assert computed.exit_code == 0 and f"greedy: [{project.id}] total 60" in computed.output
+    published = runner.invoke(
+        args=["budgeting", "publish-results", str(cycle.id), "--as", staff.email]
+    )
+    assert published.exit_code == 0, published.output
+    assert services.published_result(db.session, cycle).data["selected"] == [project.id]
+    refused = runner.invoke(args=["budgeting", "compute-results", "999999", "--as", staff.email])
+    assert refused.exit_code != 0

@@ -1,0 +1,85 @@
+"""Journey in real Chromium, in Kazakh: a resident proposes, staff mark it feasible, the
+resident votes within budget and gets a receipt, staff publish results, the resident sees the
+winner and looks the receipt up."""
+
+import re
+
+import pytest
+from helpers import translate
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+DEMO_PASSWORD = "tynda-demo-2026"
+TITLE = "Жаңа балалар алаңы Абай 12"
+
+
+def kk(message):
+    return translate("kk", message)
+
+
+def _sign_in(page, email):
+    page.goto("/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Қазақша").click()
+    expect(page.locator("html")).to_have_attribute("lang", "kk")
+
+
+def _move_phase(staff, cycle_url, phase):
+    staff.goto(cycle_url)
+    staff.get_by_label(kk("Phase"), exact=True).select_option(phase)
+    staff.get_by_role("button", name=kk("Move the phase")).click()
+
+
+def test_budget_journey_in_kazakh(browser, live_server):
+    resident_ctx = browser.new_context(base_url=live_server.url, locale="en-US")
+    staff_ctx = browser.new_context(base_url=live_server.url, locale="en-US")
+    resident, staff = resident_ctx.new_page(), staff_ctx.new_page()
+    for page in (resident, staff):
+        page.set_default_timeout(15_000)
+    _sign_in(resident, "resident@demo.tynda.kz")
+    _sign_in(staff, "staff@demo.tynda.kz")
+
+    resident.goto("/budget/")
+    resident.get_by_role("link", name="Алматы халық бюджеті — ұсыныстар").click()
+    cycle_url = resident.url
+    resident.get_by_role("link", name=kk("Propose a project")).first.click()
+    resident.get_by_label(kk("Title"), exact=True).fill(TITLE)
+    resident.get_by_label(kk("Description")).fill("Әткеншек пен құм салғыш.")
+    resident.get_by_label(kk("Estimated cost, tenge")).fill("5 000 000")
+    resident.get_by_role("button", name=kk("Submit the proposal")).click()
+    expect(resident.get_by_role("heading", level=1)).to_have_text(TITLE)
+    proposal_url = resident.url
+
+    staff.goto(proposal_url)
+    staff.get_by_label(kk("Feasible"), exact=True).check()
+    staff.get_by_role("button", name=kk("Save the review")).click()
+    _move_phase(staff, cycle_url, "voting")
+
+    resident.goto(cycle_url)
+    resident.get_by_role("link", name=kk("Vote")).click()
+    resident.get_by_label(TITLE).check()
+    expect(resident.locator("#running-total")).to_contain_text("5")
+    resident.get_by_role("button", name=kk("Cast my ballot")).click()
+    code = resident.locator(".receipt-code").inner_text()
+    assert re.fullmatch(r"[0-9a-f]{4}(-[0-9a-f]{4}){3}", code)
+
+    _move_phase(staff, cycle_url, "results")
+    staff.goto(cycle_url.rstrip("/") + "/results")
+    # MES may use its whole time allowance (5 s) on this one-ballot vote.
+    compute = staff.get_by_role(
+        "button", name=re.compile(re.escape(kk("Compute the results")[:12]))
+    )
+    compute.click(timeout=30_000)
+    staff.get_by_role("button", name=re.compile(re.escape(kk("Publish the results")[:12]))).click()
+
+    resident.goto(cycle_url.rstrip("/") + "/results")
+    row = resident.locator("table.data tr", has_text=TITLE)
+    expect(row).to_contain_text(kk("Funded"))
+    resident.goto("/budget/receipt")
+    resident.get_by_label(kk("Receipt code")).fill(code)
+    resident.get_by_role("button", name=kk("Check"), exact=True).click()
+    expect(resident.locator(".flash-success")).to_be_visible()
+    resident_ctx.close()
+    staff_ctx.close()
