@@ -8,8 +8,8 @@ written to a file the caller streams afterwards.
 Formula injection: a text cell starting with = + - @ TAB or CR would be run by Excel or
 LibreOffice. CSV gets a leading apostrophe (the OWASP advice); XLSX keeps the text but
 stores it as a string cell with Excel's quote prefix. Numbers are never touched.
-The CSV rules are those of `portal.spreadsheets` (branch consult-finish); once that module
-is on main, `neutralise` here should become an import from it.
+The cell rules (BOM, formula prefixes, number formats) are those of `portal.spreadsheets`,
+imported from there; this module adds multi-table datasets, streaming and the other formats.
 """
 
 import csv
@@ -20,11 +20,15 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-BOM = "\ufeff"
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-TENGE_FORMAT = '#,##0 "₸"'
-DATE_FORMAT = "yyyy-mm-dd"
-DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+from portal.spreadsheets import (
+    BOM,
+    DATE_FORMAT,
+    DATETIME_FORMAT,
+    FORMULA_PREFIXES,
+    TENGE_FORMAT,
+    neutralise,
+)
+
 XLSX_MAX_ROWS = 1_048_576  # per sheet, header included
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 CHUNK_ROWS = 2000
@@ -78,15 +82,6 @@ def _tick(progress, count):
 
 
 # ------------------------------------------------------------------ CSV
-def neutralise(value):
-    """A text cell, with a leading apostrophe if a spreadsheet would run it as a formula."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
 def _csv_converter(column):
     if column.kind == "text":
         return neutralise
