@@ -55,6 +55,8 @@ def _register_blueprints(app):
     from portal.accounts.views import bp as accounts_bp
     from portal.budgeting.views import bp as budgeting_bp
     from portal.consultations.views import bp as consultations_bp
+    from portal.exports.api import bp as exports_api_bp
+    from portal.exports.views import bp as exports_bp
     from portal.main.views import bp as main_bp
     from portal.moderation.views import bp as moderation_bp
 
@@ -63,6 +65,8 @@ def _register_blueprints(app):
     app.register_blueprint(budgeting_bp)
     app.register_blueprint(consultations_bp)
     app.register_blueprint(moderation_bp)
+    app.register_blueprint(exports_bp)
+    app.register_blueprint(exports_api_bp)
     errors.init_app(app)
 
 
@@ -72,6 +76,7 @@ def _register_cli(app):
     from portal.budgeting import commands as _budgeting_commands  # noqa: F401 (adds commands)
     from portal.budgeting.cli import cli as budgeting_cli
     from portal.consultations.cli import cli as consultations_cli
+    from portal.exports.cli import cli as exports_cli
     from portal.moderation.cli import cli as moderation_cli
     from portal.regions.cli import cli as regions_cli
 
@@ -80,4 +85,5 @@ def _register_cli(app):
     app.cli.add_command(budgeting_cli)
     app.cli.add_command(consultations_cli)
     app.cli.add_command(moderation_cli)
+    app.cli.add_command(exports_cli)
     app.cli.add_command(demo.cli)

@@ -40,4 +40,7 @@ def _on_connect(dbapi_connection, _record):
 
 def _on_begin(connection):
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Long read-only work (exports) asks for a deferred BEGIN: in WAL mode it reads a
+        # consistent snapshot without holding the write lock that voters and commenters need.
+        deferred = connection.get_execution_options().get("read_only")
+        connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")

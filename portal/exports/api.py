@@ -1,0 +1,337 @@
+"""Read-only open-data API under /api/v1/: cycles, projects, results, drafts, articles,
+published comments with their answers, and the summary table.
+
+Everything here is public (the same answer for every caller, signed in or not), carries no
+personal data (no authors, no voters, no IINs, names, phones or e-mails) and is described by
+the OpenAPI 3.1 document at /api/v1/openapi.json (`portal.exports.openapi`). Lists are
+paginated with `page` (1..1,000,000) and `per_page` (1..100); anything else is a 400 with a
+JSON error, as is every error under /api/.
+"""
+
+from flask import Blueprint, jsonify, request
+from flask_babel import gettext as _
+from sqlalchemy import and_, or_, select
+from werkzeug.exceptions import BadRequest, NotFound
+
+from portal.accounts.models import utcnow
+from portal.budgeting.models import BudgetCycle, CycleResult, Proposal
+from portal.budgeting.services import published_result
+from portal.consultations.models import Article, Comment, Draft
+from portal.consultations.services import effective_status
+from portal.exports import openapi
+from portal.exports.services import plain_text
+from portal.extensions import db
+from portal.regions.models import Region
+
+bp = Blueprint("exports_api", __name__, url_prefix="/api/v1")
+MAX_PAGE = 1_000_000
+MAX_PER_PAGE = 100
+DEFAULT_PER_PAGE = 20
+
+
+@bp.after_request
+def _headers(response):
+    response.headers.setdefault("Cache-Control", "public, max-age=60")
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def _bad(message):
+    error = BadRequest()
+    error.user_message = message
+    raise error
+
+
+def _missing(message=None):
+    error = NotFound()
+    error.user_message = message or _("Not found.")
+    raise error
+
+
+def _int_arg(name, default, maximum):
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        _bad(
+            _(
+                "%(name)s must be a whole number from 1 to %(maximum)d.",
+                name=name,
+                maximum=maximum,
+            )
+        )
+    return int(raw)
+
+
+def _page(statement, serialise):
+    page = _int_arg("page", 1, MAX_PAGE)
+    per_page = _int_arg("per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)
+    result = db.paginate(statement, page=page, per_page=per_page, error_out=False, count=True)
+    return jsonify(
+        {
+            "items": [serialise(item) for item in result.items],
+            "page": page,
+            "per_page": per_page,
+            "total": result.total,
+            "pages": result.pages,
+        }
+    )
+
+
+def _stamp(value):
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+
+
+def _titles(obj, field="title"):
+    return {lang: getattr(obj, f"{field}_{lang}") or "" for lang in ("kk", "ru", "en")}
+
+
+# ------------------------------------------------------------------ budget cycles
+def _cycle_json(cycle):
+    return {
+        "id": cycle.id,
+        "title": _titles(cycle),
+        "region": cycle.region.code,
+        "district": cycle.district.slug if cycle.district else None,
+        "budget": cycle.budget,
+        "cost_cap": cycle.cost_cap,
+        "ballot_rule": cycle.ballot_rule,
+        "max_choices": cycle.max_choices,
+        "winner_rule": cycle.winner_rule,
+        "phase": cycle.phase(),
+        "proposals_open_at": _stamp(cycle.proposals_open_at),
+        "review_open_at": _stamp(cycle.review_open_at),
+        "voting_open_at": _stamp(cycle.voting_open_at),
+        "voting_close_at": _stamp(cycle.voting_close_at),
+        "results_published": published_result(db.session, cycle) is not None,
+    }
+
+
+def _cycle_or_404(cycle_id):
+    cycle = db.session.get(BudgetCycle, cycle_id)
+    if cycle is None or cycle.phase() == "draft":
+        _missing(_("There is no such budget cycle."))
+    return cycle
+
+
+@bp.route("/cycles")
+def cycles():
+    statement = select(BudgetCycle).order_by(BudgetCycle.id.desc())
+    region = request.args.get("region")
+    if region:
+        statement = statement.join(Region).where(Region.code == region[:8])
+    # Cycles that have not started ("draft" phase) are not public yet.
+    statement = statement.where(
+        or_(
+            and_(BudgetCycle.phase_override.is_(None), BudgetCycle.proposals_open_at <= utcnow()),
+            and_(BudgetCycle.phase_override.is_not(None), BudgetCycle.phase_override != "draft"),
+        )
+    )
+    return _page(statement, _cycle_json)
+
+
+@bp.route("/cycles/<int:cycle_id>")
+def cycle(cycle_id):
+    return jsonify(_cycle_json(_cycle_or_404(cycle_id)))
+
+
+@bp.route("/cycles/<int:cycle_id>/projects")
+def projects(cycle_id):
+    cycle = _cycle_or_404(cycle_id)
+    result = published_result(db.session, cycle)
+    votes = result.data.get("votes", {}) if result else {}
+    selected = set(result.data.get("selected", ())) if result else set()
+
+    def serialise(p):
+        return {
+            "id": p.id,
+            "title": p.title,
+            "category": p.category,
+            "district": p.district.slug if p.district else None,
+            "estimated_cost": p.estimated_cost,
+            "final_cost": p.final_cost,
+            "status": p.status,
+            "review_reason": p.review_reason,
+            "votes": votes.get(str(p.id)) if result else None,
+            "selected": (p.id in selected) if result else None,
+            "funded": p.funded,
+            "implementation_status": p.implementation_status,
+            "progress": p.progress,
+            "submitted_at": _stamp(p.created_at),
+        }
+
+    statement = select(Proposal).where(Proposal.cycle_id == cycle.id).order_by(Proposal.id)
+    return _page(statement, serialise)
+
+
+@bp.route("/cycles/<int:cycle_id>/results")
+def results(cycle_id):
+    cycle = _cycle_or_404(cycle_id)
+    result = published_result(db.session, cycle)
+    if result is None:
+        _missing(_("The results of this cycle are not published yet."))
+    data = result.data
+    selected = set(data.get("selected", ()))
+    rows = [
+        {
+            "project_id": int(pid),
+            "cost": cost,
+            "votes": data["votes"].get(pid, 0),
+            "selected": int(pid) in selected,
+        }
+        for pid, cost in data["costs"].items()
+    ]
+    rows.sort(key=lambda r: (-r["votes"], r["project_id"]))
+    others = db.session.scalars(
+        select(CycleResult.rule).where(
+            CycleResult.cycle_id == cycle.id, CycleResult.published_at.is_not(None)
+        )
+    ).all()
+    return jsonify(
+        {
+            "cycle_id": cycle.id,
+            "rule": result.rule,
+            "published_rules": sorted(others),
+            "budget": cycle.budget,
+            "total_cost": result.total_cost,
+            "ballots": data.get("turnout", {}).get("total", 0),
+            "ballots_by_channel": data.get("turnout", {}).get("channel", {}),
+            "published_at": _stamp(result.published_at),
+            "projects": rows,
+        }
+    )
+
+
+# ------------------------------------------------------------------ consultations
+def _draft_json(draft):
+    return {
+        "id": draft.id,
+        "title": _titles(draft),
+        "summary": _titles(draft, "summary"),
+        "agency": draft.agency,
+        "kind": draft.kind,
+        "region": draft.region.code if draft.region else None,
+        "status": effective_status(draft),
+        "period_start": _stamp(draft.period_start),
+        "period_end": _stamp(draft.period_end),
+        "answer_due": _stamp(draft.answer_due),
+    }
+
+
+def _draft_or_404(draft_id):
+    draft = db.session.get(Draft, draft_id)
+    if draft is None or draft.status == "draft":
+        _missing(_("There is no such draft."))
+    return draft
+
+
+@bp.route("/drafts")
+def drafts():
+    statement = select(Draft).where(Draft.status != "draft").order_by(Draft.id.desc())
+    return _page(statement, _draft_json)
+
+
+@bp.route("/drafts/<int:draft_id>")
+def draft(draft_id):
+    return jsonify(_draft_json(_draft_or_404(draft_id)))
+
+
+@bp.route("/drafts/<int:draft_id>/articles")
+def articles(draft_id):
+    draft = _draft_or_404(draft_id)
+    statement = select(Article).where(Article.draft_id == draft.id).order_by(Article.position)
+    return _page(
+        statement,
+        lambda a: {
+            "id": a.id,
+            "position": a.position,
+            "number": a.number,
+            "title": a.title,
+            "chapter": a.chapter,
+            "text": a.text,
+        },
+    )
+
+
+def _answer(comment):
+    if comment.decision is None:
+        return None
+    return {
+        "decision": comment.decision,
+        "justification": comment.justification,
+        "new_wording": comment.new_wording,
+        "answered_at": _stamp(comment.answered_at),
+    }
+
+
+@bp.route("/drafts/<int:draft_id>/comments")
+def comments(draft_id):
+    draft = _draft_or_404(draft_id)
+    statement = (
+        select(Comment)
+        .where(Comment.draft_id == draft.id, Comment.status == "published")
+        .order_by(Comment.id)
+    )
+    article = request.args.get("article")
+    if article is not None:
+        if not article.isascii() or not article.isdigit() or len(article) > 10:
+            _bad(_("article must be an article id."))
+        statement = statement.where(Comment.article_id == int(article))
+    return _page(
+        statement,
+        lambda c: {
+            "id": c.id,
+            "article_id": c.article_id,
+            "stance": c.stance,
+            "text": plain_text(c.text),
+            "proposed_wording": c.proposed_wording,
+            "campaign_id": c.campaign_id,
+            "created_at": _stamp(c.created_at),
+            "answer": _answer(c),
+        },
+    )
+
+
+@bp.route("/drafts/<int:draft_id>/summary")
+def summary(draft_id):
+    draft = _draft_or_404(draft_id)
+    statement = (
+        select(Comment, Article.number)
+        .outerjoin(Article, Article.id == Comment.article_id)
+        .where(Comment.draft_id == draft.id, Comment.status == "published")
+        .order_by(Article.position.is_(None).desc(), Article.position, Comment.id)
+    )
+
+    def serialise(row):
+        comment, number = row
+        return {
+            "comment_id": comment.id,
+            "article": number,
+            "text": plain_text(comment.text),
+            "stance": comment.stance,
+            "decision": comment.decision,
+            "justification": comment.justification,
+            "new_wording": comment.new_wording,
+            "answered_at": _stamp(comment.answered_at),
+        }
+
+    page = _int_arg("page", 1, MAX_PAGE)
+    per_page = _int_arg("per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)
+    total = db.session.scalar(
+        select(db.func.count()).where(Comment.draft_id == draft.id, Comment.status == "published")
+    )
+    rows = db.session.execute(statement.limit(per_page).offset((page - 1) * per_page)).all()
+    return jsonify(
+        {
+            "items": [serialise(r) for r in rows],
+            "page": page,
+            "per_page": per_page,
+            "total": total,
+            "pages": -(-total // per_page),
+        }
+    )
+
+
+@bp.route("/openapi.json", endpoint="openapi")
+def openapi_document():
+    return jsonify(openapi.document(request.host_url.rstrip("/") + bp.url_prefix))

@@ -1,0 +1,90 @@
+"""Translated labels for exports and dashboards (headers, sheets, formats, refusals)."""
+
+from flask_babel import lazy_gettext as _l
+
+# Column key -> header (CSV and XLSX headers are in the reader's language; JSON and SQLite
+# keep the stable keys).
+HEADERS = {
+    "id": _l("ID"),
+    "title": _l("Title"),
+    "category": _l("Category"),
+    "district": _l("District"),
+    "cost": _l("Cost (tenge)"),
+    "votes": _l("Votes"),
+    "selected_greedy": _l("Selected (greedy)"),
+    "selected_mes": _l("Selected (equal shares)"),
+    "funded": _l("Funded"),
+    "channel": _l("Channel"),
+    "age_band": _l("Age band"),
+    "sex": _l("Sex"),
+    "choices": _l("Projects chosen"),
+    "address": _l("Address"),
+    "estimated_cost": _l("Estimated cost (tenge)"),
+    "final_cost": _l("Reviewed cost (tenge)"),
+    "status": _l("Status"),
+    "review_reason": _l("Review reason"),
+    "implementation_status": _l("Implementation"),
+    "progress": _l("Progress, %"),
+    "submitted_on": _l("Submitted on"),
+    "article_id": _l("Article ID"),
+    "article": _l("Article"),
+    "paragraph": _l("Paragraph"),
+    "stance": _l("Position"),
+    "reject_reason": _l("Rejection reason"),
+    "text": _l("Comment"),
+    "proposed_wording": _l("Proposed wording"),
+    "campaign_id": _l("Campaign"),
+    "topic": _l("Topic"),
+    "received_at": _l("Received"),
+    "decision": _l("Decision"),
+    "justification": _l("Justification"),
+    "new_wording": _l("New wording"),
+    "answered_at": _l("Answered"),
+    "answered_on": _l("Answered on"),
+    "position": _l("Order"),
+    "number": _l("Number"),
+    "chapter": _l("Chapter"),
+}
+SHEETS = {
+    "projects": _l("Tally"),
+    "ballots": _l("Ballots"),
+    "proposals": _l("Proposals"),
+    "articles": _l("Articles"),
+    "comments": _l("Comments"),
+    "summary": _l("Summary table"),
+    "meta": _l("About"),
+}
+FORMAT_LABELS = {
+    "csv": _l("CSV (Excel, LibreOffice)"),
+    "xlsx": _l("Excel workbook (.xlsx)"),
+    "json": _l("JSON"),
+    "sqlite": _l("SQLite database (Datasette)"),
+    "pb": _l("pabulib .pb (ballots for research)"),
+}
+PART_LABELS = {
+    "tally": _l("Tally: projects, votes, winners"),
+    "ballots": _l("Anonymised ballots"),
+    "proposals": _l("All proposals"),
+    "comments": _l("All comments with decisions"),
+    "summary": _l("Summary table"),
+    "articles": _l("Articles"),
+}
+MESSAGES = {
+    "not_found": _l("There is no such cycle or draft in your region."),
+    "voting_open": _l("Voting is still open: counts stay hidden until it closes."),
+    "format_unknown": _l("Unknown export format. Choose one of: %(allowed)s."),
+    "part_unknown": _l("Unknown table. Choose one of: %(allowed)s."),
+}
+
+
+def message(error):
+    return str(MESSAGES.get(error.code, MESSAGES["not_found"])) % error.details
+
+
+def headers():
+    """Column headers in the current language."""
+    return {key: str(label) for key, label in HEADERS.items()}
+
+
+def sheet_titles():
+    return {key: str(label) for key, label in SHEETS.items()}

@@ -1,0 +1,301 @@
+"""The OpenAPI 3.1 document of the open-data API (`portal.exports.api`). Pure data.
+
+Schemas are strict (`additionalProperties: false`): a field added to a response without
+being documented here fails the test that validates real responses against this document,
+which is also the guard against personal data slipping into the API.
+"""
+
+DIALECT = "https://spec.openapis.org/oas/3.1/dialect/base"
+STAMP = {"type": ["string", "null"], "format": "date-time"}
+TEXT3 = {
+    "type": "object",
+    "properties": {lang: {"type": "string"} for lang in ("kk", "ru", "en")},
+    "required": ["kk", "ru", "en"],
+    "additionalProperties": False,
+}
+
+
+def _obj(properties, required=None):
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": sorted(properties) if required is None else required,
+        "additionalProperties": False,
+    }
+
+
+def _ref(name):
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _page_of(name):
+    return _obj(
+        {
+            "items": {"type": "array", "items": _ref(name)},
+            "page": {"type": "integer", "minimum": 1},
+            "per_page": {"type": "integer", "minimum": 1, "maximum": 100},
+            "total": {"type": "integer", "minimum": 0},
+            "pages": {"type": "integer", "minimum": 0},
+        }
+    )
+
+
+SCHEMAS = {
+    "Error": _obj(
+        {
+            "error": _obj(
+                {"code": {"type": "integer"}, "message": {"type": "string"}},
+            )
+        }
+    ),
+    "Cycle": _obj(
+        {
+            "id": {"type": "integer"},
+            "title": TEXT3,
+            "region": {"type": "string", "description": "ISO 3166-2 code, e.g. KZ-75"},
+            "district": {"type": ["string", "null"]},
+            "budget": {"type": "integer", "description": "Tenge"},
+            "cost_cap": {"type": ["integer", "null"]},
+            "ballot_rule": {"enum": ["knapsack", "k_approval", "single"]},
+            "max_choices": {"type": ["integer", "null"]},
+            "winner_rule": {"enum": ["greedy", "mes"]},
+            "phase": {"enum": ["proposals", "review", "voting", "results", "implementation"]},
+            "proposals_open_at": STAMP,
+            "review_open_at": STAMP,
+            "voting_open_at": STAMP,
+            "voting_close_at": STAMP,
+            "results_published": {"type": "boolean"},
+        }
+    ),
+    "Project": _obj(
+        {
+            "id": {"type": "integer"},
+            "title": {"type": "string"},
+            "category": {"type": "string"},
+            "district": {"type": ["string", "null"]},
+            "estimated_cost": {"type": "integer"},
+            "final_cost": {"type": ["integer", "null"]},
+            "status": {"enum": ["submitted", "feasible", "infeasible", "withdrawn"]},
+            "review_reason": {"type": ["string", "null"]},
+            "votes": {
+                "type": ["integer", "null"],
+                "description": "Approvals; null until the results are published",
+            },
+            "selected": {"type": ["boolean", "null"]},
+            "funded": {"type": "boolean"},
+            "implementation_status": {"type": ["string", "null"]},
+            "progress": {"type": "integer", "minimum": 0, "maximum": 100},
+            "submitted_at": STAMP,
+        }
+    ),
+    "Results": _obj(
+        {
+            "cycle_id": {"type": "integer"},
+            "rule": {"enum": ["greedy", "mes"]},
+            "published_rules": {"type": "array", "items": {"type": "string"}},
+            "budget": {"type": "integer"},
+            "total_cost": {"type": "integer"},
+            "ballots": {"type": "integer"},
+            "ballots_by_channel": {
+                "type": "object",
+                "additionalProperties": {"type": "integer"},
+                "propertyNames": {"enum": ["online", "paper"]},
+            },
+            "published_at": STAMP,
+            "projects": {
+                "type": "array",
+                "items": _obj(
+                    {
+                        "project_id": {"type": "integer"},
+                        "cost": {"type": "integer"},
+                        "votes": {"type": "integer"},
+                        "selected": {"type": "boolean"},
+                    }
+                ),
+            },
+        }
+    ),
+    "Draft": _obj(
+        {
+            "id": {"type": "integer"},
+            "title": TEXT3,
+            "summary": TEXT3,
+            "agency": {"type": "string"},
+            "kind": {"enum": ["law", "bylaw", "concept", "budget_programme"]},
+            "region": {"type": ["string", "null"], "description": "null: a national draft"},
+            "status": {"enum": ["open", "closed", "report_published"]},
+            "period_start": STAMP,
+            "period_end": STAMP,
+            "answer_due": STAMP,
+        }
+    ),
+    "Article": _obj(
+        {
+            "id": {"type": "integer"},
+            "position": {"type": "integer"},
+            "number": {"type": "string"},
+            "title": {"type": "string"},
+            "chapter": {"type": "string"},
+            "text": {"type": "string"},
+        }
+    ),
+    "Answer": _obj(
+        {
+            "decision": {"enum": ["accepted", "partly_accepted", "not_accepted"]},
+            "justification": {"type": "string"},
+            "new_wording": {"type": "string"},
+            "answered_at": STAMP,
+        }
+    ),
+    "Comment": _obj(
+        {
+            "id": {"type": "integer"},
+            "article_id": {"type": ["integer", "null"]},
+            "stance": {"enum": ["support", "object", "reword"]},
+            "text": {"type": "string"},
+            "proposed_wording": {"type": "string"},
+            "campaign_id": {"type": ["integer", "null"]},
+            "created_at": STAMP,
+            "answer": {"oneOf": [_ref("Answer"), {"type": "null"}]},
+        }
+    ),
+    "SummaryRow": _obj(
+        {
+            "comment_id": {"type": "integer"},
+            "article": {"type": ["string", "null"]},
+            "text": {"type": "string"},
+            "stance": {"enum": ["support", "object", "reword"]},
+            "decision": {"enum": ["accepted", "partly_accepted", "not_accepted", None]},
+            "justification": {"type": "string"},
+            "new_wording": {"type": "string"},
+            "answered_at": STAMP,
+        }
+    ),
+}
+for _name in ("Cycle", "Project", "Draft", "Article", "Comment", "SummaryRow"):
+    SCHEMAS[f"{_name}Page"] = _page_of(_name)
+
+PAGE_PARAMETERS = [
+    {
+        "name": "page",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 1},
+    },
+    {
+        "name": "per_page",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+    },
+]
+
+
+def _id(name):
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+    }
+
+
+def _json(schema_name, description):
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": _ref(schema_name)}},
+    }
+
+
+ERRORS = {
+    "400": _json("Error", "Bad parameter (page, per_page or a filter)"),
+    "404": _json("Error", "Not found (or not public yet)"),
+}
+
+
+def _get(summary, schema, *, params=(), paged=False, operation_id):
+    parameters = list(params) + (PAGE_PARAMETERS if paged else [])
+    return {
+        "get": {
+            "operationId": operation_id,
+            "summary": summary,
+            "parameters": parameters,
+            "responses": {"200": _json(schema, "OK"), **ERRORS},
+        }
+    }
+
+
+PATHS = {
+    "/cycles": _get(
+        "Budget cycles",
+        "CyclePage",
+        params=[{"name": "region", "in": "query", "schema": {"type": "string"}}],
+        paged=True,
+        operation_id="listCycles",
+    ),
+    "/cycles/{cycle_id}": _get(
+        "One budget cycle", "Cycle", params=[_id("cycle_id")], operation_id="getCycle"
+    ),
+    "/cycles/{cycle_id}/projects": _get(
+        "Proposals of a cycle (votes once results are published)",
+        "ProjectPage",
+        params=[_id("cycle_id")],
+        paged=True,
+        operation_id="listProjects",
+    ),
+    "/cycles/{cycle_id}/results": _get(
+        "Published results of a cycle",
+        "Results",
+        params=[_id("cycle_id")],
+        operation_id="getResults",
+    ),
+    "/drafts": _get(
+        "Draft laws under discussion", "DraftPage", paged=True, operation_id="listDrafts"
+    ),
+    "/drafts/{draft_id}": _get(
+        "One draft", "Draft", params=[_id("draft_id")], operation_id="getDraft"
+    ),
+    "/drafts/{draft_id}/articles": _get(
+        "Articles of a draft",
+        "ArticlePage",
+        params=[_id("draft_id")],
+        paged=True,
+        operation_id="listArticles",
+    ),
+    "/drafts/{draft_id}/comments": _get(
+        "Published comments of a draft with the agency's answers",
+        "CommentPage",
+        params=[
+            _id("draft_id"),
+            {"name": "article", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+        ],
+        paged=True,
+        operation_id="listComments",
+    ),
+    "/drafts/{draft_id}/summary": _get(
+        "The summary table of a draft (published comments and decisions, article order)",
+        "SummaryRowPage",
+        params=[_id("draft_id")],
+        paged=True,
+        operation_id="getSummary",
+    ),
+}
+
+
+def document(server_url="/api/v1"):
+    """The OpenAPI 3.1 document; `server_url` is the API's base URL."""
+    return {
+        "openapi": "3.1.0",
+        "jsonSchemaDialect": DIALECT,
+        "info": {
+            "title": "Tynda open data",
+            "version": "1.0.0",
+            "description": (
+                "Read-only public data of Tynda: participatory budgeting cycles, projects and "
+                "results; draft laws, their articles, published comments and answers. "
+                "No personal data."
+            ),
+            "license": {"name": "CC BY 4.0", "identifier": "CC-BY-4.0"},
+        },
+        "servers": [{"url": server_url}],
+        "paths": PATHS,
+        "components": {"schemas": SCHEMAS},
+    }

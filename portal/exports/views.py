@@ -1,0 +1,211 @@
+"""Staff dashboards, printable akim reports, export downloads and the export log.
+
+Staff see their region (admins every region); moderators see the consultation side of
+their region. A cycle or draft outside the user's region is a 404, as if it did not exist.
+Downloads stream (CSV, JSON, .pb) or are built in a temp file and streamed (XLSX, SQLite);
+the file name is always generated here, and every response is `Cache-Control: no-store`.
+"""
+
+from flask import Blueprint, Response, abort, make_response, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.exceptions import default_exceptions
+
+from portal import charts
+from portal.budgeting.models import BudgetCycle
+from portal.consultations.models import Draft
+from portal.exports import dashboards, forms, services
+from portal.extensions import db
+from portal.i18n import current_language
+from portal.permissions import roles_required
+from portal.regions.models import Region
+
+bp = Blueprint("exports", __name__, url_prefix="/staff")
+REFUSAL_STATUS = {"not_found": 404, "voting_open": 409}
+
+
+@bp.after_request
+def _no_store(response):
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.app_context_processor
+def _labels():
+    return {
+        "FORMAT_LABELS": forms.FORMAT_LABELS,
+        "PART_LABELS": forms.PART_LABELS,
+        "CYCLE_FORMATS": services.CYCLE_FORMATS,
+        "CYCLE_PARTS": services.CYCLE_PARTS,
+        "DRAFT_FORMATS": services.DRAFT_FORMATS,
+        "DRAFT_PARTS": services.DRAFT_PARTS,
+        "AGE_BANDS": dashboards.BAND_ORDER,
+    }
+
+
+def _refuse(error):
+    status = REFUSAL_STATUS.get(error.code, 400)
+    if status == 409:  # the shared error pages know no 409: "not now", not "bad request"
+        page = render_template(
+            "errors/error.html",
+            code=409,
+            title=_("Not available yet"),
+            explanation=forms.message(error),
+        )
+        abort(make_response(page, 409))
+    exception = default_exceptions[status]()
+    exception.user_message = forms.message(error)
+    raise exception
+
+
+def _cycle(cycle_id):
+    cycle = db.session.get(BudgetCycle, cycle_id)
+    if cycle is None or not services.may_export(current_user, cycle.region_id):
+        abort(404)
+    return cycle
+
+
+def _draft(draft_id):
+    draft = db.session.get(Draft, draft_id)
+    roles = ("staff", "moderator")
+    if draft is None or not services.may_export(current_user, draft.region_id, roles=roles):
+        abort(404)
+    return draft
+
+
+def _district_names(region):
+    return {d.id: d.name for d in region.districts}
+
+
+# ------------------------------------------------------------------ overview
+@bp.route("/")
+@roles_required("staff", "moderator")
+def overview():
+    regions = None
+    chosen = None
+    if current_user.is_admin:
+        code = request.args.get("region", "")
+        chosen = db.session.scalar(select(Region).where(Region.code == code)) if code else None
+        region_ids = [chosen.id] if chosen else None
+        regions = db.session.scalars(select(Region).order_by(Region.code)).all()
+    else:
+        region_ids = [current_user.scope_region_id]
+        chosen = current_user.scope_region
+    figures = dashboards.overview(db.session, region_ids)
+    if current_user.role == "moderator":
+        figures["cycles"] = []
+        figures["actions"] = [a for a in figures["actions"] if a[0] in ("moderate", "overdue")]
+    return render_template("exports/overview.html", regions=regions, chosen=chosen, **figures)
+
+
+# ------------------------------------------------------------------ cycles
+def _cycle_context(cycle):
+    figures = dashboards.cycle_figures(db.session, cycle, current_user)
+    names = _district_names(cycle.region)
+    context = {"cycle": cycle, "f": figures, "district_names": names}
+    if figures["counts_shown"] and figures["results"]:
+        context["results_chart"] = charts.bar_chart(
+            [(r["title"], r["votes"], r["won"]) for r in figures["results"][:20]]
+        )
+    context["day_chart"] = charts.column_chart(figures["per_day"])
+    context["label_every"] = charts.label_every(len(figures["per_day"]))
+    context["category_chart"] = charts.bar_chart(
+        sorted(figures["by_category"].items(), key=lambda kv: -kv[1])
+    )
+    return context
+
+
+@bp.route("/cycles/<int:cycle_id>")
+@roles_required("staff")
+def cycle_dashboard(cycle_id):
+    cycle = _cycle(cycle_id)
+    return render_template("exports/cycle.html", **_cycle_context(cycle))
+
+
+@bp.route("/cycles/<int:cycle_id>/report")
+@roles_required("staff")
+def cycle_report(cycle_id):
+    cycle = _cycle(cycle_id)
+    return render_template("exports/cycle_report.html", **_cycle_context(cycle))
+
+
+@bp.route("/cycles/<int:cycle_id>/export")
+@roles_required("staff")
+def export_cycle(cycle_id):
+    cycle = _cycle(cycle_id)
+    return _download(
+        "cycle", cycle, lambda: services.cycle_for_export(db.session, current_user, cycle.id)
+    )
+
+
+# ------------------------------------------------------------------ consultations
+def _draft_context(draft):
+    figures = dashboards.draft_figures(db.session, draft)
+    articles = [a for a in figures["articles"] if a.get("received")]
+    chart = charts.bar_chart([(a["number"] or "—", a.get("received", 0)) for a in articles[:20]])
+    return {"draft": draft, "f": figures, "article_chart": chart}
+
+
+@bp.route("/drafts/<int:draft_id>")
+@roles_required("staff", "moderator")
+def draft_dashboard(draft_id):
+    draft = _draft(draft_id)
+    return render_template("exports/draft.html", **_draft_context(draft))
+
+
+@bp.route("/drafts/<int:draft_id>/report")
+@roles_required("staff", "moderator")
+def draft_report(draft_id):
+    draft = _draft(draft_id)
+    return render_template("exports/draft_report.html", **_draft_context(draft))
+
+
+@bp.route("/drafts/<int:draft_id>/export")
+@roles_required("staff", "moderator")
+def export_draft(draft_id):
+    draft = _draft(draft_id)
+    return _download(
+        "draft", draft, lambda: services.draft_for_export(db.session, current_user, draft.id)
+    )
+
+
+# ------------------------------------------------------------------ downloads
+def _download(subject, obj, check):
+    """Check the request, write the audit row, then stream the file."""
+    try:
+        fmt, part = services.check_request(
+            subject, request.args.get("format", ""), request.args.get("part")
+        )
+        check()
+    except services.ExportError as error:
+        _refuse(error)
+    name = services.file_name(subject, obj.id, fmt, part)
+    services.record_export(db.session, current_user, subject, obj, fmt, part, name)
+    db.session.commit()
+    options = {
+        "lang": current_language(),
+        "labels": forms.headers(),
+        "sheet_titles": forms.sheet_titles(),
+    }
+    bind, model, obj_id = db.session.get_bind(), type(obj), obj.id
+
+    def generate():
+        # The file is produced after the view has returned, with a database session of its
+        # own that needs no Flask context: the server may iterate the body anywhere.
+        with services.reading_session(bind) as session:
+            target = session.get(model, obj_id)
+            yield from services.build(session, subject, target, fmt, part, **options)
+
+    response = Response(generate(), mimetype=services.MEDIA_TYPES[fmt])
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.route("/exports/log")
+@roles_required("staff", "moderator")
+def export_log():
+    return render_template(
+        "exports/log.html", entries=services.export_log(db.session, current_user)
+    )

@@ -1,0 +1,132 @@
+"""A staff member of Almaty (demo account) opens the dashboards and downloads every format
+in Chromium; the files open. Dashboards and reports pass axe (WCAG 2.1 AA) and fit a phone."""
+
+import datetime as dt
+import json
+import sqlite3
+
+import pytest
+from conftest import accessibility_violations
+from openpyxl import load_workbook
+
+from portal.budgeting import pabulib
+
+pytestmark = pytest.mark.browser
+
+DEMO_STAFF = ("staff@demo.tynda.kz", "tynda-demo-2026")
+
+
+@pytest.fixture(scope="module")
+def closed_cycle(live_server):
+    """A finished Almaty cycle with two demo residents' ballots, results computed."""
+    from sqlalchemy import select
+
+    from portal.accounts.models import User, utcnow
+    from portal.budgeting import services
+    from portal.budgeting.models import BudgetCycle, Proposal
+    from portal.extensions import db
+    from portal.regions.services import region_by_code
+
+    with live_server.app.app_context():
+        almaty = region_by_code(db.session, "KZ-75")
+        start = utcnow() - dt.timedelta(days=10)
+        day = dt.timedelta(days=2)
+        cycle = BudgetCycle(
+            region_id=almaty.id, title_kk="Алматы бюджеті", title_ru="Бюджет Алматы",
+            title_en="Almaty budget", budget=2_000_000, ballot_rule="knapsack",
+            winner_rule="greedy", proposals_open_at=start, review_open_at=start + day,
+            voting_open_at=start + 2 * day, voting_close_at=start + 3 * day,
+        )  # fmt: skip
+        db.session.add(cycle)
+        db.session.flush()
+        users = db.session.scalars(select(User).order_by(User.id)).all()
+        staff = next(u for u in users if u.role == "staff")
+        projects = []
+        for title, cost in (("Скейт-парк", 900_000), ("Освещение аллеи", 700_000)):
+            p = Proposal(
+                cycle_id=cycle.id, author_id=users[0].id, title=title,
+                description_html="<p>x</p>", category="sports", estimated_cost=cost,
+                status="feasible",
+            )  # fmt: skip
+            db.session.add(p)
+            projects.append(p)
+        db.session.flush()
+        for user in users:
+            if user.verified_region_id == almaty.id:
+                services.cast_ballot(
+                    db.session, user, cycle, [projects[0].id], secret="s",
+                    now=cycle.voting_open_at + dt.timedelta(hours=1),
+                )  # fmt: skip
+        services.compute_results(db.session, staff, cycle, rules=["greedy", "mes"])
+        db.session.commit()
+        return cycle.id
+
+
+def _sign_in(page):
+    page.goto("/login")
+    page.fill("input[name=email]", DEMO_STAFF[0])
+    page.fill("input[name=password]", DEMO_STAFF[1])
+    page.locator("form button[type=submit]").last.click()
+    page.wait_for_load_state()
+
+
+def _download(page, link, tmp_path):
+    with page.expect_download() as info:
+        link.click()
+    download = info.value
+    name = download.suggested_filename
+    assert name.startswith("tynda-") and "/" not in name
+    path = tmp_path / name
+    download.save_as(path)
+    return path
+
+
+def test_staff_downloads_every_format(page, closed_cycle, tmp_path):
+    _sign_in(page)
+    page.goto("/staff/")
+    page.locator("section[aria-labelledby=cycles-h]").get_by_role(
+        "link", name="Almaty budget"
+    ).click()
+    assert page.get_by_role("heading", name="Dashboard: Almaty budget").is_visible()
+    links = page.locator("ul.downloads a")
+    assert links.count() == 7  # three CSV tables and four other formats
+    files = {}
+    for index in range(links.count()):
+        path = _download(page, links.nth(index), tmp_path)
+        files[path.name.split("-")[3] if path.suffix == ".csv" else path.suffix] = path
+    tally = files["tally"].read_bytes()
+    assert tally.startswith(b"\xef\xbb\xbf") and "Скейт-парк" in tally.decode("utf-8")
+    assert load_workbook(files[".xlsx"]).sheetnames[0] == "Tally"
+    assert json.loads(files[".json"].read_text())["meta"]["cycle_id"] == closed_cycle
+    connection = sqlite3.connect(files[".sqlite"])
+    assert connection.execute("SELECT count(*) FROM ballots").fetchone()[0] >= 1
+    parsed = pabulib.load(files[".pb"])
+    assert parsed.meta["vote_type"] == "approval" and parsed.votes
+
+
+def test_staff_downloads_a_consultation(page, tmp_path):
+    _sign_in(page)
+    page.goto("/staff/")
+    page.locator("section[aria-labelledby=drafts-h] a").first.click()
+    links = page.locator("ul.downloads a")
+    assert links.count() == 6
+    for index in range(links.count()):
+        path = _download(page, links.nth(index), tmp_path)
+        assert path.stat().st_size > 0
+
+
+def test_dashboards_are_accessible_and_fit_a_phone(page, closed_cycle):
+    _sign_in(page)
+    paths = ["/staff/", f"/staff/cycles/{closed_cycle}", f"/staff/cycles/{closed_cycle}/report",
+             "/staff/exports/log"]  # fmt: skip
+    page.goto("/staff/")
+    draft_href = page.locator("section[aria-labelledby=drafts-h] a").first.get_attribute("href")
+    paths += [draft_href, draft_href + "/report"]
+    for path in paths:
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.goto(path)
+        assert accessibility_violations(page) == [], path
+        page.set_viewport_size({"width": 360, "height": 740})
+        page.goto(path)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, path

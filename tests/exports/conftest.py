@@ -1,0 +1,137 @@
+"""Fixtures for export tests: a closed cycle with ballots and results, a cycle in voting,
+and a draft with comments in every state. Voters have distinctive personal data so tests
+can check that none of it reaches an export."""
+
+import datetime as dt
+
+import pytest
+from consult_helpers import make_comment, make_draft, publish
+from helpers import make_iin, make_user
+
+from portal.accounts.models import utcnow
+from portal.budgeting import services as budget
+from portal.budgeting.models import BudgetCycle, Proposal
+from portal.extensions import db as _db
+from portal.regions.services import region_by_code
+
+SECRET = "receipt-secret"
+DAY = dt.timedelta(days=1)
+PHASE_OFFSETS = {"proposals": 0, "review": 1, "voting": 2, "results": 3, "implementation": 4}
+
+
+def schedule_for(phase, now=None):
+    """Dates (naive UTC) putting now in the middle of `phase`, one day per phase."""
+    start = (now or utcnow()) - DAY * PHASE_OFFSETS[phase] - DAY / 2
+    return {
+        "proposals_open_at": start,
+        "review_open_at": start + DAY,
+        "voting_open_at": start + 2 * DAY,
+        "voting_close_at": start + 3 * DAY,
+        "implementation_at": start + 4 * DAY,
+    }
+
+
+VOTER_NAME = "Zhanar Uniquename"
+
+
+def _cycle(region, phase, title="People's budget"):
+    region_obj = region_by_code(_db.session, region)
+    cycle = BudgetCycle(
+        region_id=region_obj.id,
+        title_kk="Халық бюджеті",
+        title_ru="Народный бюджет",
+        title_en=title,
+        budget=1_000_000,
+        ballot_rule="knapsack",
+        winner_rule="greedy",
+        **schedule_for(phase),
+    )
+    _db.session.add(cycle)
+    _db.session.commit()
+    return cycle
+
+
+def _project(cycle, cost, title, category="yards", status="feasible"):
+    author = make_user(full_name=VOTER_NAME)
+    proposal = Proposal(
+        cycle_id=cycle.id,
+        author_id=author.id,
+        title=title,
+        description_html="<p>Text</p>",
+        category=category,
+        estimated_cost=cost,
+        status=status,
+    )
+    _db.session.add(proposal)
+    _db.session.commit()
+    return proposal
+
+
+@pytest.fixture
+def staff(db):
+    return make_user(role="staff")
+
+
+@pytest.fixture
+def closed_cycle(db, staff):
+    """A cycle in its results phase: 3 projects, 5 ballots, greedy and MES computed and
+    greedy published. Titles include a formula-like one."""
+    cycle = _cycle("KZ-75", "results")
+    a = _project(cycle, 400_000, "Детская площадка во дворе")
+    b = _project(cycle, 500_000, '=HYPERLINK("http://evil")', category="lighting")
+    c = _project(cycle, 300_000, 'Тротуар; "новый"', category="roads")
+    _project(cycle, 100_000, "Withdrawn idea", status="withdrawn")
+    choices = [[a.id, b.id], [a.id], [a.id, c.id], [b.id, c.id], [c.id]]
+    people = [("850505", 4), ("990101", 3), ("600303", 3), ("020202", 6), ("750707", 4)]
+    for (birth, sex), ids in zip(people, choices):
+        voter = make_user(iin=make_iin(birth=birth, century_sex=sex), full_name=VOTER_NAME)
+        budget.cast_ballot(_db.session, voter, cycle, ids, secret=SECRET, now=cycle.voting_open_at)
+    _db.session.commit()
+    budget.compute_results(_db.session, staff, cycle, rules=["greedy", "mes"])
+    budget.publish_results(_db.session, staff, cycle)
+    _db.session.commit()
+    cycle.projects = (a, b, c)
+    return cycle
+
+
+@pytest.fixture
+def voting_cycle(db):
+    cycle = _cycle("KZ-75", "voting", title="Open vote")
+    _project(cycle, 100_000, "Skate park")
+    return cycle
+
+
+@pytest.fixture
+def other_cycle(db):
+    return _cycle("KZ-71", "results", title="Astana budget")
+
+
+@pytest.fixture
+def draft(db, staff):
+    """An open Almaty draft: published (one answered, one formula-like), pending, rejected."""
+    draft = make_draft(staff=staff)
+    author = make_user(full_name=VOTER_NAME)
+    answered = publish(make_comment(draft, author=author, text="Расширить тротуары до 3 м."))
+    from portal.consultations import services as consult
+
+    consult.answer_comment(
+        _db.session,
+        staff,
+        answered,
+        decision="partly_accepted",
+        justification="Учтено в статье 1.",
+        new_wording="Ширина тротуара — не менее 3 м.",
+    )
+    publish(make_comment(draft, author=author, text="=cmd|' /C calc'!A0", article=2))
+    make_comment(draft, author=author, text="Ждёт модерации", article=None, stance="support")
+    publish(
+        make_comment(draft, author=author, text="Мой телефон +77019998877", article=3),
+        status="rejected",
+    )
+    _db.session.commit()
+    return draft
+
+
+@pytest.fixture
+def other_draft(db):
+    return make_draft(region="KZ-71")

@@ -1,0 +1,132 @@
+"""The open-data API: real responses validate against /api/v1/openapi.json (JSON Schema
+2020-12, the OpenAPI 3.1 dialect), pagination bounds, no personal data, JSON errors."""
+
+import re
+
+import pytest
+from export_checks import personal_data
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+from sqlalchemy import select
+
+from portal.accounts.models import User
+
+DOC_URI = "urn:tynda:openapi"
+
+
+@pytest.fixture
+def spec(client):
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    document = response.get_json()
+    assert document["openapi"].startswith("3.1")
+    return document
+
+
+def _validator(spec, path, status="200"):
+    registry = Registry().with_resource(DOC_URI, Resource(contents=spec, specification=DRAFT202012))
+    pointer = "/".join(
+        ["#", "paths", path.replace("~", "~0").replace("/", "~1"), "get", "responses", status]
+    )
+    operation = spec["paths"][path]["get"]["responses"][status]
+    assert "application/json" in operation["content"]
+    schema_pointer = f"{pointer}/content/application~1json/schema"
+    return Draft202012Validator({"$ref": DOC_URI + schema_pointer}, registry=registry)
+
+
+def _check(client, spec, template, url, status="200"):
+    response = client.get(url)
+    assert str(response.status_code) == status, response.get_data(as_text=True)
+    errors = list(_validator(spec, template, status).iter_errors(response.get_json()))
+    assert not errors, [e.message for e in errors]
+    return response.get_json()
+
+
+def test_every_route_is_documented(app, spec):
+    routes = {
+        re.sub(r"<int:(\w+)>", r"{\1}", rule.rule.removeprefix("/api/v1"))
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/v1/") and not rule.rule.endswith("openapi.json")
+    }
+    assert routes == set(spec["paths"])
+    Draft202012Validator.check_schema({"$defs": spec["components"]["schemas"]})
+
+
+def test_responses_match_the_document(db, client, spec, closed_cycle, draft):
+    cid, did = closed_cycle.id, draft.id
+    cycles = _check(client, spec, "/cycles", "/api/v1/cycles?per_page=100")
+    assert cid in {c["id"] for c in cycles["items"]}
+    _check(client, spec, "/cycles", "/api/v1/cycles?region=KZ-75")
+    _check(client, spec, "/cycles/{cycle_id}", f"/api/v1/cycles/{cid}")
+    projects = _check(client, spec, "/cycles/{cycle_id}/projects", f"/api/v1/cycles/{cid}/projects")
+    assert projects["total"] == 4
+    assert {p["votes"] for p in projects["items"] if p["status"] == "feasible"} == {2, 3}
+    results = _check(client, spec, "/cycles/{cycle_id}/results", f"/api/v1/cycles/{cid}/results")
+    assert results["ballots"] == 5 and results["rule"] == "greedy"
+    _check(client, spec, "/drafts", "/api/v1/drafts")
+    _check(client, spec, "/drafts/{draft_id}", f"/api/v1/drafts/{did}")
+    articles = _check(client, spec, "/drafts/{draft_id}/articles", f"/api/v1/drafts/{did}/articles")
+    assert articles["total"] == 3
+    comments = _check(client, spec, "/drafts/{draft_id}/comments", f"/api/v1/drafts/{did}/comments")
+    assert comments["total"] == 2  # published only
+    assert any(c["answer"] for c in comments["items"])
+    summary = _check(client, spec, "/drafts/{draft_id}/summary", f"/api/v1/drafts/{did}/summary")
+    assert summary["total"] == 2
+    one = _check(
+        client,
+        spec,
+        "/drafts/{draft_id}/summary",
+        f"/api/v1/drafts/{did}/summary?per_page=1&page=2",
+    )
+    assert len(one["items"]) == 1 and one["pages"] == 2
+    _check(client, spec, "/cycles/{cycle_id}", "/api/v1/cycles/999999", status="404")
+    _check(client, spec, "/cycles", "/api/v1/cycles?per_page=0", status="400")
+
+
+def test_no_personal_data(db, client, closed_cycle, draft):
+    body = ""
+    for url in (
+        f"/api/v1/cycles/{closed_cycle.id}/projects",
+        f"/api/v1/cycles/{closed_cycle.id}/results",
+        f"/api/v1/drafts/{draft.id}/comments",
+        f"/api/v1/drafts/{draft.id}/summary",
+    ):
+        body += client.get(url).get_data(as_text=True)
+    for secret in personal_data(db.session.scalars(select(User)).all()):
+        assert secret not in body
+    assert "+77019998877" not in body  # the rejected comment is not public
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["per_page=0", "per_page=-1", "per_page=1000000000", "per_page=abc", "page=0", "page=-1",
+     "page=1000000000", "page=x", "page=1.5", "per_page=%D9%A3"],
+)  # fmt: skip
+def test_bad_page_parameters(client, query):
+    response = client.get(f"/api/v1/cycles?{query}")
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["code"] == 400 and "whole number" in error["message"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/api/v1/cycles/abc", "/api/v1/cycles/-1", "/api/v1/drafts/1e3", "/api/v1/drafts/x/comments"],
+)
+def test_non_numeric_ids_are_json_404(client, url):
+    response = client.get(url)
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == 404
+
+
+def test_unpublished_things_are_not_public(db, client, voting_cycle, draft):
+    assert client.get(f"/api/v1/cycles/{voting_cycle.id}/results").status_code == 404
+    projects = client.get(f"/api/v1/cycles/{voting_cycle.id}/projects").get_json()
+    assert all(p["votes"] is None for p in projects["items"])  # counts stay hidden
+    from consult_helpers import make_draft
+
+    hidden = make_draft(open_it=False)
+    assert client.get(f"/api/v1/drafts/{hidden.id}").status_code == 404
+    assert hidden.id not in {d["id"] for d in client.get("/api/v1/drafts").get_json()["items"]}
+    assert client.get(f"/api/v1/drafts/{draft.id}/comments?article=x").status_code == 400
