@@ -1,7 +1,7 @@
 """export audit log (append-only: triggers refuse UPDATE and DELETE)
 
 Revision ID: 17c07ed68703
-Revises: 4cdeebe013aa
+Revises: 76860530d2e1
 Create Date: 2026-11-23 14:44:37.439581
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "17c07ed68703"
-down_revision = "4cdeebe013aa"
+down_revision = "76860530d2e1"
 branch_labels = None
 depends_on = None
 

@@ -106,7 +106,11 @@ def test_greedy_on_float_costs_matches_exact_arithmetic():
     assert result.total_cost == Fraction("969245.38")
 
 
-VALID = "META\nkey;value\nbudget;10\nvote_type;approval\nPROJECTS\nproject_id;cost\n1;5\n2;5\nVOTES\nvoter_id;vote\nv1;1,2\n"
+VALID = (
+    "META\nkey;value\nbudget;10\nvote_type;approval\n"
+    "PROJECTS\nproject_id;cost\n1;5\n2;5\n"
+    "VOTES\nvoter_id;vote\nv1;1,2\n"
+)
 
 
 @pytest.mark.parametrize(
