@@ -1,13 +1,15 @@
 """Tally engine: exact reference winners, reality checks and small hand-made cases."""
 
 import json
+import random
+import time
 from fractions import Fraction
 from pathlib import Path
 
 import pytest
 
 from portal.budgeting import pabulib
-from portal.budgeting.tally import RULES, Instance, Project, Share, TallyError, run
+from portal.budgeting.tally import RULES, Instance, Project, Share, TallyError, _run, run
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "pabulib"
 REFERENCE = json.loads((DATA / "reference_results.json").read_text())
@@ -175,3 +177,26 @@ def test_fractional_costs_stay_exact():
     assert result.total_cost == Fraction("5.25")
     mes = run(inst, "mes-add1")
     assert sum(s.amount * s.voters for s in mes.payments["a"]) == Fraction("5.25")
+
+
+def few_voters_big_budget(unit: int) -> Instance:
+    """6 projects, 12 voters, budget 60,000 * unit: millions of increments when unit is 1000."""
+    rng = random.Random(7)
+    projects = tuple(
+        Project(str(i), rng.randint(2, 30) * 1000 * unit + rng.randint(0, 999) * unit)
+        for i in range(1, 7)
+    )
+    ids = [p.id for p in projects]
+    ballots = tuple(frozenset(rng.sample(ids, rng.randint(1, 4))) for _ in range(12))
+    return Instance(60_000 * unit, projects, ballots)
+
+
+@pytest.mark.parametrize("rule", ["mes-add1", "mes-add1-early"])
+def test_small_electorate_with_a_large_budget_skips_increments_exactly(rule):
+    scaled = few_voters_big_budget(1)  # thousands of increments: the oracle can try each
+    assert run(scaled, rule) == _run(scaled, rule, single_steps=True)
+    start = time.perf_counter()
+    result = run(few_voters_big_budget(1000), rule)  # 60,000,000: millions of increments
+    assert time.perf_counter() - start < 2  # a guard only: one by one this takes minutes
+    assert result.total_cost <= 60_000_000
+    assert result.increment > 1_000_000

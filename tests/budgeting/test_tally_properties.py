@@ -6,9 +6,10 @@ from fractions import Fraction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from portal.budgeting.tally import RULES, Instance, Project, run
+from portal.budgeting.tally import RULES, Instance, Project, _run, run
 
 MES_RULES = ("mes", "mes-add1", "mes-add1-early")
+ADD1_RULES = ("mes-add1", "mes-add1-early", "mes-add1-early-greedy", "mes-add1-comparison")
 
 
 @st.composite
@@ -145,3 +146,19 @@ def test_mes_matches_a_naive_exact_implementation(instance, rule):
         selected, prices = naive_add1(instance, early=rule == "mes-add1-early")
     assert set(result.selected) == set(selected)
     assert list(result.prices) == prices
+
+
+@st.composite
+def big_budget_instances(draw):
+    """Few voters, costs and budget scaled up: many increments, few outcome changes."""
+    instance = draw(instances(max_projects=5, max_voters=8))
+    factor = draw(st.sampled_from([1, 9, 40]))
+    divisor = draw(st.sampled_from([1, 1, 3]))
+    projects = tuple(Project(p.id, Fraction(p.cost * factor, divisor)) for p in instance.projects)
+    return Instance(instance.budget * factor, projects, instance.ballots)
+
+
+@settings(max_examples=40, deadline=None)
+@given(big_budget_instances(), st.sampled_from(ADD1_RULES))
+def test_skipping_increments_gives_the_one_by_one_result(instance, rule):
+    assert _run(instance, rule, single_steps=False) == _run(instance, rule, single_steps=True)
