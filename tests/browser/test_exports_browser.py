@@ -6,7 +6,7 @@ import json
 import sqlite3
 
 import pytest
-from conftest import accessibility_violations
+from a11y import accessibility_violations
 from openpyxl import load_workbook
 
 from portal.budgeting import pabulib
