@@ -68,6 +68,9 @@ def _sign_in(page):
     page.fill("input[name=password]", DEMO_STAFF[1])
     page.locator("form button[type=submit]").last.click()
     page.wait_for_load_state()
+    # Other journeys may have left the shared demo account in Kazakh; read it in English.
+    page.get_by_role("button", name="English").click()
+    page.wait_for_load_state()
 
 
 def _download(page, link, tmp_path):
