@@ -11,7 +11,7 @@ CHROMIUM := /usr/bin/chromium
 # Two workers match the 2-core CI machine; override with `make test PYTEST_ARGS=...`.
 PYTEST_ARGS ?= -n 2
 
-.PHONY: setup run test db translations chromium lint extract-messages bench clean
+.PHONY: setup run test db translations chromium lint extract-messages bench bench-tally clean
 
 setup: $(VENV)/.installed translations
 
@@ -55,8 +55,16 @@ extract-messages: setup
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o portal/translations/messages.pot --no-location --sort-output .
 	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching --ignore-obsolete
 
+# Benchmarks print figures; they are not tests. BENCHMARKS.md records what they measured.
 bench: setup
-	@echo "See BENCHMARKS.md for each benchmark's command."
+	$(BIN)/python bench/clustering.py
+	$(BIN)/python bench/exports.py --ballots 200000 --comments 20000
+
+# pabutools (GPL-3.0) lives only in its own venv, as a benchmark and test oracle.
+bench-tally: setup
+	test -x bench/.venv/bin/python || $(PYTHON) -m venv bench/.venv
+	bench/.venv/bin/pip install --quiet -r bench/requirements.txt
+	bench/.venv/bin/python bench/tally_vs_pabutools.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -37,7 +37,8 @@ from pabutools.rules import (
 
 from portal.budgeting import pabulib, tally
 
-DEFAULT_DATA = Path("/work/shared/pabulib")
+# The shared reference data lies beside the project root (../shared/pabulib).
+DEFAULT_DATA = ROOT.parent / "shared" / "pabulib"
 # (file, rule, run pabutools?)
 PAIRS = [
     ("Poland_Wieliczka_2023_Green_Budget.pb", "mes-add1", True),

@@ -328,8 +328,9 @@ def ballot_rows(session, cycle, districts, vote_year):
         .order_by(Ballot.id)
     )
     bands = {year: age_band(year, vote_year) for year in range(vote_year - 120, vote_year + 1)}
-    connection = session.connection().execution_options(yield_per=YIELD_PER)
-    rows = connection.execute(statement)
+    # Per statement: options set on the connection would stick to it (and on PostgreSQL turn
+    # every later statement, savepoints included, into a server-side cursor).
+    rows = session.connection().execute(statement.execution_options(yield_per=YIELD_PER))
     for number, (channel, district_id, birth_year, sex, choices) in enumerate(rows, start=1):
         band = bands.get(birth_year) or age_band(birth_year, vote_year)
         yield (number, channel, districts.get(district_id), band, sex, choices or "")

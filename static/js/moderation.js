@@ -73,4 +73,6 @@ document.addEventListener("DOMContentLoaded", function () {
     else if (event.key === "k") { focusRow(Math.max(current - 1, 0)); event.preventDefault(); }
     else if (event.key === "a" || event.key === "r") { act(event.key); event.preventDefault(); }
   });
+  // Tells tests (and styles) that the keys work now, not only after the page has loaded.
+  table.setAttribute("data-keys", "ready");
 });

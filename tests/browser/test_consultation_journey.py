@@ -121,6 +121,7 @@ def test_comment_moderate_answer_and_see_it_in_the_summary(live_server, signed_i
     first_row = moderator.locator("tr.queue-row").first
     expect(first_row).to_contain_text(token)
     comment_id = int(first_row.get_attribute("data-id"))
+    expect(moderator.locator("#queue")).to_have_attribute("data-keys", "ready")
     moderator.keyboard.press("j")
     expect(first_row).to_have_class(re.compile(r"\bis-current\b"))
     moderator.keyboard.press("a")
