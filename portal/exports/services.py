@@ -321,7 +321,7 @@ def ballot_rows(session, cycle, districts, vote_year):
             User.sex,
             func.aggregate_strings(cast(BallotChoice.proposal_id, String), ","),
         )
-        .join(User, User.id == Ballot.voter_id)
+        .outerjoin(User, User.id == Ballot.voter_id)  # imported ballots have no voter
         .outerjoin(BallotChoice, BallotChoice.ballot_id == Ballot.id)
         .where(Ballot.cycle_id == cycle.id)
         .group_by(Ballot.id, Ballot.channel, Ballot.district_id, User.birth_year, User.sex)
