@@ -19,6 +19,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 
 from portal.spreadsheets import (
     BOM,
@@ -110,22 +111,22 @@ def iter_csv(table: Table, progress=None) -> Iterator[str]:
         c.kind in ("code", "int", "money", "ids") for c in table.columns
     ):  # ids may arrive joined already: then the row needs no conversion at all
         plain = None
-    count = 0
-    for row in table.rows():
+    rows, count = iter(table.rows()), 0
+    while batch := list(islice(rows, CHUNK_ROWS)):  # one writerows and one chunk per batch
         if plain is None:  # decided on the first row: a table's ids come one way throughout
-            plain = _joined_ids(table.columns, row)
+            plain = _joined_ids(table.columns, batch[0])
         if plain:
-            writer.writerow(row)
+            writer.writerows(batch)
         else:
-            writer.writerow([v if f is None else f(v) for f, v in zip(converters, row)])
-        count += 1
-        if count % CHUNK_ROWS == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-            _tick(progress, CHUNK_ROWS)
-    if buffer.tell():
+            writer.writerows(
+                [v if f is None else f(v) for f, v in zip(converters, row)] for row in batch
+            )
+        count += len(batch)
         yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        if len(batch) == CHUNK_ROWS:
+            _tick(progress, CHUNK_ROWS)
     _tick(progress, count % CHUNK_ROWS)
 
 
@@ -374,7 +375,7 @@ def _sqlite_converter(column):
 
 
 # ------------------------------------------------------------------ pabulib .pb
-def _pb_field(value) -> str:
+def pb_field(value) -> str:
     """Canonical pabulib quoting (as `portal.budgeting.pabulib.dumps` writes it)."""
     text = "" if value is None else str(value)
     if any(ch in text for ch in ';"\r\n') or text != text.strip():
@@ -382,8 +383,21 @@ def _pb_field(value) -> str:
     return text
 
 
+class PbFields(dict):
+    """value -> its `.pb` field text, quoted once per distinct value: for the columns of a
+    vote whose values come from a small vocabulary (method, district, age band, sex)."""
+
+    def __init__(self, render=None):
+        super().__init__()
+        self.render = render or pb_field
+
+    def __missing__(self, value):
+        text = self[value] = self.render(value)
+        return text
+
+
 def _pb_line(fields) -> str:
-    return ";".join(_pb_field(f) for f in fields) + "\n"
+    return ";".join(pb_field(f) for f in fields) + "\n"
 
 
 def iter_pb(
@@ -396,7 +410,8 @@ def iter_pb(
 ) -> Iterator[str]:
     """A `.pb` file in pabulib's canonical form, streamed: META, PROJECTS, VOTES.
 
-    A vote's `vote` field is a list of project ids, written comma-separated.
+    A vote's `vote` field is a list of project ids, written comma-separated. A vote may also
+    be given as its finished line (a str without the newline), fields already quoted.
     """
     lines = ["META\n", "key;value\n"]
     lines += [_pb_line([k, v]) for k, v in meta.items()]
@@ -406,9 +421,12 @@ def iter_pb(
     yield "".join(lines)
     parts, count = [], 0
     for vote in votes:
+        if isinstance(vote, str):  # a line the caller has already written (and quoted)
+            parts.append(vote)
+            continue
         parts.append(
             ";".join(
-                ",".join(map(str, f)) if isinstance(f, list | tuple) else _pb_field(f)
+                ",".join(map(str, f)) if isinstance(f, list | tuple) else pb_field(f)
                 for f in vote  # a str vote is already "id,id,...": ids never need quoting
             )
         )

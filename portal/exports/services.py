@@ -399,9 +399,11 @@ def pb_chunks(session, cycle, lang="en", now=None, progress=None) -> Iterator[st
     vote_columns = ["voter_id", "vote", "voting_method", "district", "age_band", "sex"]
     methods = {"online": "internet", "paper": "paper"}
 
-    def votes():
+    def votes():  # finished lines: numbers and joined ids never need quoting
+        method = formats.PbFields(lambda channel: formats.pb_field(methods.get(channel, channel)))
+        code = formats.PbFields()  # district, age band, sex: small vocabularies; None -> ""
         for number, channel, district, band, sex, ids in dataset.table("ballots").rows():
-            yield (number, ids, methods.get(channel, channel), district or "", band or "", sex)
+            yield f"{number};{ids};{method[channel]};{code[district]};{code[band]};{code[sex]}"
 
     return formats.iter_pb(meta, project_columns, project_rows, vote_columns, votes(), progress)
 
