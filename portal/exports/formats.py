@@ -139,23 +139,22 @@ def ids_list(value):
     if value is None or value == "":
         return []
     if isinstance(value, str):
-        return [int(x) for x in value.split(",")]
+        return list(map(int, value.split(",")))
     return list(value)
 
 
 # ------------------------------------------------------------------ JSON
-def _json_value(column, value):
-    if value is None:
-        return None
+def _json_converter(column):
+    """How a column's non-None values become JSON values (None: as they are)."""
     if column.kind == "datetime":
-        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return lambda v: v.strftime("%Y-%m-%dT%H:%M:%SZ")
     if column.kind == "date":
-        return value.isoformat()
+        return lambda v: v.isoformat()
     if column.kind == "bool":
-        return bool(value)
+        return bool
     if column.kind == "ids":
-        return ids_list(value)
-    return value
+        return ids_list
+    return None
 
 
 def _json_default(value):
@@ -173,11 +172,12 @@ def iter_json(dataset: Dataset, progress=None) -> Iterator[str]:
     for table in dataset.tables:
         yield f",\n{dumps(table.name)}: ["
         keys = [c.key for c in table.columns]
-        simple = all(c.kind in ("text", "code", "int", "money") for c in table.columns)
+        converters = [_json_converter(c) for c in table.columns]
+        simple = all(f is None for f in converters)
         parts, count = [], 0
         for row in table.rows():
             if not simple:
-                row = [_json_value(c, v) for c, v in zip(table.columns, row)]
+                row = [v if f is None or v is None else f(v) for f, v in zip(converters, row)]
             parts.append(dumps(dict(zip(keys, row))))
             count += 1
             if len(parts) == CHUNK_ROWS:
