@@ -423,13 +423,13 @@ def iter_pb(
     for vote in votes:
         if isinstance(vote, str):  # a line the caller has already written (and quoted)
             parts.append(vote)
-            continue
-        parts.append(
-            ";".join(
-                ",".join(map(str, f)) if isinstance(f, list | tuple) else pb_field(f)
-                for f in vote  # a str vote is already "id,id,...": ids never need quoting
+        else:
+            parts.append(
+                ";".join(
+                    ",".join(map(str, f)) if isinstance(f, list | tuple) else pb_field(f)
+                    for f in vote  # a str vote is already "id,id,...": ids never need quoting
+                )
             )
-        )
         count += 1
         if len(parts) == CHUNK_ROWS:
             yield "\n".join(parts) + "\n"

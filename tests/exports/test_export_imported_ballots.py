@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from portal.budgeting import interchange, pabulib
 from portal.budgeting.models import Proposal
-from portal.exports import services
+from portal.exports import formats, services
 from portal.regions.services import region_by_code
 
 PB = """META
@@ -68,3 +68,20 @@ def _proposal_sets(db, cycle, parsed):
         sorted((by_external[i] for i in v["vote"].split(",")), key=lambda p: p.id)
         for v in parsed.votes
     ]
+
+
+def test_pb_votes_stream_in_chunks_whether_tuples_or_finished_lines(monkeypatch):
+    monkeypatch.setattr(formats, "CHUNK_ROWS", 2)
+    ticks = []
+    votes = [(1, [3, 4], "internet"), "2;5;paper", (3, "6", None), "4;7;paper", "5;8;x"]
+    chunks = list(
+        formats.iter_pb({"k": "v"}, ["project_id"], [], ["voter_id"], votes, ticks.append)
+    )
+    assert chunks[1:] == ["1;3,4;internet\n2;5;paper\n", "3;6;\n4;7;paper\n", "5;8;x\n"]
+    assert ticks == [2, 2, 1]
+
+
+def test_pb_fields_quote_each_value_once():
+    fields = formats.PbFields()
+    assert fields[None] == "" and fields["a;b"] == '"a;b"' and fields[" x"] == '" x"'
+    assert fields["north"] == "north" and len(fields) == 4
