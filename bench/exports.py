@@ -1,6 +1,6 @@
 """Export speed and memory: a cycle with 1,000,000 ballots and a draft with 100,000 comments.
 
-    /work/main/.venv/bin/python bench/exports.py [--ballots N] [--comments N] [--formats csv,pb]
+    .venv/bin/python bench/exports.py [--ballots N] [--comments N] [--formats csv,pb]
 
 Builds a temporary SQLite database (the real migrations, then bulk rows with sqlite3), then
 runs each export in a fresh child process (so peak RSS is per format) and prints rows/s,

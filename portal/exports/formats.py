@@ -19,6 +19,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 
 from portal.spreadsheets import (
     BOM,
@@ -110,22 +111,22 @@ def iter_csv(table: Table, progress=None) -> Iterator[str]:
         c.kind in ("code", "int", "money", "ids") for c in table.columns
     ):  # ids may arrive joined already: then the row needs no conversion at all
         plain = None
-    count = 0
-    for row in table.rows():
+    rows, count = iter(table.rows()), 0
+    while batch := list(islice(rows, CHUNK_ROWS)):  # one writerows and one chunk per batch
         if plain is None:  # decided on the first row: a table's ids come one way throughout
-            plain = _joined_ids(table.columns, row)
+            plain = _joined_ids(table.columns, batch[0])
         if plain:
-            writer.writerow(row)
+            writer.writerows(batch)
         else:
-            writer.writerow([v if f is None else f(v) for f, v in zip(converters, row)])
-        count += 1
-        if count % CHUNK_ROWS == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-            _tick(progress, CHUNK_ROWS)
-    if buffer.tell():
+            writer.writerows(
+                [v if f is None else f(v) for f, v in zip(converters, row)] for row in batch
+            )
+        count += len(batch)
         yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        if len(batch) == CHUNK_ROWS:
+            _tick(progress, CHUNK_ROWS)
     _tick(progress, count % CHUNK_ROWS)
 
 
@@ -138,23 +139,22 @@ def ids_list(value):
     if value is None or value == "":
         return []
     if isinstance(value, str):
-        return [int(x) for x in value.split(",")]
+        return list(map(int, value.split(",")))
     return list(value)
 
 
 # ------------------------------------------------------------------ JSON
-def _json_value(column, value):
-    if value is None:
-        return None
+def _json_converter(column):
+    """How a column's non-None values become JSON values (None: as they are)."""
     if column.kind == "datetime":
-        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return lambda v: v.strftime("%Y-%m-%dT%H:%M:%SZ")
     if column.kind == "date":
-        return value.isoformat()
+        return lambda v: v.isoformat()
     if column.kind == "bool":
-        return bool(value)
+        return bool
     if column.kind == "ids":
-        return ids_list(value)
-    return value
+        return ids_list
+    return None
 
 
 def _json_default(value):
@@ -172,11 +172,12 @@ def iter_json(dataset: Dataset, progress=None) -> Iterator[str]:
     for table in dataset.tables:
         yield f",\n{dumps(table.name)}: ["
         keys = [c.key for c in table.columns]
-        simple = all(c.kind in ("text", "code", "int", "money") for c in table.columns)
+        converters = [_json_converter(c) for c in table.columns]
+        simple = all(f is None for f in converters)
         parts, count = [], 0
         for row in table.rows():
             if not simple:
-                row = [_json_value(c, v) for c, v in zip(table.columns, row)]
+                row = [v if f is None or v is None else f(v) for f, v in zip(converters, row)]
             parts.append(dumps(dict(zip(keys, row))))
             count += 1
             if len(parts) == CHUNK_ROWS:
@@ -374,7 +375,7 @@ def _sqlite_converter(column):
 
 
 # ------------------------------------------------------------------ pabulib .pb
-def _pb_field(value) -> str:
+def pb_field(value) -> str:
     """Canonical pabulib quoting (as `portal.budgeting.pabulib.dumps` writes it)."""
     text = "" if value is None else str(value)
     if any(ch in text for ch in ';"\r\n') or text != text.strip():
@@ -382,8 +383,21 @@ def _pb_field(value) -> str:
     return text
 
 
+class PbFields(dict):
+    """value -> its `.pb` field text, quoted once per distinct value: for the columns of a
+    vote whose values come from a small vocabulary (method, district, age band, sex)."""
+
+    def __init__(self, render=None):
+        super().__init__()
+        self.render = render or pb_field
+
+    def __missing__(self, value):
+        text = self[value] = self.render(value)
+        return text
+
+
 def _pb_line(fields) -> str:
-    return ";".join(_pb_field(f) for f in fields) + "\n"
+    return ";".join(pb_field(f) for f in fields) + "\n"
 
 
 def iter_pb(
@@ -396,7 +410,8 @@ def iter_pb(
 ) -> Iterator[str]:
     """A `.pb` file in pabulib's canonical form, streamed: META, PROJECTS, VOTES.
 
-    A vote's `vote` field is a list of project ids, written comma-separated.
+    A vote's `vote` field is a list of project ids, written comma-separated. A vote may also
+    be given as its finished line (a str without the newline), fields already quoted.
     """
     lines = ["META\n", "key;value\n"]
     lines += [_pb_line([k, v]) for k, v in meta.items()]
@@ -406,12 +421,15 @@ def iter_pb(
     yield "".join(lines)
     parts, count = [], 0
     for vote in votes:
-        parts.append(
-            ";".join(
-                ",".join(map(str, f)) if isinstance(f, list | tuple) else _pb_field(f)
-                for f in vote  # a str vote is already "id,id,...": ids never need quoting
+        if isinstance(vote, str):  # a line the caller has already written (and quoted)
+            parts.append(vote)
+        else:
+            parts.append(
+                ";".join(
+                    ",".join(map(str, f)) if isinstance(f, list | tuple) else pb_field(f)
+                    for f in vote  # a str vote is already "id,id,...": ids never need quoting
+                )
             )
-        )
         count += 1
         if len(parts) == CHUNK_ROWS:
             yield "\n".join(parts) + "\n"

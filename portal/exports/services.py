@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Iterator
 
 from sqlalchemy import String, cast, func, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -309,31 +310,57 @@ def cycle_dataset(session, cycle, lang="en", labels=None, now=None):
 def ballot_rows(session, cycle, districts, vote_year):
     """(number, channel, district slug, age band, sex, "id,id,...") per ballot, streamed.
 
-    One grouped Core query joined to the choices (the choice table's primary key keeps it
-    in ballot order, so SQLite does not sort); numbers are 1..N in ballot order. The ids come
-    joined by the database and are passed on as they are (CSV and .pb want them so).
+    One pass over the cycle's ballots in id order (numbers are 1..N in that order), each
+    with its voter (an outer join: imported ballots have none, so no age band or sex) and
+    its choices as a correlated subquery joined by the database: an index search per ballot
+    on the choice table's primary key, with no GROUP BY and no sort. The ids come joined
+    ("3,7,12", in proposal order) and are passed on as they are (CSV and .pb want them so).
+    On SQLite the rows come straight from the DBAPI cursor in batches (no SQLAlchemy row
+    objects); elsewhere through a server-side cursor (`yield_per`).
     """
+    connection = session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    proposal_id = cast(BallotChoice.proposal_id, String)
+    if postgres:  # the order of string_agg's input is otherwise unspecified
+        joined = func.string_agg(proposal_id, aggregate_order_by(",", BallotChoice.proposal_id))
+    else:  # SQLite aggregates in the order of the primary key's index search
+        joined = func.aggregate_strings(proposal_id, ",")
+    choices = select(joined).where(BallotChoice.ballot_id == Ballot.id).scalar_subquery()
     statement = (
-        select(
-            Ballot.channel,
-            Ballot.district_id,
-            User.birth_year,
-            User.sex,
-            func.aggregate_strings(cast(BallotChoice.proposal_id, String), ","),
-        )
-        .join(User, User.id == Ballot.voter_id)
-        .outerjoin(BallotChoice, BallotChoice.ballot_id == Ballot.id)
+        select(Ballot.channel, Ballot.district_id, User.birth_year, User.sex, choices)
+        .outerjoin(User, User.id == Ballot.voter_id)  # imported ballots have no voter
         .where(Ballot.cycle_id == cycle.id)
-        .group_by(Ballot.id, Ballot.channel, Ballot.district_id, User.birth_year, User.sex)
         .order_by(Ballot.id)
     )
     bands = {year: age_band(year, vote_year) for year in range(vote_year - 120, vote_year + 1)}
-    # Per statement: options set on the connection would stick to it (and on PostgreSQL turn
-    # every later statement, savepoints included, into a server-side cursor).
-    rows = session.connection().execute(statement.execution_options(yield_per=YIELD_PER))
-    for number, (channel, district_id, birth_year, sex, choices) in enumerate(rows, start=1):
-        band = bands.get(birth_year) or age_band(birth_year, vote_year)
-        yield (number, channel, districts.get(district_id), band, sex, choices or "")
+    bands[None] = None
+    districts = {**districts, None: None}
+    number = 0
+    for batch in _row_batches(connection, statement):
+        for channel, district_id, birth_year, sex, ids in batch:
+            number += 1
+            band = bands[birth_year] if birth_year in bands else age_band(birth_year, vote_year)
+            yield (number, channel, districts.get(district_id), band, sex, ids or "")
+
+
+def _row_batches(connection, statement, size=YIELD_PER):
+    """Lists of plain row tuples. SQLite: the DBAPI cursor itself (fetchmany), which skips
+    SQLAlchemy's per-row work; other databases: a server-side cursor via `yield_per`."""
+    if connection.dialect.name != "sqlite":
+        # Per statement: Connection.execution_options would change the session's
+        # connection in place, and its later SAVEPOINT/ROLLBACK would go to a cursor too.
+        result = connection.execute(statement.execution_options(yield_per=size))
+        yield from result.partitions(size)
+        return
+    compiled = statement.compile(dialect=connection.dialect)
+    params = compiled.construct_params()
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        cursor.execute(str(compiled), [params[name] for name in compiled.positiontup])
+        while batch := cursor.fetchmany(size):
+            yield batch
+    finally:
+        cursor.close()
 
 
 def pb_chunks(session, cycle, lang="en", now=None, progress=None) -> Iterator[str]:
@@ -372,9 +399,11 @@ def pb_chunks(session, cycle, lang="en", now=None, progress=None) -> Iterator[st
     vote_columns = ["voter_id", "vote", "voting_method", "district", "age_band", "sex"]
     methods = {"online": "internet", "paper": "paper"}
 
-    def votes():
+    def votes():  # finished lines: numbers and joined ids never need quoting
+        method = formats.PbFields(lambda channel: formats.pb_field(methods.get(channel, channel)))
+        code = formats.PbFields()  # district, age band, sex: small vocabularies; None -> ""
         for number, channel, district, band, sex, ids in dataset.table("ballots").rows():
-            yield (number, ids, methods.get(channel, channel), district or "", band or "", sex)
+            yield f"{number};{ids};{method[channel]};{code[district]};{code[band]};{code[sex]}"
 
     return formats.iter_pb(meta, project_columns, project_rows, vote_columns, votes(), progress)
 
