@@ -2,7 +2,6 @@
 
 Every chart comes with its numbers: templates show them in a table as well, so the chart
 is decoration for sighted readers and the table is the accessible version.
-`portal.budgeting.chart` keeps the results page's own bar chart; it can move here later.
 """
 
 from dataclasses import dataclass

@@ -18,11 +18,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
 
+from portal import charts
 from portal.accounts.domain import IINError
 from portal.accounts.forms import EmptyForm
 from portal.accounts.models import iin_key, utcnow
 from portal.accounts.services import find_by_iin
-from portal.budgeting import chart, domain, services
+from portal.budgeting import domain, services
 from portal.budgeting.domain import BudgetRuleError
 from portal.budgeting.forms import (
     BALLOT_RULE_LABELS,
@@ -693,7 +694,7 @@ def _result_context(cycle, result):
     }
     selected = set(data["selected"])
     rows = sorted(proposals.values(), key=lambda p: (-data["votes"].get(str(p.id), 0), p.id))
-    bars, height = chart.bar_chart(
+    chart = charts.bar_chart(
         [(p.title, data["votes"].get(str(p.id), 0), p.id in selected) for p in rows]
     )
     district_names = {str(d.id): d.name for d in cycle.region.districts}
@@ -704,8 +705,7 @@ def _result_context(cycle, result):
         "payments": data.get("payments", {}),
         "turnout": data["turnout"],
         "district_names": district_names,
-        "bars": bars,
-        "chart_height": height,
+        "chart": chart,
         "remaining": cycle.budget - result.total_cost,
     }
 
