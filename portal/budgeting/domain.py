@@ -13,7 +13,8 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
+
+from portal import timezones
 
 # "draft" is before proposals open; the other five are the cycle's working phases.
 PHASES = ("draft", "proposals", "review", "voting", "results", "implementation")
@@ -43,7 +44,7 @@ IMPLEMENTATION_STATUSES = ("planned", "in_progress", "done", "cancelled")
 CHANNELS = ("online", "paper", "imported")
 # One trillion tenge is far beyond any city budget; bigger numbers are typos or attacks.
 MAX_TENGE = 10**12
-DEFAULT_TZ = "Asia/Almaty"
+DEFAULT_TZ = timezones.KAZAKHSTAN
 RECEIPT_LENGTH = 16
 
 
@@ -61,7 +62,7 @@ def local_to_utc(value, tz=DEFAULT_TZ):
     """A naive local wall-clock time in `tz` -> naive UTC (as stored)."""
     if value is None:
         return None
-    aware = value.replace(tzinfo=ZoneInfo(tz))
+    aware = value.replace(tzinfo=timezones.zone(tz))
     return aware.astimezone(dt.UTC).replace(tzinfo=None)
 
 
@@ -69,7 +70,7 @@ def utc_to_local(value, tz=DEFAULT_TZ):
     """A naive UTC time (as stored) -> naive local wall-clock time in `tz`."""
     if value is None:
         return None
-    return value.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(tz)).replace(tzinfo=None)
+    return value.replace(tzinfo=dt.UTC).astimezone(timezones.zone(tz)).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)

@@ -26,13 +26,13 @@ last microsecond and closed at 00:00:00 of the next day. Show people the last da
 from __future__ import annotations
 
 import csv
-import importlib.resources
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
+
+from portal import timezones
 
 __all__ = [
     "DEFAULT_ANSWER_WORKING_DAYS",
@@ -63,13 +63,7 @@ KINDS = ("fixed", "religious", "lunar", "transfer", "workday")
 _ONE_MICROSECOND = timedelta(microseconds=1)
 
 
-def _load_zone(key: str) -> ZoneInfo:
-    """Load a zone from the tzdata package so an old system database cannot say UTC+6."""
-    with importlib.resources.files("tzdata.zoneinfo").joinpath(key).open("rb") as handle:
-        return ZoneInfo.from_file(handle, key=key)
-
-
-LOCAL_TZ = _load_zone("Asia/Almaty")
+LOCAL_TZ = timezones.zone(timezones.KAZAKHSTAN)
 
 
 class CalendarDataError(ValueError):
