@@ -8,7 +8,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from portal.accounts import services
-from portal.accounts.models import User, iin_key, utcnow
+from portal.accounts.models import User, iin_key
 from portal.extensions import db
 from portal.regions.models import District
 from portal.regions.services import load_regions, region_by_code
@@ -65,8 +65,7 @@ def load_accounts(session):
             district=district,
             key=iin_key(),
         )
-        user.verified_region_id, user.verified_via = almaty.id, "staff"
-        user.verified_at = utcnow()
+        services.mark_verified(user, almaty.id, "staff")
         if role != "resident":
             services.grant_role(session, user, role, almaty if role != "admin" else None)
         created.append(email)

@@ -54,8 +54,7 @@ def make_user(
         key=iin_key(),
     )
     if verified:
-        user.verified_region_id = region_obj.id
-        user.verified_via = "staff"
+        services.mark_verified(user, region_obj.id, "staff")
     if role != "resident":
         services.grant_role(db.session, user, role, region_obj if role != "admin" else None)
     db.session.commit()

@@ -80,7 +80,7 @@ def register(
     )
     session.add(user)
     if in_register(session, region.id, iin_hash):
-        _mark_verified(user, region.id, "register")
+        mark_verified(user, region.id, "register")
     session.flush()
     return user
 
@@ -150,7 +150,8 @@ def sign_out_everywhere(session, user):
     session.flush()
 
 
-def _mark_verified(user, region_id, via):
+def mark_verified(user, region_id, via):
+    """Record that the user lives in the region; `via` is "staff" or "register"."""
     user.verified_region_id = region_id
     user.verified_at = utcnow()
     user.verified_via = via
@@ -160,7 +161,7 @@ def verify_resident(session, actor, user):
     """Staff of the user's region (or an admin) confirm the user lives there."""
     if not actor.works_for(user.region_id) or actor.role == "moderator":
         raise AccountError("forbidden")
-    _mark_verified(user, user.region_id, "staff")
+    mark_verified(user, user.region_id, "staff")
     session.flush()
     return user
 
@@ -212,7 +213,7 @@ def import_register(session, actor, region, iins, key):
         select(User).where(User.iin_hash.in_(hashes), User.region_id == region.id)
     ):
         if user.verified_region_id != region.id:
-            _mark_verified(user, region.id, "register")
+            mark_verified(user, region.id, "register")
             verified += 1
     session.flush()
     return len(hashes - known), verified

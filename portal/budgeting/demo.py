@@ -103,8 +103,7 @@ def _voters(session, almaty, key):
                 district=districts[number % len(districts)] if districts else None,
                 key=key,
             )
-            user.verified_region_id, user.verified_via = almaty.id, "staff"
-            user.verified_at = utcnow()
+            accounts.mark_verified(user, almaty.id, "staff")
         voters.append(user)
     session.flush()
     return voters
