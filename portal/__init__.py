@@ -36,12 +36,13 @@ def create_app(config="development"):
 
 
 def _register_extensions(app):
-    from portal import database, i18n, security
+    from portal import database, i18n, jobs, security
     from portal.accounts.services import configure_hasher
     from portal.extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)
     database.configure_engines()
+    jobs.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     security.init_app(app)
     csrf.init_app(app)
@@ -77,6 +78,7 @@ def _register_cli(app):
     from portal.budgeting.cli import cli as budgeting_cli
     from portal.consultations.cli import cli as consultations_cli
     from portal.exports.cli import cli as exports_cli
+    from portal.jobs.cli import cli as jobs_cli
     from portal.moderation.cli import cli as moderation_cli
     from portal.regions.cli import cli as regions_cli
 
@@ -86,4 +88,5 @@ def _register_cli(app):
     app.cli.add_command(consultations_cli)
     app.cli.add_command(moderation_cli)
     app.cli.add_command(exports_cli)
+    app.cli.add_command(jobs_cli)
     app.cli.add_command(demo.cli)
