@@ -4,6 +4,6 @@ Capabilities call `record(session, actor, action, target=..., details=..., regio
 this package imports no capability.
 """
 
-from portal.audit.services import record
+from portal.audit.services import code_of, record
 
-__all__ = ["record"]
+__all__ = ["code_of", "record"]

@@ -20,6 +20,11 @@ def _lock(session):
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK})
 
 
+def code_of(region):
+    """The ISO code of a region object, or None (national items)."""
+    return getattr(region, "code", None)
+
+
 def _actor_label(actor):
     if actor is None:
         return ""
