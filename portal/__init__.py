@@ -54,6 +54,7 @@ def _register_extensions(app):
 def _register_blueprints(app):
     from portal import errors
     from portal.accounts.views import bp as accounts_bp
+    from portal.audit.views import bp as audit_bp
     from portal.budgeting.views import bp as budgeting_bp
     from portal.consultations.views import bp as consultations_bp
     from portal.exports.api import bp as exports_api_bp
@@ -68,12 +69,14 @@ def _register_blueprints(app):
     app.register_blueprint(moderation_bp)
     app.register_blueprint(exports_bp)
     app.register_blueprint(exports_api_bp)
+    app.register_blueprint(audit_bp)
     errors.init_app(app)
 
 
 def _register_cli(app):
     from portal import demo
     from portal.accounts.cli import cli as accounts_cli
+    from portal.audit.cli import cli as audit_cli
     from portal.budgeting import commands as _budgeting_commands  # noqa: F401 (adds commands)
     from portal.budgeting.cli import cli as budgeting_cli
     from portal.consultations.cli import cli as consultations_cli
@@ -90,3 +93,4 @@ def _register_cli(app):
     app.cli.add_command(exports_cli)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(demo.cli)
+    app.cli.add_command(audit_cli)
