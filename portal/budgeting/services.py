@@ -26,7 +26,7 @@ from portal.budgeting.models import (
     ProposalEvent,
     ProposalPhoto,
 )
-from portal.budgeting.winners import compute_winners
+from portal.budgeting.winners import TallyTimeout, compute_winners
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 MAX_PHOTOS = 5
@@ -464,11 +464,34 @@ def turnout(session, cycle):
 
 
 # ------------------------------------------------------------------ results
-def compute_results(session, actor, cycle, rules=None, now=None, deadline=None):
-    """Tally the closed vote with the cycle's winner rule (and any others asked for)."""
+def check_results_allowed(actor, cycle, rules=None, now=None):
+    """Refuse early (before a job is queued) what `tally_results` would refuse."""
+    _require_staff(actor, cycle.region_id)
+    _require_phase(cycle, now or utcnow(), "results", "implementation")
+    if any(rule not in domain.WINNER_RULES for rule in rules or ()):
+        raise BudgetError("rule_unknown")
+
+
+def compute_results(session, actor, cycle, rules=None, now=None, deadline=None, progress=None):
+    """Tally the closed vote with the cycle's winner rule (and any others asked for) and
+    store the (unpublished) results: `store_results(tally_results(...))` in one go."""
+    tallies = tally_results(session, actor, cycle, rules, now, deadline, progress)
+    return store_results(session, actor, cycle, tallies, now)
+
+
+def tally_results(session, actor, cycle, rules=None, now=None, deadline=None, progress=None):
+    """Read the ballots and run the rules; writes nothing, so it can run in a read snapshot.
+
+    Returns [(rule, data, total_cost)]. Every rule is computed as asked or not at all:
+    there is no fallback to another rule, and past `deadline` seconds the tally raises
+    BudgetError("tally_timeout"). `progress(done, total, message)` (a background job's)
+    hears how far the tallies got, in thousandths per rule."""
     now = now or utcnow()
     _require_staff(actor, cycle.region_id)
     _require_phase(cycle, now, "results", "implementation")
+    rules = rules or [cycle.winner_rule]
+    if any(rule not in domain.WINNER_RULES for rule in rules):
+        raise BudgetError("rule_unknown")
     projects = {p.id: p.cost for p in ballot_projects(session, cycle)}
     ballots = {}
     for ballot_id, proposal_id in session.execute(
@@ -477,28 +500,53 @@ def compute_results(session, actor, cycle, rules=None, now=None, deadline=None):
         .where(Ballot.cycle_id == cycle.id)
     ):
         ballots.setdefault(ballot_id, set()).add(proposal_id)
-    results = []
-    for rule in rules or [cycle.winner_rule]:
-        if rule not in domain.WINNER_RULES:
-            raise BudgetError("rule_unknown")
-        options = {"deadline": deadline} if deadline is not None else {}
-        winners = compute_winners(
-            projects, ballots.values(), cycle.budget, rule, cycle.min_votes, **options
-        )
+    cycle_turnout = turnout(session, cycle)
+    tallies = []
+    for number, rule in enumerate(rules):
+        report = None
+        if progress is not None:
+            progress(1000 * number, 1000 * len(rules), rule)
+
+            def report(share, number=number, rule=rule):
+                progress(1000 * number + int(1000 * share), 1000 * len(rules), rule)
+
+        try:
+            winners = compute_winners(
+                projects,
+                ballots.values(),
+                cycle.budget,
+                rule,
+                cycle.min_votes,
+                deadline=deadline,
+                progress=report,
+            )
+        except TallyTimeout:
+            raise BudgetError("tally_timeout") from None
         data = {
             "selected": winners.selected,
             "votes": {str(k): v for k, v in winners.votes.items()},
             "costs": {str(k): v for k, v in projects.items()},
             "payments": {str(k): v for k, v in winners.payments.items()},
-            "turnout": turnout(session, cycle),
+            "turnout": cycle_turnout,
             "min_votes": cycle.min_votes,
             "engine_rule": winners.engine_rule,
         }
+        tallies.append((rule, data, winners.total_cost))
+    return tallies
+
+
+def store_results(session, actor, cycle, tallies, now=None):
+    """Store tallies from `tally_results` as the cycle's unpublished results (flush only)."""
+    now = now or utcnow()
+    _require_staff(actor, cycle.region_id)
+    _require_phase(cycle, now, "results", "implementation")
+    results = []
+    for rule, data, total_cost in tallies:
         result = session.scalar(
             select(CycleResult).where(CycleResult.cycle_id == cycle.id, CycleResult.rule == rule)
         ) or CycleResult(cycle_id=cycle.id, rule=rule)
         result.data = data
-        result.total_cost = winners.total_cost
+        result.total_cost = total_cost
         result.computed_at = now
         result.computed_by_id = actor.id
         result.published_at = None

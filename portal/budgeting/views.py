@@ -42,6 +42,7 @@ from portal.budgeting.forms import (
     UpdateForm,
     message,
 )
+from portal.budgeting.jobs import RESULTS_JOB
 from portal.budgeting.models import (
     Ballot,
     BudgetCycle,
@@ -51,6 +52,7 @@ from portal.budgeting.models import (
     ProposalPhoto,
 )
 from portal.extensions import db
+from portal.jobs import enqueue
 from portal.pagination import paginate
 from portal.permissions import require_region_access, roles_required
 from portal.regions.models import District, Region
@@ -713,19 +715,21 @@ def _result_context(cycle, result):
 @bp.route("/<int:cycle_id>/results/compute", methods=["POST"])
 @roles_required("staff")
 def compute_results(cycle_id):
+    """Queue the tally as a background job (it can take minutes) and show its progress."""
     cycle = db.get_or_404(BudgetCycle, cycle_id)
     require_region_access(cycle.region_id)
     EmptyForm().validate_on_submit()
     rules = [r for r in request.form.getlist("rule") if r in domain.WINNER_RULES] or None
     try:
-        services.compute_results(db.session, current_user, cycle, rules=rules)
+        services.check_results_allowed(current_user, cycle, rules)
     except BudgetRuleError as error:
-        db.session.rollback()
         flash(message(error), "error")
         return redirect(url_for("budgeting.results", cycle_id=cycle.id)), 303
+    back = url_for("budgeting.results", cycle_id=cycle.id)
+    payload = {"cycle_id": cycle.id, "actor_id": current_user.id, "rules": rules, "back": back}
+    queued = enqueue(db.session, RESULTS_JOB, payload, actor=current_user)
     db.session.commit()
-    flash(_("The results are computed. Check them, then publish."), "success")
-    return redirect(url_for("budgeting.results", cycle_id=cycle.id))
+    return redirect(url_for("jobs.status", job_id=queued.id))
 
 
 @bp.route("/<int:cycle_id>/results/publish", methods=["POST"])

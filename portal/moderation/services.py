@@ -242,6 +242,14 @@ def cluster_draft(session, user, draft, *, threshold=None, cluster_fn=None):
     `portal.moderation.clustering.cluster`; it returns objects with `ids` and
     `representative_id`. Returns the list of Campaign rows.
     """
+    groups, count = find_campaigns(session, user, draft, threshold=threshold, cluster_fn=cluster_fn)
+    return store_campaigns(session, user, draft, groups, count)
+
+
+def find_campaigns(session, user, draft, *, threshold=None, cluster_fn=None):
+    """Read the draft's comments and cluster them; writes nothing (a read snapshot will do).
+
+    Returns ([(sorted member ids, representative id)], number of comments read)."""
     if user is not None and not can_moderate(user, draft):
         raise ModerationError("forbidden")
     if cluster_fn is None:
@@ -249,10 +257,16 @@ def cluster_draft(session, user, draft, *, threshold=None, cluster_fn=None):
     rows = session.execute(
         select(Comment.id, Comment.text).where(Comment.draft_id == draft.id).order_by(Comment.id)
     ).all()
-    ids = [row.id for row in rows]
     items = [(row.id, plain(row.text)) for row in rows]
     kwargs = {"threshold": threshold} if threshold is not None else {}
     groups = [(sorted(found.ids), found.representative_id) for found in cluster_fn(items, **kwargs)]
+    return groups, len(rows)
+
+
+def store_campaigns(session, user, draft, groups, count):
+    """Replace the draft's campaigns by `groups` from `find_campaigns` (flush only)."""
+    if user is not None and not can_moderate(user, draft):
+        raise ModerationError("forbidden")
     session.execute(
         update(Comment)
         .where(Comment.draft_id == draft.id, Comment.campaign_id.is_not(None))
@@ -286,7 +300,7 @@ def cluster_draft(session, user, draft, *, threshold=None, cluster_fn=None):
             draft_id=draft.id,
             moderator_id=user.id if user is not None else None,
             action="cluster",
-            detail=f"{len(campaigns)} campaigns from {len(ids)} comments",
+            detail=f"{len(campaigns)} campaigns from {count} comments",
         )
     )
     session.flush()
