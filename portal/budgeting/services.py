@@ -331,6 +331,27 @@ def ballot_projects(session, cycle):
     ).all()
 
 
+def chosen_costs(session, cycle, ids):
+    """id -> ballot cost of those of `ids` that are feasible projects of the cycle.
+
+    One query whose work grows with the ballot, not with the cycle: a POST choosing three
+    projects out of 10,000 reads three rows. An id missing from the answer is 'unknown'.
+    """
+    ids = sorted(set(ids))
+    costs = {}
+    # Chunks keep a huge (hostile) POST under the databases' bound-parameter limits.
+    for start in range(0, len(ids), 500):
+        rows = session.execute(
+            select(Proposal.id, func.coalesce(Proposal.final_cost, Proposal.estimated_cost)).where(
+                Proposal.cycle_id == cycle.id,
+                Proposal.status == "feasible",
+                Proposal.id.in_(ids[start : start + 500]),
+            )
+        )
+        costs.update(rows.tuples())
+    return costs
+
+
 def ballot_of(session, cycle, voter):
     return session.scalar(
         select(Ballot).where(Ballot.cycle_id == cycle.id, Ballot.voter_id == voter.id)
@@ -370,8 +391,7 @@ def cast_ballot(session, actor, cycle, choices, *, secret, now=None, voter=None,
     if not may_take_part(voter, cycle):
         raise BudgetError("not_resident")
     ids = _parse_choices(choices)
-    costs = {p.id: p.cost for p in ballot_projects(session, cycle)}
-    chosen = domain.validate_ballot(cycle.rule, ids, costs)
+    chosen = domain.validate_ballot(cycle.rule, ids, chosen_costs(session, cycle, ids))
 
     session.execute(select(User.id).where(User.id == voter.id).with_for_update())
     ballot = session.scalar(
