@@ -348,7 +348,7 @@ def chosen_costs(session, cycle, ids):
                 Proposal.id.in_(ids[start : start + 500]),
             )
         )
-        costs.update(rows.tuples())
+        costs.update(rows.tuples().all())
     return costs
 
 
