@@ -5,9 +5,9 @@ from flask import abort, current_app, request
 from portal.extensions import db
 
 
-def paginate(statement, per_page=None):
-    """Paginate a select by the `page` query argument; a bad page number is a 400, not a crash."""
-    raw = request.args.get("page", "1")
+def paginate(statement, per_page=None, page=None):
+    """Paginate a select by the `page` query argument (or `page` given); a bad page is a 400."""
+    raw = str(page or request.args.get("page", "1"))
     if not raw.isdigit() or not 1 <= int(raw) <= 1_000_000:
         abort(400)
     return db.paginate(

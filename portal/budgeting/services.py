@@ -322,6 +322,22 @@ def review_proposal(session, actor, proposal, *, feasible, reason="", final_cost
 
 
 # ------------------------------------------------------------------ voting
+def ballot_query(cycle):
+    """The feasible projects on the ballot as a select, by category then id (index order)."""
+    return (
+        select(Proposal)
+        .where(Proposal.cycle_id == cycle.id, Proposal.status == "feasible")
+        .order_by(Proposal.category, Proposal.id)
+    )
+
+
+def chosen_projects(session, cycle, ids):
+    """The feasible projects of the cycle among `ids` (a ballot's worth), in ballot order."""
+    if not ids:
+        return []
+    return session.scalars(ballot_query(cycle).where(Proposal.id.in_(sorted(set(ids))))).all()
+
+
 def ballot_projects(session, cycle):
     """The feasible projects on the ballot, cheapest first within categories."""
     return session.scalars(
