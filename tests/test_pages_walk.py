@@ -161,3 +161,45 @@ def test_residents_list_walks(db, as_role, small_pages):
     pages = walk(staff, "/staff/residents")
     assert len(pages) >= 3
     assert_each_once(pages, names)
+
+
+def test_results_table_walks_and_the_chart_is_bounded(db, as_role, client, small_pages):
+    from portal.budgeting import services
+    from portal.budgeting.models import Ballot, BallotChoice
+    from portal.budgeting.views import CHART_TOP
+
+    cycle = _cycle(db, schedule_for("results"))
+    names = _projects(db, cycle, CHART_TOP + 10, status="feasible")
+    ids = db.session.scalars(
+        select(Proposal.id).where(Proposal.cycle_id == cycle.id).order_by(Proposal.id)
+    ).all()
+    for n, pid in enumerate(ids):
+        ballot = Ballot(cycle_id=cycle.id, channel="imported", receipt=f"r{n}")
+        db.session.add(ballot)
+        db.session.flush()
+        db.session.add(BallotChoice(ballot_id=ballot.id, proposal_id=pid))
+    staff = make_user(role="staff")
+    services.compute_results(db.session, staff, cycle)
+    services.publish_results(db.session, staff, cycle)
+    db.session.commit()
+    pages = walk(client, f"/budget/{cycle.id}/results")
+    assert len(pages) == -(-len(names) // PAGE_SIZE)
+    rows = [re.findall(r'<th scope="row"><a href="[^"]+">(Walkproject\d+)</a>', p) for p in pages]
+    assert sorted(sum(rows, [])) == sorted(names)
+    assert pages[0].count('class="bar-won"') + pages[0].count('class="bar-lost"') == CHART_TOP + 1
+    assert "Other projects (10)" in pages[0]
+    funded = walk(client, f"/budget/{cycle.id}/results?funded=1")
+    assert sum(len(re.findall(r"badge-ok", p)) for p in funded) == len(names)
+
+    implementation = walk(client, f"/budget/{cycle.id}/implementation")
+    assert len(implementation) == len(pages)
+    assert_each_once(implementation, [f">{n}</a>" for n in names])
+
+    counts = walk(as_role("admin"), f"/budget/{cycle.id}/counts")
+    assert len(counts) == len(pages)
+    assert_each_once(counts, [f">{n}</th>" for n in names])
+    # Every project has one vote: one per row on every page.
+    assert all(p.count('<td class="num">1</td>') == PAGE_SIZE for p in counts[:-1])
+
+    dashboard = as_role("staff").get(f"/staff/cycles/{cycle.id}").get_data(as_text=True)
+    assert "5 more are on the results page" in dashboard  # the top 20 of 25 only

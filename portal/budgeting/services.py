@@ -474,6 +474,33 @@ def vote_counts(session, cycle):
     return {p.id: counts.get(p.id, 0) for p in ballot_projects(session, cycle)}
 
 
+def counted_projects(cycle):
+    """The ballot's projects, most votes first: a select of Proposal to paginate."""
+    votes = (
+        select(func.count())
+        .where(BallotChoice.proposal_id == Proposal.id)
+        .correlate(Proposal)
+        .scalar_subquery()
+    )
+    return (
+        select(Proposal)
+        .where(Proposal.cycle_id == cycle.id, Proposal.status == "feasible")
+        .order_by(votes.desc(), Proposal.id)
+    )
+
+
+def votes_of(session, ids):
+    """Approvals of the given projects (a page's worth), 0 included."""
+    counts = dict(
+        session.execute(
+            select(BallotChoice.proposal_id, func.count())
+            .where(BallotChoice.proposal_id.in_(ids))
+            .group_by(BallotChoice.proposal_id)
+        ).all()
+    )
+    return {i: counts.get(i, 0) for i in ids}
+
+
 def counts_visible(user, cycle, now=None):
     """Vote counts stay hidden from everyone but admins until voting closes."""
     if user is not None and getattr(user, "is_admin", False):

@@ -17,7 +17,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal import charts
 from portal.accounts.domain import IINError
@@ -52,7 +52,7 @@ from portal.budgeting.models import (
     ProposalPhoto,
 )
 from portal.extensions import db
-from portal.pagination import paginate
+from portal.pagination import paginate, paginate_list
 from portal.permissions import require_region_access, roles_required
 from portal.regions.models import District, Region
 
@@ -705,14 +705,12 @@ def counts(cycle_id):
     user = current_user if current_user.is_authenticated else None
     if not services.counts_visible(user, cycle):
         abort(403)
-    votes = services.vote_counts(db.session, cycle)
-    projects = services.ballot_projects(db.session, cycle)
-    rows = sorted(projects, key=lambda p: (-votes[p.id], p.id))
+    page = paginate(services.counted_projects(cycle))
     return render_template(
         "budgeting/counts.html",
         cycle=cycle,
-        rows=rows,
-        votes=votes,
+        page=page,
+        votes=services.votes_of(db.session, [p.id for p in page.items]),
         turnout=services.turnout(db.session, cycle),
     )
 
@@ -744,28 +742,51 @@ def results(cycle_id):
     )
 
 
+# Bars in the results chart; the rest is one "other projects" bar (the table has them all).
+CHART_TOP = 15
+
+
 def _result_context(cycle, result):
+    """The summary, a chart of the top projects and one page of the table, never all rows.
+
+    The stored result holds every project's votes; only the projects of the chart and of the
+    page are read from the database. Full data is in the exports and the API.
+    """
     data = result.data
-    proposals = {
-        p.id: p
-        for p in db.session.scalars(
-            select(Proposal).where(Proposal.id.in_([int(k) for k in data["costs"]]))
-        )
-    }
+    votes = data["votes"]
     selected = set(data["selected"])
-    rows = sorted(proposals.values(), key=lambda p: (-data["votes"].get(str(p.id), 0), p.id))
-    chart = charts.bar_chart(
-        [(p.title, data["votes"].get(str(p.id), 0), p.id in selected) for p in rows]
-    )
+    funded_only = request.args.get("funded") == "1"
+    ranked = sorted((int(k) for k in data["costs"]), key=lambda i: (-votes.get(str(i), 0), i))
+    listed = [i for i in ranked if i in selected] if funded_only else ranked
+    page = paginate_list(listed)
+    top = ranked[:CHART_TOP]
+    wanted = set(page.items) | set(top)
+    proposals = {
+        p.id: p for p in db.session.scalars(select(Proposal).where(Proposal.id.in_(wanted)))
+    }
+    bars = [(proposals[i].title, votes.get(str(i), 0), i in selected) for i in top]
+    rest = ranked[CHART_TOP:]
+    if rest:
+        bars.append(
+            (
+                _("Other projects (%(n)d)", n=len(rest)),
+                sum(votes.get(str(i), 0) for i in rest),
+                False,
+            )
+        )
     district_names = {str(d.id): d.name for d in cycle.region.districts}
     return {
-        "rows": rows,
+        "page": page,
+        "rows": [proposals[i] for i in page.items],
+        "funded_only": funded_only,
+        "winners": len(selected),
         "selected": selected,
-        "votes": data["votes"],
+        "votes": votes,
         "payments": data.get("payments", {}),
         "turnout": data["turnout"],
         "district_names": district_names,
-        "chart": chart,
+        "chart": charts.bar_chart(bars),
+        "chart_rest": len(rest),
         "remaining": cycle.budget - result.total_cost,
     }
 
@@ -809,12 +830,13 @@ def publish_results(cycle_id):
 @bp.route("/<int:cycle_id>/implementation")
 def implementation(cycle_id):
     cycle = db.get_or_404(BudgetCycle, cycle_id)
-    funded = db.session.scalars(
+    page = paginate(
         select(Proposal)
         .where(Proposal.cycle_id == cycle.id, Proposal.funded.is_(True))
         .order_by(Proposal.id)
-    ).all()
-    return render_template("budgeting/implementation.html", cycle=cycle, funded=funded)
+        .options(selectinload(Proposal.updates))
+    )
+    return render_template("budgeting/implementation.html", cycle=cycle, page=page)
 
 
 @bp.route("/proposals/<int:proposal_id>/updates", methods=["POST"])

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from portal.accounts.models import User, utcnow
 from portal.budgeting.models import Ballot, BallotChoice, BudgetCycle, CycleResult, Proposal
-from portal.budgeting.services import ballot_projects, counts_visible
+from portal.budgeting.services import counts_visible
 from portal.consultations.models import Article, Campaign, Comment, Draft
 from portal.consultations.services import effective_status
 from portal.exports.services import AGE_BANDS, age_band, plain_text
@@ -88,6 +88,7 @@ def cycle_figures(session, cycle, user, now=None):
         "per_day": per_day,
         "counts_shown": counts_visible(user, cycle, now) and phase != "voting",
         "results": [],
+        "results_more": 0,
         "result": None,
     }
     if figures["counts_shown"]:
@@ -95,28 +96,54 @@ def cycle_figures(session, cycle, user, now=None):
     return figures
 
 
+# Projects in the dashboard's results table; the results page and the exports have them all.
+TOP_RESULTS = 20
+
+
 def _results(session, cycle):
+    """The top projects by votes: from the stored result when there is one (no pass over the
+    ballots), else counted in SQL; only the shown projects are read."""
     results = {
         r.rule: r
         for r in session.scalars(select(CycleResult).where(CycleResult.cycle_id == cycle.id))
     }
     result = results.get(cycle.winner_rule) or next(iter(results.values()), None)
-    counts = dict(
-        session.execute(
-            select(BallotChoice.proposal_id, func.count())
-            .join(Ballot, Ballot.id == BallotChoice.ballot_id)
-            .where(Ballot.cycle_id == cycle.id)
-            .group_by(BallotChoice.proposal_id)
+    if result is not None:
+        votes = {int(k): v for k, v in result.data.get("votes", {}).items()}
+        on_ballot = [int(k) for k in result.data.get("costs", {})]
+        ranked = sorted(on_ballot, key=lambda i: (-votes.get(i, 0), i))
+        total = len(ranked)
+        top = ranked[:TOP_RESULTS]
+    else:
+        counted = (
+            select(Proposal.id, func.count(BallotChoice.ballot_id).label("votes"))
+            .outerjoin(BallotChoice, BallotChoice.proposal_id == Proposal.id)
+            .where(Proposal.cycle_id == cycle.id, Proposal.status == "feasible")
+            .group_by(Proposal.id)
+        )
+        rows = session.execute(
+            counted.order_by(func.count(BallotChoice.ballot_id).desc(), Proposal.id).limit(
+                TOP_RESULTS
+            )
         ).all()
-    )
+        votes = dict(rows)
+        top = [pid for pid, _n in rows]
+        total = session.scalar(
+            select(func.count()).where(Proposal.cycle_id == cycle.id, Proposal.status == "feasible")
+        )
     selected = set(result.data.get("selected", ())) if result else set()
+    projects = {p.id: p for p in session.scalars(select(Proposal).where(Proposal.id.in_(top)))}
     rows = [
-        {"id": p.id, "title": p.title, "cost": p.cost, "votes": counts.get(p.id, 0),
-         "won": p.id in selected}
-        for p in ballot_projects(session, cycle)
+        {"id": i, "title": projects[i].title, "cost": projects[i].cost,
+         "votes": votes.get(i, 0), "won": i in selected}
+        for i in top if i in projects
     ]  # fmt: skip
-    rows.sort(key=lambda r: (-r["votes"], r["id"]))
-    return {"results": rows, "result": result, "rules": sorted(results)}
+    return {
+        "results": rows,
+        "results_more": max(0, total - len(rows)),
+        "result": result,
+        "rules": sorted(results),
+    }
 
 
 # ------------------------------------------------------------------ consultations
