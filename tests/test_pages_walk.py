@@ -53,7 +53,7 @@ def seen(pages, names):
 
 def assert_each_once(pages, names):
     where = seen(pages, names)
-    assert all(len(v) == 1 for v in where.values()), where
+    assert all(len(v) == 1 for v in where.values()), sorted(where.items())
 
 
 def _cycle(db, phase_dates):
@@ -203,3 +203,47 @@ def test_results_table_walks_and_the_chart_is_bounded(db, as_role, client, small
 
     dashboard = as_role("staff").get(f"/staff/cycles/{cycle.id}").get_data(as_text=True)
     assert "5 more are on the results page" in dashboard  # the top 20 of 25 only
+
+
+def test_campaigns_walk_in_a_constant_number_of_queries(db, as_role, small_pages, app):
+    import sqlalchemy as sa
+
+    from portal.consultations.models import Campaign
+    from portal.extensions import db as _db
+
+    draft = make_draft()
+    moderator = as_role("moderator")
+
+    made = []
+
+    def add_campaigns(n):
+        for i in range(len(made), len(made) + n):
+            made.append(i)
+            comments = [publish(make_comment(draft, text=f"Walkcampaign text {i}")) for _ in (1, 2)]
+            campaign = Campaign(draft_id=draft.id, size=2, representative_id=comments[0].id)
+            db.session.add(campaign)
+            db.session.flush()
+            for comment in comments:
+                comment.campaign_id = campaign.id
+        db.session.commit()
+
+    statements = []
+
+    def count(*args):
+        statements.append(1)
+
+    url = f"/moderation/drafts/{draft.id}/campaigns"
+    add_campaigns(1)
+    sa.event.listen(_db.engine, "before_cursor_execute", count)
+    try:
+        moderator.get(url)
+        one = len(statements)
+        add_campaigns(4)
+        statements.clear()
+        moderator.get(url)
+        assert len(statements) == one  # not one query per campaign any more
+    finally:
+        sa.event.remove(_db.engine, "before_cursor_execute", count)
+    pages = walk(moderator, url)
+    assert len(pages) == 3
+    assert_each_once(pages, [f"Walkcampaign text {i}" for i in range(5)])
