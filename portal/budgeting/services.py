@@ -322,6 +322,22 @@ def review_proposal(session, actor, proposal, *, feasible, reason="", final_cost
 
 
 # ------------------------------------------------------------------ voting
+def ballot_query(cycle):
+    """The feasible projects on the ballot as a select, by category then id (index order)."""
+    return (
+        select(Proposal)
+        .where(Proposal.cycle_id == cycle.id, Proposal.status == "feasible")
+        .order_by(Proposal.category, Proposal.id)
+    )
+
+
+def chosen_projects(session, cycle, ids):
+    """The feasible projects of the cycle among `ids` (a ballot's worth), in ballot order."""
+    if not ids:
+        return []
+    return session.scalars(ballot_query(cycle).where(Proposal.id.in_(sorted(set(ids))))).all()
+
+
 def ballot_projects(session, cycle):
     """The feasible projects on the ballot, cheapest first within categories."""
     return session.scalars(
@@ -329,6 +345,27 @@ def ballot_projects(session, cycle):
         .where(Proposal.cycle_id == cycle.id, Proposal.status == "feasible")
         .order_by(Proposal.category, Proposal.id)
     ).all()
+
+
+def chosen_costs(session, cycle, ids):
+    """id -> ballot cost of those of `ids` that are feasible projects of the cycle.
+
+    One query whose work grows with the ballot, not with the cycle: a POST choosing three
+    projects out of 10,000 reads three rows. An id missing from the answer is 'unknown'.
+    """
+    ids = sorted(set(ids))
+    costs = {}
+    # Chunks keep a huge (hostile) POST under the databases' bound-parameter limits.
+    for start in range(0, len(ids), 500):
+        rows = session.execute(
+            select(Proposal.id, func.coalesce(Proposal.final_cost, Proposal.estimated_cost)).where(
+                Proposal.cycle_id == cycle.id,
+                Proposal.status == "feasible",
+                Proposal.id.in_(ids[start : start + 500]),
+            )
+        )
+        costs.update(rows.tuples().all())
+    return costs
 
 
 def ballot_of(session, cycle, voter):
@@ -370,8 +407,7 @@ def cast_ballot(session, actor, cycle, choices, *, secret, now=None, voter=None,
     if not may_take_part(voter, cycle):
         raise BudgetError("not_resident")
     ids = _parse_choices(choices)
-    costs = {p.id: p.cost for p in ballot_projects(session, cycle)}
-    chosen = domain.validate_ballot(cycle.rule, ids, costs)
+    chosen = domain.validate_ballot(cycle.rule, ids, chosen_costs(session, cycle, ids))
 
     session.execute(select(User.id).where(User.id == voter.id).with_for_update())
     ballot = session.scalar(
@@ -436,6 +472,33 @@ def vote_counts(session, cycle):
         ).all()
     )
     return {p.id: counts.get(p.id, 0) for p in ballot_projects(session, cycle)}
+
+
+def counted_projects(cycle):
+    """The ballot's projects, most votes first: a select of Proposal to paginate."""
+    votes = (
+        select(func.count())
+        .where(BallotChoice.proposal_id == Proposal.id)
+        .correlate(Proposal)
+        .scalar_subquery()
+    )
+    return (
+        select(Proposal)
+        .where(Proposal.cycle_id == cycle.id, Proposal.status == "feasible")
+        .order_by(votes.desc(), Proposal.id)
+    )
+
+
+def votes_of(session, ids):
+    """Approvals of the given projects (a page's worth), 0 included."""
+    counts = dict(
+        session.execute(
+            select(BallotChoice.proposal_id, func.count())
+            .where(BallotChoice.proposal_id.in_(ids))
+            .group_by(BallotChoice.proposal_id)
+        ).all()
+    )
+    return {i: counts.get(i, 0) for i in ids}
 
 
 def counts_visible(user, cycle, now=None):

@@ -324,19 +324,38 @@ def _assign_campaigns(session, pairs):
 
 
 def campaigns_of(session, draft):
-    return session.scalars(
-        select(Campaign).where(Campaign.draft_id == draft.id).order_by(Campaign.size.desc())
-    ).all()
+    """The draft's campaigns, biggest first: a select to paginate."""
+    return (
+        select(Campaign)
+        .where(Campaign.draft_id == draft.id)
+        .order_by(Campaign.size.desc(), Campaign.id)
+    )
+
+
+def campaign_rows(session, campaigns):
+    """(campaign, example comment, {status: n}) for a page of campaigns, in three queries
+    whatever the page size."""
+    ids = [c.id for c in campaigns]
+    examples = {
+        c.id: c
+        for c in session.scalars(
+            select(Comment).where(
+                Comment.id.in_([c.representative_id for c in campaigns if c.representative_id])
+            )
+        )
+    }
+    states = {i: {} for i in ids}
+    for campaign_id, status, n in session.execute(
+        select(Comment.campaign_id, Comment.status, func.count())
+        .where(Comment.campaign_id.in_(ids))
+        .group_by(Comment.campaign_id, Comment.status)
+    ):
+        states[campaign_id][status] = n
+    return [(c, examples.get(c.representative_id), states[c.id]) for c in campaigns]
 
 
 def campaign_status_counts(session, campaign):
-    return dict(
-        session.execute(
-            select(Comment.status, func.count())
-            .where(Comment.campaign_id == campaign.id)
-            .group_by(Comment.status)
-        ).all()
-    )
+    return campaign_rows(session, [campaign])[0][2]
 
 
 STANCE_CHOICES = STANCES

@@ -18,6 +18,7 @@ from portal.moderation import services
 from portal.moderation.forms import ActionForm, QueueFilterForm, TopicForm
 from portal.moderation.jobs import CLUSTER_JOB
 from portal.moderation.services import ModerationError, QueueFilters
+from portal.pagination import paginate
 from portal.permissions import roles_required
 from portal.regions.models import Region
 
@@ -187,18 +188,12 @@ def _draft_for_moderation(draft_id):
 @roles_required("moderator")
 def campaigns(draft_id):
     draft = _draft_for_moderation(draft_id)
-    rows = [
-        (
-            c,
-            db.session.get(Comment, c.representative_id),
-            services.campaign_status_counts(db.session, c),
-        )
-        for c in services.campaigns_of(db.session, draft)
-    ]
+    page = paginate(services.campaigns_of(db.session, draft))
     return render_template(
         "moderation/campaigns.html",
         draft=draft,
-        rows=rows,
+        page=page,
+        rows=services.campaign_rows(db.session, page.items),
         action_form=ActionForm(),
         plain=plain,
     )
