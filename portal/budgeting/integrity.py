@@ -14,9 +14,10 @@ import hashlib
 import hmac
 import json
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.accounts.models import utcnow
 from portal.budgeting import domain, ledger
@@ -24,6 +25,7 @@ from portal.budgeting.domain import BudgetRuleError
 from portal.budgeting.models import (
     Ballot,
     BallotChoice,
+    BudgetCycle,
     CycleDateChange,
     CycleResult,
     LedgerChunk,
@@ -73,10 +75,26 @@ def is_frozen(cycle, now=None):
     return cycle.rules_frozen_at is not None or cycle.phase(now) in VOTING_OR_LATER
 
 
-def freeze(cycle, now=None):
-    """Stamp the cycle's rules as frozen (idempotent)."""
-    if cycle.rules_frozen_at is None:
-        cycle.rules_frozen_at = now or utcnow()
+def freeze(cycle, now=None, session=None):
+    """Stamp the cycle's rules as frozen (idempotent and race-free).
+
+    With a session the stamp is one conditional UPDATE, so concurrent first ballots never
+    overwrite each other's stamp (the triggers refuse changing it); the loaded object is
+    updated without being marked dirty.
+    """
+    if cycle.rules_frozen_at is not None:
+        return
+    stamp = now or utcnow()
+    if session is None:
+        cycle.rules_frozen_at = stamp
+        return
+    session.execute(
+        update(BudgetCycle)
+        .where(BudgetCycle.id == cycle.id, BudgetCycle.rules_frozen_at.is_(None))
+        .values(rules_frozen_at=stamp)
+        .execution_options(synchronize_session=False)
+    )
+    set_committed_value(cycle, "rules_frozen_at", stamp)
 
 
 def snapshot(cycle):

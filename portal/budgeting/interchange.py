@@ -194,7 +194,7 @@ def import_pabulib(
             ],
         )
         progress(len(chunk))
-    integrity.freeze(cycle, now or utcnow())
+    integrity.freeze(cycle, now or utcnow(), session)
     session.flush()
     if notes is not None:
         withdrawn = sum(p.withdrawn for p in plan.projects)

@@ -189,7 +189,7 @@ def move_phase(session, actor, cycle, to_phase, now=None):
     if cycle.rules_frozen_at is not None and after not in integrity.VOTING_OR_LATER:
         raise BudgetError("rules_frozen", field="phase")
     if after in integrity.VOTING_OR_LATER:
-        integrity.freeze(cycle, now)
+        integrity.freeze(cycle, now, session)
     cycle.phase_override = to_phase
     _audit(session, actor, "budgeting.phase_move", cycle, before=before, to=to_phase or "dates")
     session.add(
@@ -488,7 +488,7 @@ def cast_ballot(
         session.add(BallotChoice(ballot_id=ballot.id, proposal_id=pid))
     ballot.receipt = domain.receipt_code(cycle.id, ballot.id, chosen, secret)
     ballot.ledger_version += 1
-    integrity.freeze(cycle, now)
+    integrity.freeze(cycle, now, session)
     integrity.append(session, cycle, [(ballot.id, ballot.ledger_version, chosen)])
     if channel == "paper":  # who entered it, never what it says nor for whom
         _audit(session, actor, "budgeting.paper_ballot", cycle)
@@ -553,7 +553,7 @@ def compute_results(session, actor, cycle, rules=None, now=None, deadline=None):
     _require_staff(actor, cycle.region_id)
     _require_phase(cycle, now, "results", "implementation")
     projects = {p.id: p.cost for p in ballot_projects(session, cycle)}
-    integrity.freeze(cycle, now)
+    integrity.freeze(cycle, now, session)
     integrity.freeze_ledger(session, cycle, now)  # the head published with the results
     size, root, _frozen = integrity.head_of(session, cycle)
     ledger_algorithm = integrity.ledger.ALGORITHM
