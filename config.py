@@ -23,6 +23,9 @@ class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
     # Keyed hash of IINs; separate from SECRET_KEY so rotating cookies keeps accounts.
     IIN_HMAC_KEY = os.environ.get("IIN_HMAC_KEY")
+    # Keyed pseudonyms of voters on ballot rows; kept out of the database so a copy of it
+    # cannot tell how anyone voted. Never change it while a vote is open.
+    BALLOT_KEY = os.environ.get("BALLOT_KEY")
     SQLALCHEMY_DATABASE_URI = _database_url("tynda.sqlite")
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024
@@ -57,6 +60,7 @@ class TestingConfig(Config):
     TESTING = True
     SECRET_KEY = "testing-secret"
     IIN_HMAC_KEY = "testing-iin-key"
+    BALLOT_KEY = "testing-ballot-key"
     SQLALCHEMY_DATABASE_URI = _database_url("tynda-test.sqlite")
     # Cheap Argon2 so hundreds of test sign-ups stay fast; production keeps the defaults.
     ARGON2_PARAMS = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}

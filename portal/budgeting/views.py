@@ -1,6 +1,7 @@
 """Budgeting pages: cycles, proposals, review, ballots (online and paper), receipts, results,
 implementation. Each request commits at most once; services do the writing."""
 
+import hmac
 from pathlib import Path
 
 from flask import (
@@ -24,7 +25,7 @@ from portal.accounts.domain import IINError
 from portal.accounts.forms import EmptyForm
 from portal.accounts.models import iin_key, utcnow
 from portal.accounts.services import find_by_iin
-from portal.budgeting import domain, services
+from portal.budgeting import domain, integrity, services
 from portal.budgeting.domain import BudgetRuleError
 from portal.budgeting.forms import (
     BALLOT_RULE_LABELS,
@@ -61,7 +62,15 @@ from portal.regions.models import District, Region
 bp = Blueprint("budgeting", __name__, url_prefix="/budget")
 
 # Refusals that mean "not now" or "not again" rather than "bad input".
-CONFLICT_CODES = {"wrong_phase", "already_voted", "other_channel", "not_editable", "withdrawn"}
+CONFLICT_CODES = {
+    "wrong_phase",
+    "already_voted",
+    "other_channel",
+    "not_editable",
+    "withdrawn",
+    "rules_frozen",
+    "ledger_frozen",
+}
 FORBIDDEN_CODES = {"forbidden", "not_resident"}
 SORTS = {
     "new": Proposal.created_at.desc(),
@@ -103,6 +112,18 @@ def _labels():
 
 def _secret():
     return current_app.config.get("BUDGET_RECEIPT_SECRET") or current_app.config["SECRET_KEY"]
+
+
+def _ballot_key():
+    return integrity.ballot_key(current_app.config)
+
+
+def _owns(ballot):
+    """The signed-in user cast this ballot (their pseudonym under the server's key)."""
+    if not current_user.is_authenticated or ballot.voter_key is None:
+        return False
+    expected = integrity.voter_key(_ballot_key(), ballot.cycle_id, current_user.id)
+    return hmac.compare_digest(expected, ballot.voter_key)
 
 
 def _upload_dir():
@@ -224,7 +245,13 @@ def edit_cycle(cycle_id):
             getattr(form, name).data = domain.utc_to_local(getattr(cycle, name))
     if form.validate_on_submit():
         try:
-            services.update_cycle(db.session, current_user, cycle, **_cycle_values(form))
+            services.update_cycle(
+                db.session,
+                current_user,
+                cycle,
+                reason=request.form.get("extension_reason", "")[:2000],
+                **_cycle_values(form),
+            )
         except BudgetRuleError as error:
             db.session.rollback()
             form.form_errors.append(message(error))
@@ -233,7 +260,13 @@ def edit_cycle(cycle_id):
             flash(_("The budget cycle is saved."), "success")
             return redirect(url_for("budgeting.cycle", cycle_id=cycle.id))
     status = 422 if request.method == "POST" else 200
-    return render_template("budgeting/cycle_form.html", form=form, cycle=cycle), status
+    return render_template(
+        "budgeting/cycle_form.html",
+        form=form,
+        cycle=cycle,
+        frozen=integrity.is_frozen(cycle),
+        extension_reason=request.form.get("extension_reason", ""),
+    ), status
 
 
 @bp.route("/<int:cycle_id>")
@@ -241,7 +274,7 @@ def cycle(cycle_id):
     cycle = db.get_or_404(BudgetCycle, cycle_id)
     now = utcnow()
     user = current_user if current_user.is_authenticated else None
-    ballot = services.ballot_of(db.session, cycle, user) if user else None
+    ballot = services.ballot_of(db.session, cycle, user, _ballot_key()) if user else None
     changes = db.session.scalars(
         select(PhaseChange).where(PhaseChange.cycle_id == cycle.id).order_by(PhaseChange.id)
     ).all()
@@ -260,6 +293,8 @@ def cycle(cycle_id):
         counts=counts,
         result=services.published_result(db.session, cycle),
         phase_form=PhaseForm(phase=cycle.phase_override or ""),
+        ledger_head=integrity.head_of(db.session, cycle),
+        date_changes=cycle.date_changes,
     )
 
 
@@ -559,7 +594,11 @@ def _ballot_page(cycle, chosen=None, error=None, status=200, paper_form=None):
     source = request.form if request.method == "POST" else request.args
     q, category, district = _filters(source)
     user = current_user if current_user.is_authenticated else None
-    ballot = services.ballot_of(db.session, cycle, user) if user and not paper_form else None
+    ballot = (
+        services.ballot_of(db.session, cycle, user, _ballot_key())
+        if user and not paper_form
+        else None
+    )
     if chosen is None:
         chosen = ballot.project_ids if ballot is not None else []
     removed = set(_chosen_ids(request.form.getlist("remove")))
@@ -607,7 +646,9 @@ def ballot(cycle_id):
     if _browsing():
         return _ballot_page(cycle, chosen)
     try:
-        stored = services.cast_ballot(db.session, current_user, cycle, chosen, secret=_secret())
+        stored = services.cast_ballot(
+            db.session, current_user, cycle, chosen, secret=_secret(), ballot_key=_ballot_key()
+        )
     except BudgetRuleError as error:
         db.session.rollback()
         return _ballot_page(cycle, chosen, message(error), _status_for(error))
@@ -621,9 +662,7 @@ def receipt(cycle_id, ballot_id):
     stored = db.get_or_404(Ballot, ballot_id)
     if stored.cycle_id != cycle_id:
         abort(404)
-    if stored.voter_id != current_user.id and not (
-        stored.channel == "paper" and _is_staff_for(stored.cycle)
-    ):
+    if not _owns(stored) and not (stored.channel == "paper" and _is_staff_for(stored.cycle)):
         abort(403)
     projects = db.session.scalars(
         select(Proposal).where(Proposal.id.in_(stored.project_ids)).order_by(Proposal.id)
@@ -635,6 +674,7 @@ def receipt(cycle_id, ballot_id):
         projects=projects,
         code=domain.group_receipt(stored.receipt),
         total=sum(p.cost for p in projects),
+        proof=integrity.proof(db.session, stored.cycle, stored),
     )
 
 
@@ -642,7 +682,7 @@ def receipt(cycle_id, ballot_id):
 def lookup_receipt():
     raw = request.args.get("code", "")
     found = services.find_receipt(db.session, raw) if raw else None
-    own = found is not None and current_user.is_authenticated and found.voter_id == current_user.id
+    own = found is not None and _owns(found)
     return render_template(
         "budgeting/lookup.html",
         code=raw[:40],
@@ -651,6 +691,7 @@ def lookup_receipt():
         found=found,
         counted=found is not None and services.receipt_is_current(found, _secret()),
         own=own,
+        proof=integrity.proof(db.session, found.cycle, found) if found is not None else None,
     ), (200 if found or not raw else 404)
 
 
@@ -681,6 +722,7 @@ def paper_ballot(cycle_id):
             cycle,
             chosen,
             secret=_secret(),
+            ballot_key=_ballot_key(),
             voter=voter,
             channel="paper",
         )
@@ -702,7 +744,7 @@ def paper_ballot(cycle_id):
 # ------------------------------------------------------------------ results
 @bp.route("/<int:cycle_id>/counts")
 def counts(cycle_id):
-    """Live approvals per project: admins at any time, everyone once voting has closed."""
+    """Approvals per project, for everyone (admins included) only once voting has closed."""
     cycle = db.get_or_404(BudgetCycle, cycle_id)
     user = current_user if current_user.is_authenticated else None
     if not services.counts_visible(user, cycle):
@@ -727,12 +769,21 @@ def results(cycle_id):
         from portal.budgeting.models import CycleResult
 
         drafts = db.session.scalars(
-            select(CycleResult).where(CycleResult.cycle_id == cycle.id).order_by(CycleResult.rule)
+            select(CycleResult)
+            .where(CycleResult.cycle_id == cycle.id, CycleResult.published_at.is_(None))
+            .order_by(CycleResult.rule, CycleResult.version.desc())
         ).all()
     shown = result
     if shown is None and is_staff and drafts:
         shown = next((d for d in drafts if d.rule == cycle.winner_rule), drafts[0])
-    context = {"cycle": cycle, "result": result, "shown": shown, "drafts": drafts}
+    context = {
+        "cycle": cycle,
+        "result": result,
+        "shown": shown,
+        "drafts": drafts,
+        "versions": services.published_versions(db.session, cycle),
+        "ledger_head": integrity.head_of(db.session, cycle),
+    }
     if shown is not None:
         context.update(_result_context(cycle, shown))
     return render_template(
@@ -820,7 +871,9 @@ def publish_results(cycle_id):
     require_region_access(cycle.region_id)
     EmptyForm().validate_on_submit()
     try:
-        services.publish_results(db.session, current_user, cycle)
+        services.publish_results(
+            db.session, current_user, cycle, reason=request.form.get("reason", "")[:2000]
+        )
     except BudgetRuleError as error:
         db.session.rollback()
         flash(message(error), "error")

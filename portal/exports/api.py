@@ -14,10 +14,11 @@ import base64
 import binascii
 import json
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, Response, jsonify, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, joinedload
 from werkzeug.exceptions import BadRequest, NotFound
 
 from portal.accounts.models import utcnow
@@ -26,6 +27,7 @@ from portal.budgeting.services import published_result
 from portal.consultations.models import Article, Comment, Draft
 from portal.consultations.services import effective_status
 from portal.exports import openapi
+from portal.exports import services as export_services
 from portal.exports.services import plain_text
 from portal.extensions import db
 from portal.regions.models import Region
@@ -291,6 +293,26 @@ def results(cycle_id):
             else None,
         }
     )
+
+
+@bp.route("/cycles/<int:cycle_id>/ballots.pb")
+def ballots_pb(cycle_id):
+    """The anonymised ballots as a pabulib .pb file, public once voting has closed."""
+    cycle = _cycle_or_404(cycle_id)
+    if not cycle.voting_closed():
+        _missing(_("The ballots are published when voting closes."))
+    bind = db.session.get_bind()
+    if isinstance(bind, Engine):
+        bind = bind.execution_options(read_only=True)
+
+    def generate():
+        with Session(bind=bind) as session:
+            target = session.get(BudgetCycle, cycle_id)
+            yield from export_services.build(session, "cycle", target, "pb", None)
+
+    response = Response(generate(), mimetype="text/plain")
+    response.headers["Content-Disposition"] = f'attachment; filename="tynda-cycle-{cycle_id}.pb"'
+    return response
 
 
 # ------------------------------------------------------------------ consultations
