@@ -81,6 +81,6 @@ def test_budget_journey_in_kazakh(browser, live_server):
     resident.goto("/budget/receipt")
     resident.get_by_label(kk("Receipt code")).fill(code)
     resident.get_by_role("button", name=kk("Check"), exact=True).click()
-    expect(resident.locator(".flash-success")).to_be_visible()
+    expect(resident.locator("p.flash.flash-success")).to_be_visible()
     resident_ctx.close()
     staff_ctx.close()
