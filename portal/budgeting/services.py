@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
+from portal import database
 from portal.accounts.models import User, utcnow
 from portal.budgeting import domain, richtext
 from portal.budgeting.domain import BudgetRuleError
@@ -373,6 +374,9 @@ def cast_ballot(session, actor, cycle, choices, *, secret, now=None, voter=None,
     costs = {p.id: p.cost for p in ballot_projects(session, cycle)}
     chosen = domain.validate_ballot(cycle.rule, ids, costs)
 
+    # Everything above reads; on SQLite take the write lock only now (costs are frozen while
+    # voting is open, and the voter's ballot is read again below, under the lock).
+    database.start_write(session)
     session.execute(select(User.id).where(User.id == voter.id).with_for_update())
     ballot = session.scalar(
         select(Ballot)

@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
 
-from portal import charts
+from portal import charts, database
 from portal.accounts.domain import IINError
 from portal.accounts.forms import EmptyForm
 from portal.accounts.models import iin_key, utcnow
@@ -540,6 +540,7 @@ def _ballot_page(cycle, chosen=(), error=None, status=200, paper_form=None):
 
 
 @bp.route("/<int:cycle_id>/ballot", methods=["GET", "POST"])
+@database.writes_late  # cast_ballot takes the write lock only to store the ballot
 @login_required
 def ballot(cycle_id):
     cycle = db.get_or_404(BudgetCycle, cycle_id)
