@@ -116,6 +116,7 @@ def _start_session(user):
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@database.writes_late  # the password is checked in a snapshot; the lock only for the writes
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("accounts.profile"))
@@ -123,7 +124,6 @@ def login():
     status = 200
     if form.validate_on_submit():
         config = current_app.config
-        database.start_read(db.session)  # check the password in a snapshot, no lock held
         try:
             user = services.authenticate(
                 db.session,

@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
+from portal import database
 from portal.accounts.models import User, utcnow
 from portal.audit import code_of, record
 from portal.budgeting import domain, integrity, richtext
@@ -486,6 +487,9 @@ def cast_ballot(
     chosen = domain.validate_ballot(cycle.rule, ids, chosen_costs(session, cycle, ids))
 
     pseudonym = integrity.voter_key(ballot_key or secret, cycle.id, voter.id)
+    # Everything above reads; on SQLite take the write lock only now (costs are frozen while
+    # voting is open, and the voter's ballot is read again below, under the lock).
+    database.start_write(session)
     session.execute(select(User.id).where(User.id == voter.id).with_for_update())
     ballot = session.scalar(
         select(Ballot)

@@ -20,7 +20,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from portal import charts
+from portal import charts, database
 from portal.accounts.domain import IINError
 from portal.accounts.forms import EmptyForm
 from portal.accounts.models import iin_key, utcnow
@@ -634,6 +634,7 @@ def _browsing():
 
 
 @bp.route("/<int:cycle_id>/ballot", methods=["GET", "POST"])
+@database.writes_late  # cast_ballot takes the write lock only to store the ballot
 @login_required
 def ballot(cycle_id):
     cycle = db.get_or_404(BudgetCycle, cycle_id)
