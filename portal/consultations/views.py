@@ -5,6 +5,7 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from portal.consultations import calendar, services
 from portal.consultations.forms import (
@@ -521,6 +522,7 @@ def answers(draft_id):
             Comment.decision.is_(None),
         )
         .order_by(Comment.id)
+        .options(joinedload(Comment.article), joinedload(Comment.campaign))
     )
     return render_template(
         "consultations/answers.html",

@@ -204,7 +204,7 @@ def draft_figures(session, draft, now=None):
     biggest = session.scalars(
         select(Campaign)
         .where(Campaign.draft_id == draft.id)
-        .order_by(Campaign.size.desc(), Campaign.id)
+        .order_by(Campaign.size.desc(), Campaign.id.desc())
         .limit(10)
     ).all()
     examples = {

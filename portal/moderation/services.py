@@ -295,7 +295,7 @@ def campaigns_of(session, draft):
     return (
         select(Campaign)
         .where(Campaign.draft_id == draft.id)
-        .order_by(Campaign.size.desc(), Campaign.id)
+        .order_by(Campaign.size.desc(), Campaign.id.desc())
     )
 
 
