@@ -297,10 +297,12 @@ def my_comments():
 @bp.route("/<int:draft_id>/summary")
 def summary(draft_id):
     draft = _draft_or_404(draft_id)
+    page = paginate(services.summary_page_statement(draft))
     return render_template(
         "consultations/summary.html",
         draft=draft,
-        rows=services.summary_rows(db.session, draft),
+        page=page,
+        rows=[(comment, comment.article) for comment in page.items],
         is_overdue=services.is_overdue,
         plain=services.plain,
     )
