@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
 
 from portal.accounts.models import User, utcnow
 from portal.budgeting import domain, richtext
@@ -596,10 +597,12 @@ def publish_results(session, actor, cycle, rule=None, now=None):
 
 
 def published_result(session, cycle):
+    """The published result (its big `data` is read only when used: most callers need not)."""
     return session.scalar(
         select(CycleResult)
         .where(CycleResult.cycle_id == cycle.id, CycleResult.published_at.is_not(None))
         .order_by(CycleResult.rule != cycle.winner_rule, CycleResult.rule)
+        .options(defer(CycleResult.data))
     )
 
 

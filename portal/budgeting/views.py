@@ -17,7 +17,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import defer, joinedload, selectinload
 
 from portal import charts
 from portal.accounts.domain import IINError
@@ -726,7 +726,10 @@ def results(cycle_id):
         from portal.budgeting.models import CycleResult
 
         drafts = db.session.scalars(
-            select(CycleResult).where(CycleResult.cycle_id == cycle.id).order_by(CycleResult.rule)
+            select(CycleResult)
+            .where(CycleResult.cycle_id == cycle.id)
+            .order_by(CycleResult.rule)
+            .options(defer(CycleResult.data))
         ).all()
     shown = result
     if shown is None and is_staff and drafts:
@@ -745,6 +748,23 @@ def results(cycle_id):
 
 # Bars in the results chart; the rest is one "other projects" bar (the table has them all).
 CHART_TOP = 15
+# Parsed and ranked results by (result id, computed at): a stored result never changes
+# without a new computed_at, so a worker ranks each one once, not on every page view.
+_RANKINGS = {}
+
+
+def _ranking(result):
+    """(project ids by votes, votes by str id, selected ids, the rest of the data)."""
+    key = (result.id, result.computed_at)
+    if key not in _RANKINGS:
+        data = result.data
+        votes = data["votes"]
+        ranked = sorted((int(k) for k in data["costs"]), key=lambda i: (-votes.get(str(i), 0), i))
+        small = {k: data.get(k) for k in ("payments", "turnout", "engine_rule")}
+        if len(_RANKINGS) >= 16:
+            _RANKINGS.pop(next(iter(_RANKINGS)))
+        _RANKINGS[key] = (ranked, votes, frozenset(data["selected"]), small)
+    return _RANKINGS[key]
 
 
 def _result_context(cycle, result):
@@ -753,11 +773,8 @@ def _result_context(cycle, result):
     The stored result holds every project's votes; only the projects of the chart and of the
     page are read from the database. Full data is in the exports and the API.
     """
-    data = result.data
-    votes = data["votes"]
-    selected = set(data["selected"])
+    ranked, votes, selected, data = _ranking(result)
     funded_only = request.args.get("funded") == "1"
-    ranked = sorted((int(k) for k in data["costs"]), key=lambda i: (-votes.get(str(i), 0), i))
     listed = [i for i in ranked if i in selected] if funded_only else ranked
     page = paginate_list(listed)
     top = ranked[:CHART_TOP]
@@ -783,7 +800,8 @@ def _result_context(cycle, result):
         "winners": len(selected),
         "selected": selected,
         "votes": votes,
-        "payments": data.get("payments", {}),
+        "payments": data.get("payments") or {},
+        "engine_rule": data.get("engine_rule"),
         "turnout": data["turnout"],
         "district_names": district_names,
         "chart": charts.bar_chart(bars),

@@ -518,10 +518,10 @@ def public_positions(session, draft, article_id, *, limit=50):
     shown = sorted([(c.id, 1) for c in singles] + [tuple(row) for row in campaigns])[:limit]
     comments = {c.id: c for c in singles}
     wanted = [comment_id for comment_id, _size in shown if comment_id not in comments]
-    if wanted:
-        comments.update(
-            (c.id, c) for c in session.scalars(select(Comment).where(Comment.id.in_(wanted)))
-        )
+    # Run even when empty: the page's statements stay the same whatever the article holds.
+    comments.update(
+        (c.id, c) for c in session.scalars(select(Comment).where(Comment.id.in_(wanted)))
+    )
     return [(comments[comment_id], size) for comment_id, size in shown]
 
 
