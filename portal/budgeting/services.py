@@ -606,6 +606,25 @@ def published_result(session, cycle):
     )
 
 
+# Parsed and ranked results by (result id, computed at): a stored result never changes
+# without a new computed_at, so a worker ranks each one once, not on every page view.
+_RANKINGS = {}
+
+
+def ranking(result):
+    """(project ids by votes, votes by str id, selected ids, payments/turnout/engine_rule)."""
+    key = (result.id, result.computed_at)
+    if key not in _RANKINGS:
+        data = result.data
+        votes = data["votes"]
+        ranked = sorted((int(k) for k in data["costs"]), key=lambda i: (-votes.get(str(i), 0), i))
+        small = {k: data.get(k) for k in ("payments", "turnout", "engine_rule")}
+        if len(_RANKINGS) >= 16:
+            _RANKINGS.pop(next(iter(_RANKINGS)))
+        _RANKINGS[key] = (ranked, votes, frozenset(data["selected"]), small)
+    return _RANKINGS[key]
+
+
 # ------------------------------------------------------------------ implementation
 def add_update(session, actor, proposal, *, status, progress, note="", now=None):
     """Staff report on a funded project; cancelling needs a reason."""

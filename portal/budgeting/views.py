@@ -748,23 +748,6 @@ def results(cycle_id):
 
 # Bars in the results chart; the rest is one "other projects" bar (the table has them all).
 CHART_TOP = 15
-# Parsed and ranked results by (result id, computed at): a stored result never changes
-# without a new computed_at, so a worker ranks each one once, not on every page view.
-_RANKINGS = {}
-
-
-def _ranking(result):
-    """(project ids by votes, votes by str id, selected ids, the rest of the data)."""
-    key = (result.id, result.computed_at)
-    if key not in _RANKINGS:
-        data = result.data
-        votes = data["votes"]
-        ranked = sorted((int(k) for k in data["costs"]), key=lambda i: (-votes.get(str(i), 0), i))
-        small = {k: data.get(k) for k in ("payments", "turnout", "engine_rule")}
-        if len(_RANKINGS) >= 16:
-            _RANKINGS.pop(next(iter(_RANKINGS)))
-        _RANKINGS[key] = (ranked, votes, frozenset(data["selected"]), small)
-    return _RANKINGS[key]
 
 
 def _result_context(cycle, result):
@@ -773,7 +756,7 @@ def _result_context(cycle, result):
     The stored result holds every project's votes; only the projects of the chart and of the
     page are read from the database. Full data is in the exports and the API.
     """
-    ranked, votes, selected, data = _ranking(result)
+    ranked, votes, selected, data = services.ranking(result)
     funded_only = request.args.get("funded") == "1"
     listed = [i for i in ranked if i in selected] if funded_only else ranked
     page = paginate_list(listed)
