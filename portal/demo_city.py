@@ -185,7 +185,7 @@ def _cycle(session, scale, region, staff):
         title_en=cycle_title(scale),
         summary_en="A city's worth of proposals and ballots, for trying the portal at scale.",
         region_id=region.id,
-        budget=scale.proposals * 3_000_000,
+        budget=scale.proposals * 300_000,  # about a hundred winners in a city
         ballot_rule="knapsack",
         winner_rule="greedy",
         proposals_open_at=start,

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
 
 from portal import database
 from portal.accounts.models import User, utcnow
@@ -789,6 +790,7 @@ def published_result(session, cycle):
         .order_by(
             CycleResult.rule != cycle.winner_rule, CycleResult.rule, CycleResult.version.desc()
         )
+        .options(defer(CycleResult.data))  # the big `data` is read only when used
         .limit(1)
     )
 
@@ -801,6 +803,25 @@ def published_versions(session, cycle):
         .order_by(CycleResult.published_at.desc(), CycleResult.id.desc())
         .limit(50)
     ).all()
+
+
+# Parsed and ranked results by (result id, computed at): a stored result never changes
+# without a new computed_at, so a worker ranks each one once, not on every page view.
+_RANKINGS = {}
+
+
+def ranking(result):
+    """(project ids by votes, votes by str id, selected ids, payments/turnout/engine_rule)."""
+    key = (result.id, result.computed_at)
+    if key not in _RANKINGS:
+        data = result.data
+        votes = data["votes"]
+        ranked = sorted((int(k) for k in data["costs"]), key=lambda i: (-votes.get(str(i), 0), i))
+        small = {k: data.get(k) for k in ("payments", "turnout", "engine_rule")}
+        if len(_RANKINGS) >= 16:
+            _RANKINGS.pop(next(iter(_RANKINGS)))
+        _RANKINGS[key] = (ranked, votes, frozenset(data["selected"]), small)
+    return _RANKINGS[key]
 
 
 # ------------------------------------------------------------------ implementation

@@ -18,7 +18,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import defer, joinedload, selectinload
 
 from portal import charts, database
 from portal.accounts.domain import IINError
@@ -72,12 +72,13 @@ CONFLICT_CODES = {
     "ledger_frozen",
 }
 FORBIDDEN_CODES = {"forbidden", "not_resident"}
+# Each order ends with the id in the same direction, so one index serves it (no sort).
 SORTS = {
-    "new": Proposal.created_at.desc(),
-    "old": Proposal.created_at.asc(),
-    "cost": Proposal.estimated_cost.asc(),
-    "cost-desc": Proposal.estimated_cost.desc(),
-    "title": Proposal.title.asc(),
+    "new": (Proposal.created_at.desc(), Proposal.id.desc()),
+    "old": (Proposal.created_at.asc(), Proposal.id.asc()),
+    "cost": (Proposal.estimated_cost.asc(), Proposal.id.asc()),
+    "cost-desc": (Proposal.estimated_cost.desc(), Proposal.id.desc()),
+    "title": (Proposal.title.asc(), Proposal.id.asc()),
 }
 
 
@@ -352,7 +353,7 @@ def proposals(cycle_id):
     if args.get("status") in STATUS_LABELS:
         query = query.where(Proposal.status == args["status"])
     sort = args.get("sort", "new")
-    query = query.order_by(SORTS.get(sort, SORTS["new"]), Proposal.id)
+    query = query.order_by(*SORTS.get(sort, SORTS["new"]))
     page = paginate(query.options(joinedload(Proposal.district)))
     return render_template(
         "budgeting/proposals.html",
@@ -773,6 +774,7 @@ def results(cycle_id):
             select(CycleResult)
             .where(CycleResult.cycle_id == cycle.id, CycleResult.published_at.is_(None))
             .order_by(CycleResult.rule, CycleResult.version.desc())
+            .options(defer(CycleResult.data))
         ).all()
     shown = result
     if shown is None and is_staff and drafts:
@@ -806,11 +808,8 @@ def _result_context(cycle, result):
     The stored result holds every project's votes; only the projects of the chart and of the
     page are read from the database. Full data is in the exports and the API.
     """
-    data = result.data
-    votes = data["votes"]
-    selected = set(data["selected"])
+    ranked, votes, selected, data = services.ranking(result)
     funded_only = request.args.get("funded") == "1"
-    ranked = sorted((int(k) for k in data["costs"]), key=lambda i: (-votes.get(str(i), 0), i))
     listed = [i for i in ranked if i in selected] if funded_only else ranked
     page = paginate_list(listed)
     top = ranked[:CHART_TOP]
@@ -836,7 +835,8 @@ def _result_context(cycle, result):
         "winners": len(selected),
         "selected": selected,
         "votes": votes,
-        "payments": data.get("payments", {}),
+        "payments": data.get("payments") or {},
+        "engine_rule": data.get("engine_rule"),
         "turnout": data["turnout"],
         "district_names": district_names,
         "chart": charts.bar_chart(bars),

@@ -10,6 +10,7 @@ import html
 
 import bleach
 from sqlalchemy import and_, case, func, select, true
+from sqlalchemy.orm import contains_eager
 
 from portal import spreadsheets
 from portal.accounts.models import utcnow
@@ -544,11 +545,22 @@ def public_positions(session, draft, article_id, *, limit=50):
     shown = sorted([(c.id, 1) for c in singles] + [tuple(row) for row in campaigns])[:limit]
     comments = {c.id: c for c in singles}
     wanted = [comment_id for comment_id, _size in shown if comment_id not in comments]
-    if wanted:
-        comments.update(
-            (c.id, c) for c in session.scalars(select(Comment).where(Comment.id.in_(wanted)))
-        )
+    # Run even when empty: the page's statements stay the same whatever the article holds.
+    comments.update(
+        (c.id, c) for c in session.scalars(select(Comment).where(Comment.id.in_(wanted)))
+    )
     return [(comments[comment_id], size) for comment_id, size in shown]
+
+
+def summary_page_statement(draft):
+    """The summary table's comments (articles loaded with them), article order: to paginate."""
+    return (
+        select(Comment)
+        .outerjoin(Article, Article.id == Comment.article_id)
+        .where(Comment.draft_id == draft.id, Comment.status == "published")
+        .order_by(Article.position.is_(None).desc(), Article.position, Comment.id)
+        .options(contains_eager(Comment.article))
+    )
 
 
 def summary_rows(session, draft):

@@ -5,6 +5,7 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from portal.consultations import calendar, services
 from portal.consultations.forms import (
@@ -296,10 +297,12 @@ def my_comments():
 @bp.route("/<int:draft_id>/summary")
 def summary(draft_id):
     draft = _draft_or_404(draft_id)
+    page = paginate(services.summary_page_statement(draft))
     return render_template(
         "consultations/summary.html",
         draft=draft,
-        rows=services.summary_rows(db.session, draft),
+        page=page,
+        rows=[(comment, comment.article) for comment in page.items],
         is_overdue=services.is_overdue,
         plain=services.plain,
     )
@@ -521,6 +524,7 @@ def answers(draft_id):
             Comment.decision.is_(None),
         )
         .order_by(Comment.id)
+        .options(joinedload(Comment.article), joinedload(Comment.campaign))
     )
     return render_template(
         "consultations/answers.html",

@@ -416,14 +416,14 @@ def comments(draft_id):
 def summary(draft_id):
     draft = _draft_or_404(draft_id)
     statement = (
-        select(Comment, Article.number)
+        select(Comment, Article.number, Article.position)
         .outerjoin(Article, Article.id == Comment.article_id)
         .where(Comment.draft_id == draft.id, Comment.status == "published")
         .order_by(Article.position.is_(None).desc(), Article.position, Comment.id)
     )
 
     def serialise(row):
-        comment, number = row
+        comment, number = row[0], row[1]
         return {
             "comment_id": comment.id,
             "article": number,
@@ -449,8 +449,8 @@ def summary(draft_id):
     rows = db.session.execute(statement.limit(per_page).offset((page - 1) * per_page)).all()
     last = None
     if rows and page * per_page < total:
-        comment, _number = rows[-1]
-        last = [_position(comment), comment.id]
+        comment, _number, position = rows[-1]
+        last = [position, comment.id]
     return jsonify(
         {
             "items": [serialise(r) for r in rows],
@@ -461,10 +461,6 @@ def summary(draft_id):
             **_links(last),
         }
     )
-
-
-def _position(comment):
-    return comment.article.position if comment.article_id else None
 
 
 def _summary_after(draft, after, per_page):
@@ -494,12 +490,12 @@ def _summary_after(draft, after, per_page):
         found = db.session.scalars(
             statement.order_by(Comment.id).limit(per_page + 1 - len(rows))
         ).all()
-        rows.extend((c, number) for c in found)
+        rows.extend((c, number, article_position) for c in found)
         if len(rows) > per_page:
             more = True
             break
     rows = rows[:per_page]
-    last = [_position(rows[-1][0]), rows[-1][0].id] if more else None
+    last = [rows[-1][2], rows[-1][0].id] if more else None
     return rows, last
 
 

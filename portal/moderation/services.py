@@ -8,6 +8,7 @@ changes anything (so a refused bulk action writes nothing), and only flushes. No
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, text, update
+from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import utcnow
 from portal.audit import code_of, record
@@ -92,6 +93,8 @@ def queue(session, user, region_id, filters, *, count_cap=None):
         cursor = Comment.id < filters.after if filters.newest_first else Comment.id > filters.after
         statement = statement.where(cursor)
     order = Comment.id.desc() if filters.newest_first else Comment.id.asc()
+    # The page's articles and drafts come with it: no query per row.
+    statement = statement.options(joinedload(Comment.article), joinedload(Comment.draft))
     rows = session.scalars(statement.order_by(order).limit(per_page + 1)).all()
     next_cursor = rows[per_page - 1].id if len(rows) > per_page else None
     return rows[:per_page], next_cursor, total
@@ -328,7 +331,7 @@ def campaigns_of(session, draft):
     return (
         select(Campaign)
         .where(Campaign.draft_id == draft.id)
-        .order_by(Campaign.size.desc(), Campaign.id)
+        .order_by(Campaign.size.desc(), Campaign.id.desc())
     )
 
 
