@@ -33,8 +33,25 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
     WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session; long forms stay valid
+    # Failed sign-ins: an account locks after this many failures in the window (from any
+    # address); an address that failed this often (any accounts) is slowed down, never locked.
     LOGIN_THROTTLE_ATTEMPTS = 5
     LOGIN_THROTTLE_WINDOW = 15 * 60
+    LOGIN_ADDRESS_ATTEMPTS = 20
+    LOGIN_ADDRESS_DELAY_MAX = 3.0  # seconds
+    # Number of reverse proxies in front of the app whose X-Forwarded-For we trust.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    # Flask-Limiter: memory:// on one host; redis://host:6379/1 shares counters between hosts.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_REGISTER = "10/hour"
+    RATELIMIT_COMMENT = "30/hour"
+    RATELIMIT_REPORT = "30/hour"
+    RATELIMIT_DRAFT_VOTE = "30/hour"
+    RATELIMIT_PROPOSAL = "10/hour"
+    RATELIMIT_RECEIPT = "30/minute"
+    RATELIMIT_API = "300/minute"
+    RATELIMIT_MAIL = "5/hour"  # password-reset and confirmation mails asked for per address
     PAGE_SIZE = 20
     TESTING = False
 
@@ -50,6 +67,12 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = _database_url("tynda-test.sqlite")
     # Cheap Argon2 so hundreds of test sign-ups stay fast; production keeps the defaults.
     ARGON2_PARAMS = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+    # Every test client shares 127.0.0.1: generous limits here, tight ones in the limit tests.
+    RATELIMIT_REGISTER = RATELIMIT_COMMENT = RATELIMIT_REPORT = "10000/minute"
+    RATELIMIT_DRAFT_VOTE = RATELIMIT_PROPOSAL = RATELIMIT_RECEIPT = "10000/minute"
+    RATELIMIT_API = RATELIMIT_MAIL = "10000/minute"
+    LOGIN_THROTTLE_ATTEMPTS = 5
+    LOGIN_ADDRESS_DELAY_MAX = 0.2
 
 
 class ProductionConfig(Config):

@@ -10,6 +10,8 @@ import datetime as dt
 import hashlib
 import hmac
 import io
+import secrets
+from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -103,45 +105,127 @@ def find_by_iin(session, iin, key):
 
 
 def _throttle_keys(email, client):
-    return [
+    """The account key and the address key; their failure rows are counted separately."""
+    return (
         "e:" + hashlib.sha256(normalise_email(email).encode()).hexdigest()[:40],
         "c:" + hashlib.sha256((client or "").encode()).hexdigest()[:40],
-    ]
+    )
+
+
+@dataclass(frozen=True)
+class LoginCheck:
+    """What the database says before a password is checked (read-only, no locks kept)."""
+
+    user_id: int | None
+    password_hash: str | None
+    account_failures: int
+    address_failures: int
+
+
+def check_login(session, email, *, client, window_seconds, now=None):
+    """Read the account and the recent failures of this account and of this address."""
+    now = now or utcnow()
+    since = now - dt.timedelta(seconds=window_seconds)
+    account_key, address_key = _throttle_keys(email, client)
+    counts = dict(
+        session.execute(
+            select(FailedLogin.key, func.count())
+            .where(FailedLogin.key.in_((account_key, address_key)), FailedLogin.at >= since)
+            .group_by(FailedLogin.key)
+        ).all()
+    )
+    row = session.execute(
+        select(User.id, User.password_hash).where(User.email == normalise_email(email))
+    ).first()
+    return LoginCheck(
+        user_id=row.id if row else None,
+        password_hash=row.password_hash if row else None,
+        account_failures=counts.get(account_key, 0),
+        address_failures=counts.get(address_key, 0),
+    )
+
+
+def address_delay(failures, *, threshold, maximum):
+    """Seconds to slow an address down: none below the threshold, then doubling to a cap."""
+    if failures < threshold:
+        return 0.0
+    return min(float(maximum), 0.25 * 2 ** min(failures - threshold, 16))
+
+
+def password_matches(password_hash, password):
+    """Check a password; with no account, check against a dummy hash so timing is the same.
+
+    CPU-bound: call it outside database transactions (SQLite write transactions are
+    IMMEDIATE, so holding one during Argon2 would stall every writer).
+    """
+    try:
+        return _hasher.verify(password_hash or _dummy_hash(), password) and bool(password_hash)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _dummy_hash():
+    global _dummy
+    if _dummy is None or _hasher.check_needs_rehash(_dummy):
+        _dummy = _hasher.hash(secrets.token_urlsafe(16))
+    return _dummy
+
+
+_dummy = None
+
+
+def rehash_if_needed(password_hash, password):
+    """A new hash when the stored one uses old parameters, else None (CPU-bound)."""
+    return _hasher.hash(password) if _hasher.check_needs_rehash(password_hash) else None
+
+
+def record_login(session, email, *, client, user_id, ok, new_hash=None, window_seconds, now=None):
+    """Write the outcome: a failure row for the account and one for the address, or clear
+    the account's failures on success. Old rows are pruned here."""
+    now = now or utcnow()
+    account_key, address_key = _throttle_keys(email, client)
+    since = now - dt.timedelta(seconds=window_seconds)
+    session.execute(delete(FailedLogin).where(FailedLogin.at < since))
+    if not ok:
+        session.add(FailedLogin(key=account_key, at=now))
+        session.add(FailedLogin(key=address_key, at=now))
+        session.flush()
+        return None
+    user = session.get(User, user_id)
+    if new_hash:
+        user.password_hash = new_hash
+    session.execute(delete(FailedLogin).where(FailedLogin.key == account_key))
+    session.flush()
+    return user
 
 
 def authenticate(session, email, password, *, client, attempts, window_seconds, now=None):
     """Return the user for correct credentials; record and throttle failures.
 
-    Raises AccountError("throttled", minutes=…) when the e-mail or client has failed
-    `attempts` times within the window, and AccountError("bad_credentials") otherwise.
+    An account locks after `attempts` failures of THAT account within the window
+    (AccountError("throttled", minutes=…)); failures of other accounts from the same address
+    never refuse a right password (the view only slows such an address down). Wrong
+    credentials raise AccountError("bad_credentials"). The view runs the same three steps
+    with a commit between them, so the Argon2 check holds no database lock.
     """
-    now = now or utcnow()
-    since = now - dt.timedelta(seconds=window_seconds)
-    keys = _throttle_keys(email, client)
-    session.execute(delete(FailedLogin).where(FailedLogin.at < since))
-    recent = session.scalar(
-        select(func.count()).where(FailedLogin.key.in_(keys), FailedLogin.at >= since)
-    )
-    if recent >= attempts:
+    check = check_login(session, email, client=client, window_seconds=window_seconds, now=now)
+    if check.account_failures >= attempts:
         raise AccountError("throttled", minutes=max(1, window_seconds // 60))
-    user = session.scalar(select(User).where(User.email == normalise_email(email)))
-    if user is None or not _password_matches(user, password):
-        for key in keys:
-            session.add(FailedLogin(key=key, at=now))
-        session.flush()
+    ok = password_matches(check.password_hash, password)
+    new_hash = rehash_if_needed(check.password_hash, password) if ok else None
+    user = record_login(
+        session,
+        email,
+        client=client,
+        user_id=check.user_id,
+        ok=ok,
+        new_hash=new_hash,
+        window_seconds=window_seconds,
+        now=now,
+    )
+    if not ok:
         raise AccountError("bad_credentials")
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
-    session.execute(delete(FailedLogin).where(FailedLogin.key == keys[0]))
-    session.flush()
     return user
-
-
-def _password_matches(user, password):
-    try:
-        return _hasher.verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 def sign_out_everywhere(session, user):

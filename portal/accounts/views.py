@@ -1,5 +1,7 @@
 """Registration, sign-in, profile and the staff pages that verify residents."""
 
+import time
+
 from flask import (
     Blueprint,
     abort,
@@ -28,6 +30,7 @@ from portal.extensions import db, login_manager
 from portal.i18n import current_language
 from portal.pagination import paginate
 from portal.permissions import require_region_access, roles_required
+from portal.ratelimit import limit
 from portal.regions.models import District, Region
 
 bp = Blueprint("accounts", __name__)
@@ -54,6 +57,7 @@ def _region_choices(form):
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limit("RATELIMIT_REGISTER")
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("accounts.profile"))
@@ -93,19 +97,21 @@ def register():
 
 
 def _attach_register_error(form, code):
-    messages = {
-        "duplicate_iin": (
-            form.iin,
-            _("An account cannot be created with this IIN. If you registered before, sign in."),
-        ),
-        "duplicate_email": (
-            form.email,
-            _("An account cannot be created with this e-mail. If you registered before, sign in."),
-        ),
-        "district_region": (form.district_id, _("This district is not in the chosen region.")),
-    }
-    field, message = messages[code]
-    field.errors = list(field.errors) + [message]
+    if code in ("duplicate_iin", "duplicate_email"):
+        # One answer for both, on no particular field: it must not tell whether an IIN
+        # already has an account, only what the person can do next.
+        form.form_errors.append(
+            _(
+                "We could not create an account with these details. If you have registered "
+                "before, sign in or reset your password from the sign-in page. If you have "
+                "never registered, contact your akimat's staff: they can check who holds "
+                "an account with your IIN."
+            )
+        )
+        return
+    form.district_id.errors = list(form.district_id.errors) + [
+        _("This district is not in the chosen region.")
+    ]
 
 
 def _start_session(user):
@@ -121,37 +127,62 @@ def login():
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
-        config = current_app.config
-        try:
-            user = services.authenticate(
-                db.session,
-                form.email.data,
-                form.password.data,
-                client=request.remote_addr,
-                attempts=config["LOGIN_THROTTLE_ATTEMPTS"],
-                window_seconds=config["LOGIN_THROTTLE_WINDOW"],
-            )
-        except services.AccountError as error:
-            db.session.commit()  # keep the record of the failed attempt
-            if error.code == "throttled":
-                status = 429
-                form.form_errors.append(
-                    _(
-                        "Too many failed attempts. Try again in %(minutes)d minutes.",
-                        **error.details,
-                    )
-                )
-            else:
-                status = 422
-                form.form_errors.append(_("The e-mail or password is not correct."))
-        else:
-            db.session.commit()
+        user, error = _authenticate(form.email.data, form.password.data)
+        if user is not None:
             _start_session(user)
             flash(_("You are signed in."), "success")
             return redirect(_safe_next(request.args.get("next")) or url_for("accounts.profile"))
+        if error.code == "throttled":
+            status = 429
+            form.form_errors.append(
+                _("Too many failed attempts. Try again in %(minutes)d minutes.", **error.details)
+            )
+        else:
+            status = 422
+            form.form_errors.append(_("The e-mail or password is not correct."))
     elif request.method == "POST":
         status = 422
     return render_template("accounts/login.html", form=form), status
+
+
+def _authenticate(email, password):
+    """Sign-in in three steps so Argon2 runs with no transaction open: read, check, write.
+
+    Returns (user, None) or (None, AccountError). An address with many failures (of any
+    accounts) is slowed down by a delay, never refused; an account with many failures is
+    locked for the window whatever the address.
+    """
+    config = current_app.config
+    window = config["LOGIN_THROTTLE_WINDOW"]
+    client = request.remote_addr
+    check = services.check_login(db.session, email, client=client, window_seconds=window)
+    db.session.commit()  # end the read transaction before the slow part
+    delay = services.address_delay(
+        check.address_failures,
+        threshold=config["LOGIN_ADDRESS_ATTEMPTS"],
+        maximum=config["LOGIN_ADDRESS_DELAY_MAX"],
+    )
+    if delay:
+        time.sleep(delay)
+    if check.account_failures >= config["LOGIN_THROTTLE_ATTEMPTS"]:
+        # Same Argon2 work as any other answer, so a locked account is not told by timing.
+        services.password_matches(None, password)
+        return None, services.AccountError("throttled", minutes=max(1, window // 60))
+    ok = services.password_matches(check.password_hash, password)
+    new_hash = services.rehash_if_needed(check.password_hash, password) if ok else None
+    user = services.record_login(
+        db.session,
+        email,
+        client=client,
+        user_id=check.user_id,
+        ok=ok,
+        new_hash=new_hash,
+        window_seconds=window,
+    )
+    db.session.commit()
+    if not ok:
+        return None, services.AccountError("bad_credentials")
+    return user, None
 
 
 def _safe_next(target):

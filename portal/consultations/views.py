@@ -26,6 +26,7 @@ from portal.extensions import db
 from portal.forms import BaseForm
 from portal.pagination import paginate
 from portal.permissions import roles_required
+from portal.ratelimit import limit
 from portal.regions.models import Region
 
 bp = Blueprint("consultations", __name__, url_prefix="/consultations")
@@ -199,6 +200,7 @@ def _article_page(draft, article, form, status=200):
 
 @bp.route("/<int:draft_id>/comments", methods=["POST"])
 @login_required
+@limit("RATELIMIT_COMMENT", per="account")
 def comment(draft_id):
     draft = _draft_or_404(draft_id)
     form = CommentForm()
@@ -243,6 +245,7 @@ def comment(draft_id):
 
 @bp.route("/<int:draft_id>/vote", methods=["POST"])
 @login_required
+@limit("RATELIMIT_DRAFT_VOTE", per="account")
 def vote(draft_id):
     draft = _draft_or_404(draft_id)
     form = VoteForm()
@@ -262,6 +265,7 @@ def vote(draft_id):
 
 @bp.route("/comments/<int:comment_id>/report", methods=["POST"])
 @login_required
+@limit("RATELIMIT_REPORT", per="account")
 def report(comment_id):
     comment = db.session.get(Comment, comment_id)
     if comment is None or comment.status != "published":
