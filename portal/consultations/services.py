@@ -299,6 +299,22 @@ def check_text(text, *, required=True):
     return text
 
 
+def may_take_part(user, draft):
+    """Only verified residents comment and vote: of the draft's region, or any region for a
+    national draft. Throwaway accounts must not stuff a draft's support or flood moderation."""
+    if user is None or not getattr(user, "is_authenticated", True):
+        return False
+    verified = getattr(user, "verified_region_id", None)
+    if verified is None:
+        return False
+    return draft.region_id is None or verified == draft.region_id
+
+
+def _require_take_part(user, draft):
+    if not may_take_part(user, draft):
+        raise ConsultationError("not_verified", national=draft.region_id is None)
+
+
 def add_comment(
     session,
     user,
@@ -313,6 +329,7 @@ def add_comment(
 ):
     """A resident comments on the draft, one of its articles or one paragraph: pending."""
     now = aware(now or now_utc())
+    _require_take_part(user, draft)
     if stance not in STANCES:
         raise ConsultationError("bad_stance")
     text = check_text(text)
@@ -401,6 +418,7 @@ def report_comment(session, user, comment):
 
 def vote(session, user, draft, *, supports, now=None):
     """Mark the whole draft supported or not, once, while it is open."""
+    _require_take_part(user, draft)
     try:
         domain.check_can_comment(draft_state(draft), aware(now or now_utc()))
     except domain.TransitionError as error:

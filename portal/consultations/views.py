@@ -67,6 +67,7 @@ def error_message(error):
         "own_comment": _("You cannot report your own comment."),
         "already_reported": _("You have already reported this comment."),
         "already_voted": _("You have already given your view of this draft."),
+        "not_verified": not_verified_message(),
         "justification_required": _("A justification is required unless the comment is accepted."),
         "wording_rule": _(
             "An accepted comment needs the new wording; a comment that is not accepted "
@@ -82,6 +83,20 @@ def error_message(error):
         "bad_topic": _("A topic is a short plain-text label (up to 60 characters)."),
     }
     return messages.get(error.code, _("This action is not possible."))
+
+
+def not_verified_message():
+    return _(
+        "Only verified residents of the draft's region can comment on it and give their "
+        "view (any verified resident for a national draft). To get verified, ask your "
+        "akimat's staff to confirm your residence (bring your ID card), then come back."
+    )
+
+
+def _refuse_unverified(draft):
+    """The view's own check (the services check again): a clear message, nothing written."""
+    flash(not_verified_message(), "error")
+    return redirect(url_for("consultations.show", draft_id=draft.id)), 303
 
 
 def labels():
@@ -158,6 +173,8 @@ def show(draft_id):
         votes=services.vote_counts(db.session, draft),
         status=services.effective_status(draft),
         vote_form=VoteForm(),
+        can_take_part=services.may_take_part(_user(), draft),
+        not_verified=not_verified_message(),
         can_manage=services.can_manage(_user(), draft),
         general=services.public_positions(db.session, draft, None),
     )
@@ -191,6 +208,8 @@ def _article_page(draft, article, form, status=200):
             positions=services.public_positions(db.session, draft, article.id if article else None),
             status=services.effective_status(draft),
             report_form=BaseForm(),
+            can_take_part=services.may_take_part(_user(), draft),
+            not_verified=not_verified_message(),
             diff=services.domain.word_diff,
             plain=services.plain,
         ),
@@ -203,6 +222,8 @@ def _article_page(draft, article, form, status=200):
 @limit("RATELIMIT_COMMENT", per="account")
 def comment(draft_id):
     draft = _draft_or_404(draft_id)
+    if not services.may_take_part(current_user, draft):
+        return _refuse_unverified(draft)
     form = CommentForm()
     raw_article = form.article_id.data or ""
     article = None
@@ -248,6 +269,8 @@ def comment(draft_id):
 @limit("RATELIMIT_DRAFT_VOTE", per="account")
 def vote(draft_id):
     draft = _draft_or_404(draft_id)
+    if not services.may_take_part(current_user, draft):
+        return _refuse_unverified(draft)
     form = VoteForm()
     if not form.validate_on_submit():
         flash(_("Choose whether you support the draft."), "error")
