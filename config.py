@@ -5,6 +5,7 @@ between machines comes from the environment: SECRET_KEY, DATABASE_URL, IIN_HMAC_
 """
 
 import os
+import tempfile
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -53,6 +54,16 @@ class Config:
     RATELIMIT_API = "300/minute"
     RATELIMIT_MAIL = "5/hour"  # password-reset and confirmation mails asked for per address
     PAGE_SIZE = 20
+    # Outgoing mail. Without MAIL_SERVER (development) mail is written to instance/mail/.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "") in ("1", "true", "yes")
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Tynda <no-reply@tynda.kz>")
+    MAIL_FOLDER = None
+    # The portal's public address, for links in mail sent from the CLI or a job.
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
     TESTING = False
 
 
@@ -67,6 +78,8 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = _database_url("tynda-test.sqlite")
     # Cheap Argon2 so hundreds of test sign-ups stay fast; production keeps the defaults.
     ARGON2_PARAMS = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+    # Mail of tests without an SMTP server goes to a temporary folder, not instance/.
+    MAIL_FOLDER = str(Path(tempfile.gettempdir()) / "tynda-test-mail")
     # Every test client shares 127.0.0.1: generous limits here, tight ones in the limit tests.
     RATELIMIT_REGISTER = RATELIMIT_COMMENT = RATELIMIT_REPORT = "10000/minute"
     RATELIMIT_DRAFT_VOTE = RATELIMIT_PROPOSAL = RATELIMIT_RECEIPT = "10000/minute"

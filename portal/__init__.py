@@ -58,6 +58,7 @@ def _register_extensions(app):
 
 def _register_blueprints(app):
     from portal import errors
+    from portal.accounts import lifecycle as _lifecycle  # noqa: F401 (adds account pages)
     from portal.accounts.views import bp as accounts_bp
     from portal.budgeting.views import bp as budgeting_bp
     from portal.consultations.views import bp as consultations_bp

@@ -55,31 +55,53 @@ def normalise_email(email):
 
 
 def register(
-    session, *, full_name, iin, email, phone, password, region, district, key, locale=None
+    session,
+    *,
+    full_name,
+    iin,
+    email,
+    phone,
+    password,
+    region,
+    district,
+    key,
+    locale=None,
+    consent=True,
+    password_hash=None,
 ):
-    """Create a resident account; verify it at once if the IIN is in the region's register."""
+    """Create a resident account; verify it at once if the IIN is in the region's register.
+
+    `consent` records the person's consent to processing their personal data (required).
+    `password_hash` may be computed beforehand (outside the transaction) with hash_password.
+    A person who deleted their account and registers again gets the same (anonymous) row
+    back, so their old ballots still count once.
+    """
+    if not consent:
+        raise AccountError("consent_required")
     info = parse_iin(iin)
     iin_hash = iin_digest(iin, key)
     email = normalise_email(email)
-    if session.scalar(select(User.id).where(User.iin_hash == iin_hash)):
+    existing = session.scalar(select(User).where(User.iin_hash == iin_hash))
+    if existing is not None and existing.deleted_at is None:
         raise AccountError("duplicate_iin")
     if session.scalar(select(User.id).where(User.email == email)):
         raise AccountError("duplicate_email")
     if district is not None and district.region_id != region.id:
         raise AccountError("district_region")
-    user = User(
-        full_name=full_name.strip(),
-        iin_hash=iin_hash,
-        birth_year=info.birth_date.year,
-        sex=info.sex,
-        email=email,
-        phone=phone,
-        password_hash=_hasher.hash(password),
-        region_id=region.id,
-        district_id=district.id if district else None,
-        role="resident",
-        locale=locale,
-    )
+    user = existing or User(iin_hash=iin_hash, role="resident")
+    user.full_name = full_name.strip()
+    user.birth_year = info.birth_date.year
+    user.sex = info.sex
+    user.email = email
+    user.phone = phone
+    user.password_hash = password_hash or _hasher.hash(password)
+    user.region_id = region.id
+    user.district_id = district.id if district else None
+    user.locale = locale
+    user.consent_at = utcnow()
+    user.deleted_at = None
+    user.email_confirmed_at = None
+    user.session_token = new_token()
     session.add(user)
     if in_register(session, region.id, iin_hash):
         mark_verified(user, region.id, "register")
@@ -225,6 +247,113 @@ def authenticate(session, email, password, *, client, attempts, window_seconds, 
     )
     if not ok:
         raise AccountError("bad_credentials")
+    return user
+
+
+def hash_password(password):
+    """Argon2 hash of a new password (CPU-bound: call it outside transactions)."""
+    return _hasher.hash(password)
+
+
+def find_active_by_email(session, email):
+    return session.scalar(
+        select(User).where(User.email == normalise_email(email), User.deleted_at.is_(None))
+    )
+
+
+def set_password(session, user, new_hash):
+    """Replace the password (reset or change): old sessions end and reset links die."""
+    user.password_hash = new_hash
+    session.execute(delete(FailedLogin).where(FailedLogin.key == _throttle_keys(user.email, "")[0]))
+    sign_out_everywhere(session, user)
+    return user
+
+
+def confirm_email(session, user, email=None):
+    """Mark `email` (default: the current address) confirmed; it becomes the account's."""
+    email = normalise_email(email or user.email)
+    if email != user.email:
+        taken = session.scalar(select(User.id).where(User.email == email, User.id != user.id))
+        if taken:
+            raise AccountError("duplicate_email")
+        user.email = email
+    user.email_confirmed_at = utcnow()
+    session.flush()
+    return user
+
+
+def check_new_email(session, user, email):
+    """Refuse an address another account uses (before a confirmation mail is sent)."""
+    email = normalise_email(email)
+    if email == user.email:
+        raise AccountError("same_email")
+    if session.scalar(select(User.id).where(User.email == email)):
+        raise AccountError("duplicate_email")
+    return email
+
+
+def update_profile(session, user, *, full_name, phone, locale, district=None):
+    if district is not None and district.region_id != user.region_id:
+        raise AccountError("district_region")
+    user.full_name = full_name.strip()
+    user.phone = phone
+    user.locale = locale
+    user.district_id = district.id if district else None
+    session.flush()
+    return user
+
+
+# Capabilities add their part of a person's data export: name -> fn(session, user) -> list.
+PERSONAL_DATA = {}
+
+
+def personal_data(session, user):
+    """Everything the portal holds about the person, as JSON-ready data (Law No. 94-V)."""
+
+    def when(value):
+        return value.isoformat() + "Z" if value else None
+
+    data = {
+        "account": {
+            "id": user.id,
+            "full_name": user.full_name,
+            "email": user.email,
+            "email_confirmed_at": when(user.email_confirmed_at),
+            "phone": user.phone,
+            "birth_year": user.birth_year,
+            "sex": user.sex,
+            "region": user.region.code if user.region else None,
+            "district": user.district.name_en if user.district else None,
+            "role": user.role,
+            "language": user.locale,
+            "created_at": when(user.created_at),
+            "consent_to_processing_at": when(user.consent_at),
+            "verified_region": user.verified_region.code if user.verified_region else None,
+            "verified_at": when(user.verified_at),
+            "verified_via": user.verified_via,
+            "iin": "not stored; only a keyed hash of it is kept",
+        }
+    }
+    for name, collect in sorted(PERSONAL_DATA.items()):
+        data[name] = collect(session, user)
+    return data
+
+
+def delete_account(session, user):
+    """Wipe the person's data; the row stays anonymous so ballots and published comments
+    keep their place. The keyed IIN hash stays so one person still has one vote."""
+    session.execute(delete(FailedLogin).where(FailedLogin.key == _throttle_keys(user.email, "")[0]))
+    user.full_name = "—"
+    user.email = f"deleted-{user.id}-{new_token()[:8]}@deleted.invalid"
+    user.phone = ""
+    user.password_hash = "!deleted"  # noqa: S105 (no hash matches it: no sign-in)
+    user.locale = None
+    user.district_id = None
+    user.email_confirmed_at = None
+    user.deleted_at = utcnow()
+    if user.role != "resident":
+        user.role, user.scope_region_id = "resident", None
+    sign_out_everywhere(session, user)
     return user
 
 

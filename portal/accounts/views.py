@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
-from portal.accounts import services
+from portal.accounts import mails, services
 from portal.accounts.forms import (
     IIN_MESSAGES,
     EmptyForm,
@@ -83,14 +83,22 @@ def register():
                     district=district,
                     key=iin_key(),
                     locale=current_language(),
+                    consent=form.consent.data,
                 )
+                mails.send_confirmation(db.session, user)
             except services.AccountError as error:
                 db.session.rollback()
                 _attach_register_error(form, error.code)
             else:
                 db.session.commit()
                 _start_session(user)
-                flash(_("Welcome to Tynda! Your account is ready."), "success")
+                flash(
+                    _(
+                        "Welcome to Tynda! Your account is ready. We have sent you a link "
+                        "to confirm your e-mail address."
+                    ),
+                    "success",
+                )
                 return redirect(url_for("accounts.profile"))
     status = 422 if request.method == "POST" else 200
     return render_template("accounts/register.html", form=form), status

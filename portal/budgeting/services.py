@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
+from portal.accounts import services as accounts_services
 from portal.accounts.models import User, utcnow
 from portal.budgeting import domain, richtext
 from portal.budgeting.domain import BudgetRuleError
@@ -580,3 +581,24 @@ def mark_notifications_read(session, user, now=None):
     ):
         note.read_at = now or utcnow()
     session.flush()
+
+
+def personal_proposals(session, user):
+    """The person's proposals for their personal-data download (accounts calls this)."""
+    rows = session.scalars(
+        select(Proposal).where(Proposal.author_id == user.id).order_by(Proposal.id).limit(10_000)
+    )
+    return [
+        {
+            "id": p.id,
+            "cycle_id": p.cycle_id,
+            "title": p.title,
+            "status": p.status,
+            "estimated_cost": p.estimated_cost,
+            "created_at": p.created_at.isoformat() + "Z",
+        }
+        for p in rows
+    ]
+
+
+accounts_services.PERSONAL_DATA["proposals"] = personal_proposals

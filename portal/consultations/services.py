@@ -12,6 +12,7 @@ import bleach
 from sqlalchemy import and_, case, func, select, true
 
 from portal import spreadsheets
+from portal.accounts import services as accounts_services
 from portal.accounts.models import utcnow
 from portal.consultations import calendar, domain
 from portal.consultations.models import (
@@ -642,3 +643,26 @@ def comments_of(session, user, *, limit=100):
     return session.scalars(
         select(Comment).where(Comment.author_id == user.id).order_by(Comment.id.desc()).limit(limit)
     ).all()
+
+
+def personal_comments(session, user):
+    """The person's comments for their personal-data download (accounts calls this)."""
+    rows = session.scalars(
+        select(Comment).where(Comment.author_id == user.id).order_by(Comment.id).limit(10_000)
+    )
+    return [
+        {
+            "id": c.id,
+            "draft_id": c.draft_id,
+            "article_id": c.article_id,
+            "stance": c.stance,
+            "text": c.text,
+            "proposed_wording": c.proposed_wording,
+            "status": c.status,
+            "created_at": c.created_at.isoformat() + "Z",
+        }
+        for c in rows
+    ]
+
+
+accounts_services.PERSONAL_DATA["comments"] = personal_comments

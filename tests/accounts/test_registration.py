@@ -21,6 +21,7 @@ def _form(db, **overrides):
         "email": "asel@example.kz",
         "password": PASSWORD,
         "confirm": PASSWORD,
+        "consent": "y",
     }
     data.update(overrides)
     return data
