@@ -65,6 +65,12 @@ class Config:
     # The portal's public address, for links in mail sent from the CLI or a job.
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
     TESTING = False
+    # Background jobs (portal/jobs): huey on a SQLite file in the instance folder, or on
+    # Redis when JOBS_REDIS_URL is set (several machines, heavier load).
+    JOBS_REDIS_URL = os.environ.get("JOBS_REDIS_URL")
+    JOBS_SQLITE_PATH = os.environ.get("JOBS_SQLITE_PATH")
+    # True: a job runs in-process right after the commit that queued it (no worker).
+    JOBS_IMMEDIATE = False
 
 
 class DevelopmentConfig(Config):
@@ -86,6 +92,8 @@ class TestingConfig(Config):
     RATELIMIT_API = RATELIMIT_MAIL = "10000/minute"
     LOGIN_THROTTLE_ATTEMPTS = 5
     LOGIN_ADDRESS_DELAY_MAX = 0.2
+    # Jobs run in-process after the commit; tests that need a real worker start one.
+    JOBS_IMMEDIATE = True
 
 
 class ProductionConfig(Config):

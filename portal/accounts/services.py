@@ -27,6 +27,7 @@ from portal.accounts.models import (
     new_token,
     utcnow,
 )
+from portal.audit import record
 
 _hasher = PasswordHasher()
 
@@ -217,6 +218,15 @@ def record_login(session, email, *, client, user_id, ok, new_hash=None, window_s
     if new_hash:
         user.password_hash = new_hash
     session.execute(delete(FailedLogin).where(FailedLogin.key == account_key))
+    if user.role != "resident":
+        record(
+            session,
+            user,
+            "accounts.sign_in",
+            target=f"user:{user.id}",
+            region_code=_code(user.scope_region),
+            now=now,
+        )
     session.flush()
     return user
 
@@ -357,6 +367,10 @@ def delete_account(session, user):
     return user
 
 
+def _code(region):
+    return region.code if region is not None else None
+
+
 def sign_out_everywhere(session, user):
     """Replace the user's session token so every old login cookie stops working."""
     user.session_token = new_token()
@@ -375,6 +389,13 @@ def verify_resident(session, actor, user):
     if not actor.works_for(user.region_id) or actor.role == "moderator":
         raise AccountError("forbidden")
     mark_verified(user, user.region_id, "staff")
+    record(
+        session,
+        actor,
+        "accounts.verify",
+        target=f"user:{user.id}",
+        region_code=_code(user.region),
+    )
     session.flush()
     return user
 
@@ -428,19 +449,41 @@ def import_register(session, actor, region, iins, key):
         if user.verified_region_id != region.id:
             mark_verified(user, region.id, "register")
             verified += 1
+    added = len(hashes - known)
+    record(
+        session,
+        actor,
+        "accounts.register_import",
+        target=f"region:{region.code}",
+        details={"entries": len(hashes), "added": added, "verified": verified},
+        region_code=region.code,
+    )
     session.flush()
-    return len(hashes - known), verified
+    return added, verified
 
 
-def grant_role(session, user, role, region=None):
-    """Give a user a role; regional roles need a region. Signs the user out everywhere."""
+def grant_role(session, user, role, region=None, *, actor=None, via="web"):
+    """Give a user a role; regional roles need a region. Signs the user out everywhere.
+
+    The grant is audited; actor None with via "cli" is the server's operator.
+    """
     if role not in ROLES:
         raise AccountError("unknown_role")
     if role in REGIONAL_ROLES and region is None:
         raise AccountError("region_required")
+    before = user.role
     user.role = role
     user.scope_region_id = region.id if role in REGIONAL_ROLES else None
     sign_out_everywhere(session, user)
+    code = region.code if role in REGIONAL_ROLES else None
+    record(
+        session,
+        actor,
+        "accounts.grant_role",
+        target=f"user:{user.id}",
+        details={"email": user.email, "role": role, "before": before, "via": via},
+        region_code=code,
+    )
     return user
 
 

@@ -27,6 +27,11 @@ def test_reset_mail_in_the_accounts_language_resets_once(app, client, db, mailbo
     response = post_form(client, "/password/forgot", {"email": "Reset@Example.kz"})
     assert response.status_code == 302
     (mail,) = mailbox.wait_for("reset@example.kz")
+    # Sent by the background job, not inside the request.
+    from portal.jobs.models import Job
+
+    jobs = db.session.query(Job).filter_by(kind="mail.send").all()
+    assert [j.status for j in jobs] == ["done"] and jobs[0].result["via"] == "smtp"
     assert mail["Subject"] == translate("ru", "Tynda: reset your password")
     assert "Здравствуйте" in body(mail) or translate("ru", "Hello, %(name)s!")[:5] in body(mail)
     reset_url = _path(link(mail, "/password/reset/"))
