@@ -60,6 +60,7 @@ def _register_extensions(app):
 def _register_blueprints(app):
     from portal import errors
     from portal.accounts import lifecycle as _lifecycle  # noqa: F401 (adds account pages)
+    from portal.accounts import notices as _notices  # noqa: F401 (adds notification pages)
     from portal.accounts.views import bp as accounts_bp
     from portal.audit.views import bp as audit_bp
     from portal.budgeting.views import bp as budgeting_bp

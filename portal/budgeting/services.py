@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.accounts import services as accounts_services
 from portal.accounts.models import User, utcnow
+from portal.accounts.notify import notify, notify_region, titles
 from portal.budgeting import domain, richtext
 from portal.budgeting.domain import BudgetRuleError
 from portal.budgeting.models import (
@@ -151,6 +152,14 @@ def move_phase(session, actor, cycle, to_phase, now=None):
             cycle_id=cycle.id, from_phase=before, to_phase=to_phase, actor_id=actor.id, at=now
         )
     )
+    if before != "voting" and cycle.phase(now) == "voting":
+        notify_region(
+            session,
+            cycle.region_id,
+            "voting_open",
+            params={"title": titles(cycle)},
+            link=f"/budget/{cycle.id}/ballot",
+        )
     session.flush()
     return cycle
 
@@ -317,6 +326,13 @@ def review_proposal(session, actor, proposal, *, feasible, reason="", final_cost
     if proposal.author_id is not None:  # imported projects have no author to tell
         session.add(
             Notification(user_id=proposal.author_id, proposal_id=proposal.id, kind=proposal.status)
+        )
+        notify(
+            session,
+            proposal.author,
+            "proposal_reviewed",
+            params={"title": proposal.title, "status": proposal.status, "extra": reason},
+            link=f"/budget/proposals/{proposal.id}",
         )
     session.flush()
     return proposal
@@ -529,6 +545,13 @@ def publish_results(session, actor, cycle, rule=None, now=None):
         if proposal.funded and proposal.implementation_status is None:
             proposal.implementation_status = "planned"
             _event(session, proposal, actor, "funded", now=now)
+    notify_region(
+        session,
+        cycle.region_id,
+        "results_published",
+        params={"title": titles(cycle)},
+        link=f"/budget/{cycle.id}/results",
+    )
     session.flush()
     return result
 

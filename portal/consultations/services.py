@@ -13,7 +13,8 @@ from sqlalchemy import and_, case, func, select, true
 
 from portal import spreadsheets
 from portal.accounts import services as accounts_services
-from portal.accounts.models import utcnow
+from portal.accounts.models import User, utcnow
+from portal.accounts.notify import notify, titles
 from portal.audit import code_of, record
 from portal.consultations import calendar, domain
 from portal.consultations.models import (
@@ -482,6 +483,13 @@ def answer_comment(session, user, comment, *, decision, justification="", new_wo
     for target, state in zip(targets, states):
         write_comment_state(target, state)
         target.answered_at, target.answered_by_id = at, user.id
+        notify(
+            session,
+            target.author,
+            "comment_answered",
+            params={"title": titles(target.draft)},
+            link=f"/consultations/{target.draft_id}/summary",
+        )
     record(
         session,
         user,
@@ -693,3 +701,47 @@ def personal_comments(session, user):
 
 
 accounts_services.PERSONAL_DATA["comments"] = personal_comments
+
+
+def remind_staff(session, *, now=None, days=3):
+    """Notify the staff of each draft with unanswered published comments that are due within
+    `days` working days or overdue (run daily). Returns how many notices were made."""
+    now = aware(now or now_utc())
+    soon = calendar.end_of_local_day(calendar.add_working_days(calendar.local_date(now), days))
+    rows = session.execute(
+        select(Draft, func.count(Comment.id))
+        .join(Comment, Comment.draft_id == Draft.id)
+        .where(
+            Comment.status == "published",
+            Comment.decision.is_(None),
+            Draft.answer_due.is_not(None),
+            Draft.answer_due <= naive(soon),
+        )
+        .group_by(Draft.id)
+        .order_by(Draft.id)
+    ).all()
+    made = 0
+    for draft, count in rows:
+        overdue = aware(draft.answer_due) <= now
+        due_date = calendar.local_date(aware(draft.answer_due)).isoformat()
+        staff = session.scalars(
+            select(User).where(
+                User.deleted_at.is_(None),
+                (User.role == "admin")
+                if draft.region_id is None
+                else ((User.role == "staff") & (User.scope_region_id == draft.region_id)),
+            )
+        ).all()
+        for person in staff:
+            made += (
+                notify(
+                    session,
+                    person,
+                    "answers_overdue" if overdue else "answers_due",
+                    params={"title": titles(draft), "count": count, "date": due_date},
+                    link=f"/consultations/{draft.id}/answers",
+                )
+                is not None
+            )
+    session.flush()
+    return made
