@@ -54,6 +54,14 @@ class Config:
     RATELIMIT_API = "300/minute"
     RATELIMIT_MAIL = "5/hour"  # password-reset and confirmation mails asked for per address
     PAGE_SIZE = 20
+    # Sign-in through an OpenID Connect provider (eGov or the akimat's); off without a client id.
+    OIDC_ISSUER = os.environ.get("OIDC_ISSUER")
+    OIDC_METADATA_URL = os.environ.get("OIDC_METADATA_URL")
+    OIDC_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID")
+    OIDC_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET")
+    OIDC_IIN_CLAIM = os.environ.get("OIDC_IIN_CLAIM", "iin")
+    OIDC_VERIFIES_RESIDENCE = os.environ.get("OIDC_VERIFIES_RESIDENCE", "") in ("1", "true", "yes")
+    OIDC_NAME = os.environ.get("OIDC_NAME", "eGov")
     # Outgoing mail. Without MAIL_SERVER (development) mail is written to instance/mail/.
     MAIL_SERVER = os.environ.get("MAIL_SERVER")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))

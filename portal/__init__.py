@@ -61,6 +61,7 @@ def _register_blueprints(app):
     from portal import errors
     from portal.accounts import lifecycle as _lifecycle  # noqa: F401 (adds account pages)
     from portal.accounts import notices as _notices  # noqa: F401 (adds notification pages)
+    from portal.accounts import oidc
     from portal.accounts.views import bp as accounts_bp
     from portal.audit.views import bp as audit_bp
     from portal.budgeting.views import bp as budgeting_bp
@@ -71,6 +72,7 @@ def _register_blueprints(app):
     from portal.moderation.views import bp as moderation_bp
 
     app.register_blueprint(main_bp)
+    oidc.init_app(app)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(budgeting_bp)
     app.register_blueprint(consultations_bp)

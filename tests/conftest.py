@@ -113,3 +113,47 @@ def mailbox(app, smtp_server, monkeypatch):
     monkeypatch.setitem(app.config, "MAIL_PORT", smtp_server.port)
     smtp_server.inbox.clear()
     return smtp_server.inbox
+
+
+OIDC_CLIENT = ("tynda-portal", "test-client-secret")
+
+
+@pytest.fixture(scope="session")
+def oidc_provider():
+    """The test OpenID Connect provider (tests/oidc_provider.py) as its own process."""
+    import time
+    import urllib.request
+
+    from mailserver import free_port
+
+    port = free_port()
+    script = Path(__file__).parent / "oidc_provider.py"
+    process = subprocess.Popen(
+        [sys.executable, str(script), str(port), *OIDC_CLIENT, "http://"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/.well-known/openid-configuration", timeout=2)
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail("the test OIDC provider did not start")
+            time.sleep(0.1)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def oidc_settings(issuer, verifies=True):
+    return {
+        "OIDC_ISSUER": issuer,
+        "OIDC_CLIENT_ID": OIDC_CLIENT[0],
+        "OIDC_CLIENT_SECRET": OIDC_CLIENT[1],
+        "OIDC_VERIFIES_RESIDENCE": verifies,
+        "OIDC_NAME": "eGov",
+    }

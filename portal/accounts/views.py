@@ -63,6 +63,9 @@ def register():
         return redirect(url_for("accounts.profile"))
     form = RegistrationForm()
     _region_choices(form)
+    confirmed_iin = session.get("oidc_iin")
+    if confirmed_iin and request.method == "GET":
+        form.iin.data = confirmed_iin
     if form.validate_on_submit():
         region = db.session.get(Region, form.region_id.data)
         district = (
@@ -90,6 +93,10 @@ def register():
                 db.session.rollback()
                 _attach_register_error(form, error.code)
             else:
+                if confirmed_iin and confirmed_iin == form.iin.data.strip():
+                    from portal.accounts.oidc import verify_by_provider
+
+                    verify_by_provider(user)
                 db.session.commit()
                 _start_session(user)
                 flash(
@@ -150,7 +157,9 @@ def login():
             form.form_errors.append(_("The e-mail or password is not correct."))
     elif request.method == "POST":
         status = 422
-    return render_template("accounts/login.html", form=form), status
+    return render_template(
+        "accounts/login.html", form=form, oidc_enabled="tynda_oidc" in current_app.extensions
+    ), status
 
 
 def _authenticate(email, password):
