@@ -115,9 +115,6 @@ def mailbox(app, smtp_server, monkeypatch):
     return smtp_server.inbox
 
 
-OIDC_CLIENT = ("tynda-portal", "test-client-secret")
-
-
 @pytest.fixture(scope="session")
 def oidc_provider():
     """The test OpenID Connect provider (tests/oidc_provider.py) as its own process."""
@@ -125,6 +122,7 @@ def oidc_provider():
     import urllib.request
 
     from mailserver import free_port
+    from oidc_helpers import OIDC_CLIENT
 
     port = free_port()
     script = Path(__file__).parent / "oidc_provider.py"
@@ -147,13 +145,3 @@ def oidc_provider():
     yield url
     process.terminate()
     process.wait(timeout=10)
-
-
-def oidc_settings(issuer, verifies=True):
-    return {
-        "OIDC_ISSUER": issuer,
-        "OIDC_CLIENT_ID": OIDC_CLIENT[0],
-        "OIDC_CLIENT_SECRET": OIDC_CLIENT[1],
-        "OIDC_VERIFIES_RESIDENCE": verifies,
-        "OIDC_NAME": "eGov",
-    }

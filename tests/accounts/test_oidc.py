@@ -5,26 +5,24 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from conftest import oidc_settings
 from helpers import make_iin, make_user
+from oidc_helpers import oidc_settings
 
 from portal import create_app
 from portal.accounts.models import User
 
 
 @pytest.fixture
-def oidc_app(database_url, oidc_provider, db):
-    from conftest import IsolatedClient
-
-    app = create_app(
+def oidc_app(app, database_url, oidc_provider, db):
+    made = create_app(
         {
             "CONFIG": "testing",
             "SQLALCHEMY_DATABASE_URI": database_url,
             **oidc_settings(oidc_provider),
         }
     )
-    app.test_client_class = IsolatedClient
-    return app
+    made.test_client_class = app.test_client_class
+    return made
 
 
 def _through_provider(client, iin, name="Test Person"):
