@@ -124,9 +124,14 @@ def _attach_register_error(form, code):
             )
         )
         return
-    form.district_id.errors = list(form.district_id.errors) + [
-        _("This district is not in the chosen region.")
-    ]
+    if code == "district_region":
+        form.district_id.errors = list(form.district_id.errors) + [
+            _("This district is not in the chosen region.")
+        ]
+    else:  # consent_required: the form checks it first; the service checks again
+        form.consent.errors = list(form.consent.errors) + [
+            _("Without your consent we cannot create an account. Read the notice.")
+        ]
 
 
 def _start_session(user):
