@@ -64,10 +64,12 @@ def _register_blueprints(app):
     from portal.accounts import oidc
     from portal.accounts.views import bp as accounts_bp
     from portal.audit.views import bp as audit_bp
+    from portal.budgeting.ledger_api import bp as budgeting_api_bp
     from portal.budgeting.views import bp as budgeting_bp
     from portal.consultations.views import bp as consultations_bp
     from portal.exports.api import bp as exports_api_bp
     from portal.exports.views import bp as exports_bp
+    from portal.jobs.views import bp as jobs_bp
     from portal.main.views import bp as main_bp
     from portal.moderation.views import bp as moderation_bp
 
@@ -80,6 +82,8 @@ def _register_blueprints(app):
     app.register_blueprint(exports_bp)
     app.register_blueprint(exports_api_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(jobs_bp)
+    app.register_blueprint(budgeting_api_bp)
     errors.init_app(app)
 
 
@@ -88,6 +92,7 @@ def _register_cli(app):
     from portal.accounts.cli import cli as accounts_cli
     from portal.audit.cli import cli as audit_cli
     from portal.budgeting import commands as _budgeting_commands  # noqa: F401 (adds commands)
+    from portal.budgeting import verify_commands as _verify  # noqa: F401 (adds `verify`)
     from portal.budgeting.cli import cli as budgeting_cli
     from portal.consultations.cli import cli as consultations_cli
     from portal.exports.cli import cli as exports_cli

@@ -1,15 +1,14 @@
 """accounts: e-mail confirmation, consent to personal-data processing, account deletion
 
 Revision ID: accounts_01
-Revises: scale_jobs_01, trust_01 (also joins the two heads main has until its merge
-revision lands; at merge time chain this on that revision instead)
+Revises: merge_02
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "accounts_01"
-down_revision = ("scale_jobs_01", "trust_01")
+down_revision = "merge_02"
 branch_labels = None
 depends_on = None
 

@@ -17,6 +17,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 
+from portal import database
 from portal.accounts.domain import IINError, parse_iin
 from portal.accounts.models import (
     REGIONAL_ROLES,
@@ -42,7 +43,7 @@ class AccountError(Exception):
 
 
 def configure_hasher(**params):
-    """Set Argon2 parameters (tests use cheap ones; production keeps the library defaults)."""
+    """Set Argon2id parameters (config.py: OWASP's minimum; tests use cheaper ones)."""
     global _hasher
     _hasher = PasswordHasher(**params) if params else PasswordHasher()
 
@@ -204,10 +205,12 @@ def rehash_if_needed(password_hash, password):
 
 def record_login(session, email, *, client, user_id, ok, new_hash=None, window_seconds, now=None):
     """Write the outcome: a failure row for the account and one for the address, or clear
-    the account's failures on success. Old rows are pruned here."""
+    the account's failures on success. Old rows are pruned here. It begins the write
+    transaction itself (`database.start_write`): call it after the read and the hashing."""
     now = now or utcnow()
     account_key, address_key = _throttle_keys(email, client)
     since = now - dt.timedelta(seconds=window_seconds)
+    database.start_write(session)
     session.execute(delete(FailedLogin).where(FailedLogin.at < since))
     if not ok:
         session.add(FailedLogin(key=account_key, at=now))
@@ -237,8 +240,9 @@ def authenticate(session, email, password, *, client, attempts, window_seconds, 
     An account locks after `attempts` failures of THAT account within the window
     (AccountError("throttled", minutes=…)); failures of other accounts from the same address
     never refuse a right password (the view only slows such an address down). Wrong
-    credentials raise AccountError("bad_credentials"). The view runs the same three steps
-    with a commit between them, so the Argon2 check holds no database lock.
+    credentials raise AccountError("bad_credentials"). The reads and the Argon2 check come
+    first; record_login then takes the write lock only for the few rows it writes (call this
+    in a fresh or read-only transaction, see `database.start_read`).
     """
     check = check_login(session, email, client=client, window_seconds=window_seconds, now=now)
     if check.account_failures >= attempts:

@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
+from portal import database
 from portal.accounts import mails, services
 from portal.accounts.forms import (
     IIN_MESSAGES,
@@ -177,6 +178,7 @@ def _authenticate(email, password):
     config = current_app.config
     window = config["LOGIN_THROTTLE_WINDOW"]
     client = request.remote_addr
+    database.start_read(db.session)  # a snapshot read: no write lock while we look
     check = services.check_login(db.session, email, client=client, window_seconds=window)
     db.session.commit()  # end the read transaction before the slow part
     delay = services.address_delay(

@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from portal.accounts.models import User, utcnow
+from portal.accounts.models import utcnow
 from portal.audit import code_of, record
 from portal.budgeting.models import Ballot, BallotChoice, BudgetCycle, CycleResult, Proposal
 from portal.budgeting.services import ballot_projects
@@ -337,8 +337,7 @@ def ballot_rows(session, cycle, districts, vote_year):
         joined = func.aggregate_strings(proposal_id, ",")
     choices = select(joined).where(BallotChoice.ballot_id == Ballot.id).scalar_subquery()
     statement = (
-        select(Ballot.channel, Ballot.district_id, User.birth_year, User.sex, choices)
-        .outerjoin(User, User.id == Ballot.voter_id)  # imported ballots have no voter
+        select(Ballot.channel, Ballot.district_id, Ballot.birth_year, Ballot.sex, choices)
         .where(Ballot.cycle_id == cycle.id)
         .order_by(Ballot.id)
     )
