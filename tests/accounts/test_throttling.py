@@ -14,9 +14,13 @@ WINDOW = 15 * 60
 
 
 def _auth(db, email, password, client="10.0.0.1"):
-    return services.authenticate(
-        db.session, email, password, client=client, attempts=5, window_seconds=WINDOW
-    )
+    """Sign in as the view does: the caller commits, whether it succeeded or not."""
+    try:
+        return services.authenticate(
+            db.session, email, password, client=client, attempts=5, window_seconds=WINDOW
+        )
+    finally:
+        db.session.commit()
 
 
 def test_account_and_address_failures_are_counted_separately(db):
