@@ -5,6 +5,7 @@ between machines comes from the environment: SECRET_KEY, DATABASE_URL, IIN_HMAC_
 """
 
 import os
+import tempfile
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -36,9 +37,44 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
     WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session; long forms stay valid
+    # Failed sign-ins: an account locks after this many failures in the window (from any
+    # address); an address that failed this often (any accounts) is slowed down, never locked.
     LOGIN_THROTTLE_ATTEMPTS = 5
     LOGIN_THROTTLE_WINDOW = 15 * 60
+    LOGIN_ADDRESS_ATTEMPTS = 20
+    LOGIN_ADDRESS_DELAY_MAX = 3.0  # seconds
+    # Number of reverse proxies in front of the app whose X-Forwarded-For we trust.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    # Flask-Limiter: memory:// on one host; redis://host:6379/1 shares counters between hosts.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_REGISTER = "10/hour"
+    RATELIMIT_COMMENT = "30/hour"
+    RATELIMIT_REPORT = "30/hour"
+    RATELIMIT_DRAFT_VOTE = "30/hour"
+    RATELIMIT_PROPOSAL = "10/hour"
+    RATELIMIT_RECEIPT = "30/minute"
+    RATELIMIT_API = "300/minute"
+    RATELIMIT_MAIL = "5/hour"  # password-reset and confirmation mails asked for per address
     PAGE_SIZE = 20
+    # Sign-in through an OpenID Connect provider (eGov or the akimat's); off without a client id.
+    OIDC_ISSUER = os.environ.get("OIDC_ISSUER")
+    OIDC_METADATA_URL = os.environ.get("OIDC_METADATA_URL")
+    OIDC_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID")
+    OIDC_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET")
+    OIDC_IIN_CLAIM = os.environ.get("OIDC_IIN_CLAIM", "iin")
+    OIDC_VERIFIES_RESIDENCE = os.environ.get("OIDC_VERIFIES_RESIDENCE", "") in ("1", "true", "yes")
+    OIDC_NAME = os.environ.get("OIDC_NAME", "eGov")
+    # Outgoing mail. Without MAIL_SERVER (development) mail is written to instance/mail/.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "") in ("1", "true", "yes")
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Tynda <no-reply@tynda.kz>")
+    MAIL_FOLDER = None
+    # The portal's public address, for links in mail sent from the CLI or a job.
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
     TESTING = False
     # Argon2id at OWASP's minimum (Password Storage Cheat Sheet): m=19 MiB, t=2, p=1.
     # About 40 ms a hash on one core, so a burst of sign-ins cannot starve voting; the
@@ -64,6 +100,14 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = _database_url("tynda-test.sqlite")
     # Cheap Argon2 so hundreds of test sign-ups stay fast; production keeps the defaults.
     ARGON2_PARAMS = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+    # Mail of tests without an SMTP server goes to a temporary folder, not instance/.
+    MAIL_FOLDER = str(Path(tempfile.gettempdir()) / "tynda-test-mail")
+    # Every test client shares 127.0.0.1: generous limits here, tight ones in the limit tests.
+    RATELIMIT_REGISTER = RATELIMIT_COMMENT = RATELIMIT_REPORT = "10000/minute"
+    RATELIMIT_DRAFT_VOTE = RATELIMIT_PROPOSAL = RATELIMIT_RECEIPT = "10000/minute"
+    RATELIMIT_API = RATELIMIT_MAIL = "10000/minute"
+    LOGIN_THROTTLE_ATTEMPTS = 5
+    LOGIN_ADDRESS_DELAY_MAX = 0.2
     # Jobs run in-process after the commit; tests that need a real worker start one.
     JOBS_IMMEDIATE = True
 

@@ -7,6 +7,7 @@ every capability package and their CLI groups explicitly, so the wiring is reada
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import CONFIGS, INSTANCE_DIR
 
@@ -38,7 +39,7 @@ def create_app(config="development"):
 def _register_extensions(app):
     from portal import database, i18n, jobs, security
     from portal.accounts.services import configure_hasher
-    from portal.extensions import csrf, db, login_manager, migrate
+    from portal.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     database.configure_engines()
@@ -49,10 +50,18 @@ def _register_extensions(app):
     login_manager.init_app(app)
     i18n.init_app(app)
     configure_hasher(**app.config.get("ARGON2_PARAMS", {}))
+    limiter.init_app(app)
+    if app.config.get("TRUSTED_PROXIES"):
+        # Take the client address from X-Forwarded-* only as far as our own proxies set it.
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def _register_blueprints(app):
     from portal import errors
+    from portal.accounts import lifecycle as _lifecycle  # noqa: F401 (adds account pages)
+    from portal.accounts import notices as _notices  # noqa: F401 (adds notification pages)
+    from portal.accounts import oidc
     from portal.accounts.views import bp as accounts_bp
     from portal.audit.views import bp as audit_bp
     from portal.budgeting.ledger_api import bp as budgeting_api_bp
@@ -65,6 +74,7 @@ def _register_blueprints(app):
     from portal.moderation.views import bp as moderation_bp
 
     app.register_blueprint(main_bp)
+    oidc.init_app(app)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(budgeting_bp)
     app.register_blueprint(consultations_bp)

@@ -13,7 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 
 from portal import database
+from portal.accounts import services as accounts_services
 from portal.accounts.models import User, utcnow
+from portal.accounts.notify import notify, notify_region, titles
 from portal.audit import code_of, record
 from portal.budgeting import domain, integrity, richtext
 from portal.budgeting.domain import BudgetRuleError
@@ -199,6 +201,14 @@ def move_phase(session, actor, cycle, to_phase, now=None):
             cycle_id=cycle.id, from_phase=before, to_phase=to_phase, actor_id=actor.id, at=now
         )
     )
+    if before != "voting" and cycle.phase(now) == "voting":
+        notify_region(
+            session,
+            cycle.region_id,
+            "voting_open",
+            params={"title": titles(cycle)},
+            link=f"/budget/{cycle.id}/ballot",
+        )
     session.flush()
     return cycle
 
@@ -376,6 +386,13 @@ def review_proposal(session, actor, proposal, *, feasible, reason="", final_cost
     if proposal.author_id is not None:  # imported projects have no author to tell
         session.add(
             Notification(user_id=proposal.author_id, proposal_id=proposal.id, kind=proposal.status)
+        )
+        notify(
+            session,
+            proposal.author,
+            "proposal_reviewed",
+            params={"title": proposal.title, "status": proposal.status, "extra": reason},
+            link=f"/budget/proposals/{proposal.id}",
         )
     session.flush()
     return proposal
@@ -778,6 +795,13 @@ def publish_results(session, actor, cycle, rule=None, now=None, reason=""):
         if proposal.funded and proposal.implementation_status is None:
             proposal.implementation_status = "planned"
             _event(session, proposal, actor, "funded", now=now)
+    notify_region(
+        session,
+        cycle.region_id,
+        "results_published",
+        params={"title": titles(cycle)},
+        link=f"/budget/{cycle.id}/results",
+    )
     session.flush()
     return result
 
@@ -864,3 +888,24 @@ def mark_notifications_read(session, user, now=None):
     ):
         note.read_at = now or utcnow()
     session.flush()
+
+
+def personal_proposals(session, user):
+    """The person's proposals for their personal-data download (accounts calls this)."""
+    rows = session.scalars(
+        select(Proposal).where(Proposal.author_id == user.id).order_by(Proposal.id).limit(10_000)
+    )
+    return [
+        {
+            "id": p.id,
+            "cycle_id": p.cycle_id,
+            "title": p.title,
+            "status": p.status,
+            "estimated_cost": p.estimated_cost,
+            "created_at": p.created_at.isoformat() + "Z",
+        }
+        for p in rows
+    ]
+
+
+accounts_services.PERSONAL_DATA["proposals"] = personal_proposals

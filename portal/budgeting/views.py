@@ -57,6 +57,7 @@ from portal.extensions import db
 from portal.jobs import enqueue
 from portal.pagination import paginate, paginate_list
 from portal.permissions import require_region_access, roles_required
+from portal.ratelimit import limit
 from portal.regions.models import District, Region
 
 bp = Blueprint("budgeting", __name__, url_prefix="/budget")
@@ -401,6 +402,7 @@ def _save_photos(proposal, form):
 
 @bp.route("/<int:cycle_id>/proposals/new", methods=["GET", "POST"])
 @login_required
+@limit("RATELIMIT_PROPOSAL", per="account")
 def new_proposal(cycle_id):
     cycle = db.get_or_404(BudgetCycle, cycle_id)
     if not services.may_take_part(current_user, cycle):
@@ -681,6 +683,7 @@ def receipt(cycle_id, ballot_id):
 
 
 @bp.route("/receipt")
+@limit("RATELIMIT_RECEIPT", methods=None)
 def lookup_receipt():
     raw = request.args.get("code", "")
     found = services.find_receipt(db.session, raw) if raw else None

@@ -13,7 +13,9 @@ from sqlalchemy import and_, case, func, select, true
 from sqlalchemy.orm import contains_eager
 
 from portal import spreadsheets
-from portal.accounts.models import utcnow
+from portal.accounts import services as accounts_services
+from portal.accounts.models import User, utcnow
+from portal.accounts.notify import notify, titles
 from portal.audit import code_of, record
 from portal.consultations import calendar, domain
 from portal.consultations.models import (
@@ -316,6 +318,22 @@ def check_text(text, *, required=True):
     return text
 
 
+def may_take_part(user, draft):
+    """Only verified residents comment and vote: of the draft's region, or any region for a
+    national draft. Throwaway accounts must not stuff a draft's support or flood moderation."""
+    if user is None or not getattr(user, "is_authenticated", True):
+        return False
+    verified = getattr(user, "verified_region_id", None)
+    if verified is None:
+        return False
+    return draft.region_id is None or verified == draft.region_id
+
+
+def _require_take_part(user, draft):
+    if not may_take_part(user, draft):
+        raise ConsultationError("not_verified", national=draft.region_id is None)
+
+
 def add_comment(
     session,
     user,
@@ -330,6 +348,7 @@ def add_comment(
 ):
     """A resident comments on the draft, one of its articles or one paragraph: pending."""
     now = aware(now or now_utc())
+    _require_take_part(user, draft)
     if stance not in STANCES:
         raise ConsultationError("bad_stance")
     text = check_text(text)
@@ -418,6 +437,7 @@ def report_comment(session, user, comment):
 
 def vote(session, user, draft, *, supports, now=None):
     """Mark the whole draft supported or not, once, while it is open."""
+    _require_take_part(user, draft)
     try:
         domain.check_can_comment(draft_state(draft), aware(now or now_utc()))
     except domain.TransitionError as error:
@@ -464,6 +484,13 @@ def answer_comment(session, user, comment, *, decision, justification="", new_wo
     for target, state in zip(targets, states):
         write_comment_state(target, state)
         target.answered_at, target.answered_by_id = at, user.id
+        notify(
+            session,
+            target.author,
+            "comment_answered",
+            params={"title": titles(target.draft)},
+            link=f"/consultations/{target.draft_id}/summary",
+        )
     record(
         session,
         user,
@@ -663,3 +690,70 @@ def comments_of(session, user, *, limit=100):
     return session.scalars(
         select(Comment).where(Comment.author_id == user.id).order_by(Comment.id.desc()).limit(limit)
     ).all()
+
+
+def personal_comments(session, user):
+    """The person's comments for their personal-data download (accounts calls this)."""
+    rows = session.scalars(
+        select(Comment).where(Comment.author_id == user.id).order_by(Comment.id).limit(10_000)
+    )
+    return [
+        {
+            "id": c.id,
+            "draft_id": c.draft_id,
+            "article_id": c.article_id,
+            "stance": c.stance,
+            "text": c.text,
+            "proposed_wording": c.proposed_wording,
+            "status": c.status,
+            "created_at": c.created_at.isoformat() + "Z",
+        }
+        for c in rows
+    ]
+
+
+accounts_services.PERSONAL_DATA["comments"] = personal_comments
+
+
+def remind_staff(session, *, now=None, days=3):
+    """Notify the staff of each draft with unanswered published comments that are due within
+    `days` working days or overdue (run daily). Returns how many notices were made."""
+    now = aware(now or now_utc())
+    soon = calendar.end_of_local_day(calendar.add_working_days(calendar.local_date(now), days))
+    rows = session.execute(
+        select(Draft, func.count(Comment.id))
+        .join(Comment, Comment.draft_id == Draft.id)
+        .where(
+            Comment.status == "published",
+            Comment.decision.is_(None),
+            Draft.answer_due.is_not(None),
+            Draft.answer_due <= naive(soon),
+        )
+        .group_by(Draft.id)
+        .order_by(Draft.id)
+    ).all()
+    made = 0
+    for draft, count in rows:
+        overdue = aware(draft.answer_due) <= now
+        due_date = calendar.local_date(aware(draft.answer_due)).isoformat()
+        staff = session.scalars(
+            select(User).where(
+                User.deleted_at.is_(None),
+                (User.role == "admin")
+                if draft.region_id is None
+                else ((User.role == "staff") & (User.scope_region_id == draft.region_id)),
+            )
+        ).all()
+        for person in staff:
+            made += (
+                notify(
+                    session,
+                    person,
+                    "answers_overdue" if overdue else "answers_due",
+                    params={"title": titles(draft), "count": count, "date": due_date},
+                    link=f"/consultations/{draft.id}/answers",
+                )
+                is not None
+            )
+    session.flush()
+    return made

@@ -30,9 +30,11 @@ from portal.exports import openapi
 from portal.exports import services as export_services
 from portal.exports.services import plain_text
 from portal.extensions import db
+from portal.ratelimit import limit
 from portal.regions.models import Region
 
 bp = Blueprint("exports_api", __name__, url_prefix="/api/v1")
+limit("RATELIMIT_API", methods=None)(bp)
 MAX_PAGE = 1_000_000
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 20

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import utcnow
+from portal.accounts.notify import notify, titles
 from portal.audit import code_of, record
 from portal.consultations import domain
 from portal.consultations.models import STANCES, Campaign, Comment, Draft
@@ -134,6 +135,7 @@ def moderate(session, user, comments, action, reason=None):
     for comment, state in zip(comments, states):
         write_comment_state(comment, state)
         comment.moderated_at, comment.moderated_by_id = now, user.id
+        _tell_author(session, comment, state)
         session.add(
             ModerationAction(
                 comment_id=comment.id,
@@ -156,6 +158,33 @@ def moderate(session, user, comments, action, reason=None):
         )
     session.flush()
     return comments
+
+
+def _tell_author(session, comment, state):
+    if state.status.value == "published":
+        kind, params = "comment_published", {}
+    elif state.status.value == "rejected":
+        kind, params = "comment_rejected", {"reason": _reason_labels(state.reject_reason)}
+    else:
+        return
+    params["title"] = titles(comment.draft)
+    link = f"/consultations/{comment.draft_id}"
+    if comment.article_id:
+        link += f"/articles/{comment.article_id}"
+    notify(session, comment.author, kind, params=params, link=link)
+
+
+def _reason_labels(reason):
+    """The rejection reason in each language, so the mail can be in the author's."""
+    from flask_babel import force_locale
+
+    from portal.consultations.forms import reason_choices
+
+    labels = {}
+    for lang in ("kk", "ru", "en"):
+        with force_locale(lang):
+            labels[lang] = str(dict(reason_choices()).get(getattr(reason, "value", reason), ""))
+    return labels
 
 
 def comments_by_ids(session, ids):
