@@ -25,6 +25,7 @@ from portal.accounts.models import (
     new_token,
     utcnow,
 )
+from portal.textcheck import bad_field, has_bad_characters
 
 _hasher = PasswordHasher()
 
@@ -56,6 +57,8 @@ def register(
     session, *, full_name, iin, email, phone, password, region, district, key, locale=None
 ):
     """Create a resident account; verify it at once if the IIN is in the region's register."""
+    if bad_field(single={"full_name": full_name, "email": email, "phone": phone}):
+        raise AccountError("control_chars")
     info = parse_iin(iin)
     iin_hash = iin_digest(iin, key)
     email = normalise_email(email)
@@ -115,6 +118,9 @@ def authenticate(session, email, password, *, client, attempts, window_seconds, 
     Raises AccountError("throttled", minutes=…) when the e-mail or client has failed
     `attempts` times within the window, and AccountError("bad_credentials") otherwise.
     """
+    if has_bad_characters(email) or has_bad_characters(password):
+        # Never stored or looked up: PostgreSQL refuses NUL, and no account has such an e-mail.
+        raise AccountError("bad_credentials")
     now = now or utcnow()
     since = now - dt.timedelta(seconds=window_seconds)
     keys = _throttle_keys(email, client)

@@ -25,9 +25,11 @@ from portal.accounts.forms import (
 )
 from portal.accounts.models import User, iin_key
 from portal.extensions import db, login_manager
+from portal.forms import require_valid
 from portal.i18n import current_language
 from portal.pagination import paginate
 from portal.permissions import require_region_access, roles_required
+from portal.redirects import safe_local_path
 from portal.regions.models import District, Region
 
 bp = Blueprint("accounts", __name__)
@@ -103,6 +105,10 @@ def _attach_register_error(form, code):
             _("An account cannot be created with this e-mail. If you registered before, sign in."),
         ),
         "district_region": (form.district_id, _("This district is not in the chosen region.")),
+        "control_chars": (
+            form.full_name,
+            _("This field contains characters that are not allowed."),
+        ),
     }
     field, message = messages[code]
     field.errors = list(field.errors) + [message]
@@ -156,9 +162,7 @@ def login():
 
 def _safe_next(target):
     # Only local paths: an open redirect would let phishing links borrow our domain.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
+    return safe_local_path(target)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -216,7 +220,7 @@ def _staff_region_id():
 def verify(user_id):
     user = db.get_or_404(User, user_id)
     require_region_access(user.region_id)
-    EmptyForm().validate_on_submit()
+    require_valid(EmptyForm())
     services.verify_resident(db.session, current_user, user)
     db.session.commit()
     flash(_("%(name)s is verified as a resident.", name=user.full_name), "success")

@@ -82,6 +82,7 @@ EVENT_LABELS = {
 # Refusal code -> message; details fill the placeholders.
 MESSAGES = {
     "forbidden": _l("You may not do this."),
+    "control_chars": _l("This field contains characters that are not allowed."),
     "wrong_phase": _l("This is not possible now: the cycle is in the “%(phase)s” phase."),
     "not_resident": _l(
         "Only verified residents of the cycle's region (and district, if it has one) may take "

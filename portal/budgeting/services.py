@@ -27,6 +27,7 @@ from portal.budgeting.models import (
     ProposalPhoto,
 )
 from portal.budgeting.winners import compute_winners
+from portal.textcheck import bad_field
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 MAX_PHOTOS = 5
@@ -41,6 +42,13 @@ class BudgetError(BudgetRuleError):
 def _require_staff(actor, region_id):
     if actor is None or not actor.works_for(region_id) or actor.role == "moderator":
         raise BudgetError("forbidden")
+
+
+def _check_characters(*, single=None, multi=None):
+    """Refuse control characters here too: CLI commands and scripts bypass the forms."""
+    field = bad_field(single=single, multi=multi)
+    if field is not None:
+        raise BudgetError("control_chars", field=field)
 
 
 def _require_phase(cycle, now, *phases):
@@ -102,6 +110,10 @@ def _apply_cycle(session, cycle, region, values):
     unknown = set(values) - set(CYCLE_FIELDS)
     if unknown:
         raise TypeError(f"unknown cycle fields: {sorted(unknown)}")
+    _check_characters(
+        single={k: values.get(k) for k in ("title_kk", "title_ru", "title_en")},
+        multi={k: values.get(k) for k in ("summary_kk", "summary_ru", "summary_en")},
+    )
     for name, value in values.items():
         setattr(cycle, name, value)
     if not all((cycle.title_kk, cycle.title_ru, cycle.title_en)):
@@ -168,6 +180,10 @@ def _event(session, proposal, actor, kind, note=None, now=None):
 
 
 def _check_proposal_values(session, cycle, values):
+    _check_characters(
+        single={k: values.get(k) for k in ("title", "address", "estimated_cost")},
+        multi={"description": values.get("description")},
+    )
     title = (values.get("title") or "").strip()
     if not title:
         raise BudgetError("title_required")
@@ -297,6 +313,10 @@ def review_proposal(session, actor, proposal, *, feasible, reason="", final_cost
     _require_phase(cycle, now, "proposals", "review")
     if proposal.status == "withdrawn":
         raise BudgetError("withdrawn")
+    _check_characters(
+        single={"final_cost": final_cost if isinstance(final_cost, str) else None},
+        multi={"reason": reason},
+    )
     reason = (reason or "").strip()
     if feasible:
         if final_cost not in (None, ""):
@@ -549,6 +569,7 @@ def add_update(session, actor, proposal, *, status, progress, note="", now=None)
         raise BudgetError("not_funded")
     if status not in domain.IMPLEMENTATION_STATUSES:
         raise BudgetError("status_unknown")
+    _check_characters(multi={"note": note})
     progress = domain.parse_progress(progress)
     note = (note or "").strip()
     if status == "cancelled" and not note:

@@ -51,6 +51,7 @@ from portal.budgeting.models import (
     ProposalPhoto,
 )
 from portal.extensions import db
+from portal.forms import require_valid
 from portal.pagination import paginate
 from portal.permissions import require_region_access, roles_required
 from portal.regions.models import District, Region
@@ -545,7 +546,7 @@ def ballot(cycle_id):
         abort(403)
     if request.method == "GET":
         return _ballot_page(cycle)
-    EmptyForm().validate_on_submit()
+    require_valid(EmptyForm())
     chosen = request.form.getlist("project")
     try:
         stored = services.cast_ballot(db.session, current_user, cycle, chosen, secret=_secret())
@@ -715,7 +716,7 @@ def _result_context(cycle, result):
 def compute_results(cycle_id):
     cycle = db.get_or_404(BudgetCycle, cycle_id)
     require_region_access(cycle.region_id)
-    EmptyForm().validate_on_submit()
+    require_valid(EmptyForm())
     rules = [r for r in request.form.getlist("rule") if r in domain.WINNER_RULES] or None
     try:
         services.compute_results(db.session, current_user, cycle, rules=rules)
@@ -733,7 +734,7 @@ def compute_results(cycle_id):
 def publish_results(cycle_id):
     cycle = db.get_or_404(BudgetCycle, cycle_id)
     require_region_access(cycle.region_id)
-    EmptyForm().validate_on_submit()
+    require_valid(EmptyForm())
     try:
         services.publish_results(db.session, current_user, cycle)
     except BudgetRuleError as error:

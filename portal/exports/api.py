@@ -8,7 +8,7 @@ paginated with `page` (1..1,000,000) and `per_page` (1..100); anything else is a
 JSON error, as is every error under /api/.
 """
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select
 from werkzeug.exceptions import BadRequest, NotFound
@@ -31,7 +31,10 @@ DEFAULT_PER_PAGE = 20
 
 @bp.after_request
 def _headers(response):
-    response.headers.setdefault("Cache-Control", "public, max-age=60")
+    if response.status_code < 400:
+        response.headers.setdefault("Cache-Control", "public, max-age=60")
+    else:
+        response.headers["Cache-Control"] = "no-store"
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
 
@@ -334,4 +337,6 @@ def summary(draft_id):
 
 @bp.route("/openapi.json", endpoint="openapi")
 def openapi_document():
-    return jsonify(openapi.document(request.host_url.rstrip("/") + bp.url_prefix))
+    # Never the request's Host header: a forged one would be served (and cached) to others.
+    base = current_app.config.get("API_BASE_URL") or bp.url_prefix
+    return jsonify(openapi.document(base.rstrip("/")))

@@ -13,6 +13,7 @@ from portal.consultations.models import Campaign, Comment, Draft
 from portal.consultations.services import can_moderate, plain
 from portal.consultations.views import error_message
 from portal.extensions import db
+from portal.forms import require_valid
 from portal.moderation import services
 from portal.moderation.forms import ActionForm, QueueFilterForm, TopicForm
 from portal.moderation.services import ModerationError, QueueFilters
@@ -121,9 +122,7 @@ def act(comment_id, action):
     if action not in ACTIONS:
         abort(404)
     comment = _comment_or_404(comment_id)
-    form = ActionForm()
-    if not form.validate_on_submit():
-        abort(400)
+    form = require_valid(ActionForm())
     try:
         services.moderate(db.session, current_user, [comment], action, form.reason.data or None)
     except ModerationError as error:
@@ -141,9 +140,7 @@ def act(comment_id, action):
 @bp.route("/bulk", methods=["POST"])
 @roles_required("moderator")
 def bulk():
-    form = ActionForm()
-    if not form.validate_on_submit():
-        abort(400)
+    form = require_valid(ActionForm())
     action = request.form.get("action", "")
     raw_ids = request.form.getlist("ids")
     if action not in ACTIONS or not all(i.isdigit() for i in raw_ids):
@@ -206,7 +203,7 @@ def campaigns(draft_id):
 @roles_required("moderator")
 def cluster(draft_id):
     draft = _draft_for_moderation(draft_id)
-    ActionForm().validate_on_submit()
+    require_valid(ActionForm())
     found = services.cluster_draft(db.session, current_user, draft)
     db.session.commit()
     flash(_("%(count)d campaigns found.", count=len(found)), "success")
@@ -222,9 +219,7 @@ def campaign_act(campaign_id, action):
     if campaign is None:
         abort(404)
     _draft_for_moderation(campaign.draft_id)
-    form = ActionForm()
-    if not form.validate_on_submit():
-        abort(400)
+    form = require_valid(ActionForm())
     try:
         count = services.moderate_campaign(
             db.session, current_user, campaign, action, form.reason.data or None
