@@ -1,7 +1,8 @@
 """Configuration classes for Tynda.
 
 `create_app` takes one of these classes (or a dict of overrides). Everything that differs
-between machines comes from the environment: SECRET_KEY, DATABASE_URL, IIN_HMAC_KEY.
+between machines comes from the environment: SECRET_KEY, IIN_HMAC_KEY, RECEIPT_KEY,
+DATABASE_URL and the storage, logging and metrics settings.
 """
 
 import os
@@ -23,6 +24,11 @@ class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
     # Keyed hash of IINs; separate from SECRET_KEY so rotating cookies keeps accounts.
     IIN_HMAC_KEY = os.environ.get("IIN_HMAC_KEY")
+    # Signs ballot receipts; like IIN_HMAC_KEY it must outlive any SECRET_KEY rotation.
+    RECEIPT_KEY = os.environ.get("RECEIPT_KEY") or os.environ.get("BUDGET_RECEIPT_SECRET")
+    # The public address of the API for openapi.json; relative "/api/v1" when unset.
+    API_BASE_URL = os.environ.get("API_BASE_URL")
+    HSTS = False
     SQLALCHEMY_DATABASE_URI = _database_url("tynda.sqlite")
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024
@@ -47,6 +53,7 @@ class TestingConfig(Config):
     TESTING = True
     SECRET_KEY = "testing-secret"
     IIN_HMAC_KEY = "testing-iin-key"
+    RECEIPT_KEY = "testing-receipt-key"
     SQLALCHEMY_DATABASE_URI = _database_url("tynda-test.sqlite")
     # Cheap Argon2 so hundreds of test sign-ups stay fast; production keeps the defaults.
     ARGON2_PARAMS = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
@@ -54,12 +61,29 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
+    HSTS = True  # production is served over TLS only (behind the proxy)
     SECRET_KEY = os.environ.get("SECRET_KEY")
+    KEYS = ("SECRET_KEY", "IIN_HMAC_KEY", "RECEIPT_KEY")
+    MIN_KEY_LENGTH = 16
 
     @classmethod
     def check(cls):
-        if not cls.SECRET_KEY:
-            raise RuntimeError("ProductionConfig needs SECRET_KEY in the environment")
+        """Refuse to start without three distinct keys, saying exactly what to set."""
+        how = (
+            f"Set SECRET_KEY, IIN_HMAC_KEY and RECEIPT_KEY in the environment to three different "
+            f"random values of at least {cls.MIN_KEY_LENGTH} characters, e.g. from "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`. Keep IIN_HMAC_KEY "
+            "and RECEIPT_KEY forever: changing them orphans accounts and ballot receipts."
+        )
+        values = {name: getattr(cls, name, None) for name in cls.KEYS}
+        missing = [name for name, value in values.items() if not value]
+        if missing:
+            raise RuntimeError(f"Production needs {', '.join(missing)}. {how}")
+        short = [name for name, value in values.items() if len(value) < cls.MIN_KEY_LENGTH]
+        if short:
+            raise RuntimeError(f"{', '.join(short)} too short. {how}")
+        if len(set(values.values())) < len(values):
+            raise RuntimeError(f"SECRET_KEY, IIN_HMAC_KEY and RECEIPT_KEY must differ. {how}")
 
 
 CONFIGS = {

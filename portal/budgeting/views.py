@@ -52,6 +52,7 @@ from portal.budgeting.models import (
 )
 from portal.extensions import db
 from portal.forms import require_valid
+from portal.keys import receipt_key
 from portal.pagination import paginate
 from portal.permissions import require_region_access, roles_required
 from portal.regions.models import District, Region
@@ -100,7 +101,7 @@ def _labels():
 
 
 def _secret():
-    return current_app.config.get("BUDGET_RECEIPT_SECRET") or current_app.config["SECRET_KEY"]
+    return receipt_key()
 
 
 def _upload_dir():
