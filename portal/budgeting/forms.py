@@ -125,6 +125,9 @@ MESSAGES = {
     "not_editable": _l("This proposal can no longer be changed."),
     "withdrawn": _l("The author withdrew this proposal."),
     "reason_required": _l("Write the reason; it is shown to residents."),
+    "photo_pixels": _l(
+        "This image is too large: at most %(megapixels)d megapixels. Send a smaller photo."
+    ),
     "photo_type": _l("Photos must be JPEG, PNG or WebP images."),
     "photo_large": _l("Each photo may be at most %(megabytes)s MB."),
     "photo_count": _l("At most %(maximum)s photos per proposal."),

@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
+from portal import images
 from portal.accounts.models import User, utcnow
 from portal.budgeting import domain, richtext
 from portal.budgeting.domain import BudgetRuleError
@@ -27,6 +28,8 @@ from portal.budgeting.models import (
     ProposalPhoto,
 )
 from portal.budgeting.winners import compute_winners
+from portal.storage import save_in_session
+from portal.storage.local import LocalStorage
 from portal.textcheck import bad_field
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
@@ -270,16 +273,22 @@ def sniff_image(data):
     return None
 
 
-def add_photo(session, actor, proposal, data, upload_dir, update=None):
-    """Store an image under upload_dir with a random name; type and size are checked."""
+def photo_key(filename, thumbnail=False):
+    """Where a photo (or its thumbnail) lives in the file storage."""
+    return f"budget/thumbs/{filename}" if thumbnail else f"budget/{filename}"
+
+
+def add_photo(session, actor, proposal, data, storage, update=None):
+    """Store a re-encoded image (metadata stripped) and its thumbnail under random names.
+
+    `storage` is a portal.storage backend (a directory path is taken as local storage). The
+    files are removed again if the session's transaction is rolled back.
+    """
     if update is None and proposal.author_id != actor.id:
         raise BudgetError("forbidden")
     if len(data) > MAX_PHOTO_BYTES:
         raise BudgetError("photo_large", megabytes=MAX_PHOTO_BYTES // (1024 * 1024))
-    if not data:
-        raise BudgetError("photo_type")
-    content_type = sniff_image(data)
-    if content_type is None:
+    if not data or sniff_image(data) is None:
         raise BudgetError("photo_type")
     count = session.scalar(
         select(func.count()).where(
@@ -288,10 +297,20 @@ def add_photo(session, actor, proposal, data, upload_dir, update=None):
     )
     if update is None and count >= MAX_PHOTOS:
         raise BudgetError("photo_count", maximum=MAX_PHOTOS)
-    name = f"{secrets.token_hex(16)}.{PHOTO_TYPES[content_type]}"
-    directory = Path(upload_dir)
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / name).write_bytes(data)
+    try:
+        clean = images.clean_image(data)
+    except images.ImageError as error:
+        if error.code == "pixels":
+            raise BudgetError("photo_pixels", megapixels=images.MAX_PIXELS // 1_000_000) from None
+        raise BudgetError("photo_type") from None
+    if isinstance(storage, str | Path):
+        storage = LocalStorage(storage)
+    name = f"{secrets.token_hex(16)}.{clean.extension}"
+    save_in_session(session, storage, photo_key(name), clean.data, clean.content_type)
+    save_in_session(
+        session, storage, photo_key(name, thumbnail=True), clean.thumbnail, clean.content_type
+    )
+    content_type, data = clean.content_type, clean.data
     photo = ProposalPhoto(
         proposal_id=proposal.id,
         update_id=update.id if update else None,

@@ -1,8 +1,6 @@
 """Budgeting pages: cycles, proposals, review, ballots (online and paper), receipts, results,
 implementation. Each request commits at most once; services do the writing."""
 
-from pathlib import Path
-
 from flask import (
     Blueprint,
     abort,
@@ -11,7 +9,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_from_directory,
     url_for,
 )
 from flask_babel import gettext as _
@@ -56,6 +53,7 @@ from portal.keys import receipt_key
 from portal.pagination import paginate
 from portal.permissions import require_region_access, roles_required
 from portal.regions.models import District, Region
+from portal.storage import get_storage
 
 bp = Blueprint("budgeting", __name__, url_prefix="/budget")
 
@@ -102,12 +100,6 @@ def _labels():
 
 def _secret():
     return receipt_key()
-
-
-def _upload_dir():
-    return current_app.config.get("BUDGET_UPLOAD_DIR") or str(
-        Path(current_app.instance_path) / "uploads" / "budget"
-    )
 
 
 def _status_for(error):
@@ -305,6 +297,7 @@ def proposals(cycle_id):
         "budgeting/proposals.html",
         cycle=cycle,
         page=page,
+        thumbs=_first_photos([p.id for p in page.items]),
         phase=cycle.phase(),
         q=q,
         sort=sort if sort in SORTS else "new",
@@ -312,6 +305,18 @@ def proposals(cycle_id):
             current_user if current_user.is_authenticated else None, cycle
         ),
     )
+
+
+def _first_photos(proposal_ids):
+    """proposal id -> file name of its first photo, for the thumbnails of one listing page."""
+    if not proposal_ids:
+        return {}
+    rows = db.session.execute(
+        select(ProposalPhoto.proposal_id, ProposalPhoto.filename)
+        .where(ProposalPhoto.proposal_id.in_(proposal_ids), ProposalPhoto.update_id.is_(None))
+        .order_by(ProposalPhoto.id.desc())
+    )
+    return {proposal_id: filename for proposal_id, filename in rows}
 
 
 def _proposal_form_choices(form, cycle):
@@ -342,7 +347,7 @@ def _save_photos(proposal, form):
     for upload in form.photos.data or []:
         if not getattr(upload, "filename", ""):
             continue
-        services.add_photo(db.session, current_user, proposal, upload.read(), _upload_dir())
+        services.add_photo(db.session, current_user, proposal, upload.read(), get_storage())
 
 
 @bp.route("/<int:cycle_id>/proposals/new", methods=["GET", "POST"])
@@ -449,11 +454,29 @@ def withdraw_proposal(proposal_id):
 
 @bp.route("/photos/<name>")
 def photo(name):
+    return _send_photo(name, thumbnail=False)
+
+
+@bp.route("/photos/thumbs/<name>")
+def thumbnail(name):
+    return _send_photo(name, thumbnail=True)
+
+
+def _send_photo(name, thumbnail):
+    """A stored photo from whichever storage backend is configured (local disk or S3)."""
     found = db.session.scalar(select(ProposalPhoto).where(ProposalPhoto.filename == name))
-    if found is None:
+    data = None
+    if found is not None:
+        storage = get_storage()
+        data = storage.read(services.photo_key(found.filename, thumbnail=thumbnail))
+        if data is None and thumbnail:  # photos stored before thumbnails existed
+            data = storage.read(services.photo_key(found.filename))
+    if data is None:
         abort(404)
-    response = send_from_directory(_upload_dir(), found.filename, mimetype=found.content_type)
+    response = current_app.response_class(data, mimetype=found.content_type)
     response.headers["Content-Disposition"] = "inline"
+    # The name is random and the file never changes: caches may keep it.
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
     return response
 
 
@@ -785,7 +808,7 @@ def add_update(proposal_id):
                 current_user,
                 proposal,
                 form.photo.data.read(),
-                _upload_dir(),
+                get_storage(),
                 update=update,
             )
     except BudgetRuleError as error:

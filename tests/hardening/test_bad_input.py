@@ -8,12 +8,10 @@ without a new test. "Nothing written" is a count of the rows of every table, bef
 import io
 
 import pytest
-import sqlalchemy as sa
 from consult_helpers import make_comment, make_draft, publish
+from hardening_helpers import new_cycle, new_project, row_counts
 from helpers import csrf_token, make_user, post_form
 
-from portal.accounts.models import utcnow
-from portal.budgeting.models import BudgetCycle, Proposal
 from portal.extensions import db as _db
 from portal.regions.services import region_by_code
 
@@ -22,65 +20,11 @@ BAD_ADDRESS = "The address contains characters that are not allowed."
 EN = {"Accept-Language": "en"}
 
 
-def row_counts():
-    """Rows per table, in one query (cheap enough to run around every case)."""
-    tables = [t for t in _db.metadata.sorted_tables if t.name != "alembic_version"]
-    query = sa.union_all(
-        *[
-            sa.select(sa.literal(t.name).label("t"), sa.func.count().label("n")).select_from(t)
-            for t in tables
-        ]
-    )
-    return dict(_db.session.execute(query).all())
-
-
 def text_of(response, client):
     """The page the user ends on: the response itself, or where its redirect leads."""
     if response.status_code in (302, 303):
         return client.get(response.headers["Location"], headers=EN).get_data(as_text=True)
     return response.get_data(as_text=True)
-
-
-def new_cycle(phase):
-    """A cycle of Almaty in `phase` now (one day per phase)."""
-    import datetime as dt
-
-    day = dt.timedelta(days=1)
-    offset = ["proposals", "review", "voting", "results", "implementation"].index(phase)
-    start = utcnow() - day * offset - day / 2
-    cycle = BudgetCycle(
-        region_id=region_by_code(_db.session, "KZ-75").id,
-        title_kk="Бюджет",
-        title_ru="Бюджет",
-        title_en="Budget",
-        budget=1_000_000,
-        ballot_rule="knapsack",
-        winner_rule="greedy",
-        proposals_open_at=start,
-        review_open_at=start + day,
-        voting_open_at=start + 2 * day,
-        voting_close_at=start + 3 * day,
-        implementation_at=start + 4 * day,
-    )
-    _db.session.add(cycle)
-    _db.session.commit()
-    return cycle
-
-
-def new_project(cycle, cost, status="feasible", author=None, **values):
-    proposal = Proposal(
-        cycle_id=cycle.id,
-        author_id=(author or make_user()).id,
-        title="Project",
-        description_html="<p>Text</p>",
-        category="yards",
-        estimated_cost=cost,
-        status=status,
-        **values,
-    )
-    _db.session.add(proposal)
-    _db.session.commit()
-    return proposal
 
 
 # Ids beyond the integer range -------------------------------------------------------------
