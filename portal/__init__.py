@@ -73,6 +73,7 @@ def _register_blueprints(app):
 def _register_cli(app):
     from portal import demo
     from portal.accounts.cli import cli as accounts_cli
+    from portal.backup.cli import cli as backup_cli
     from portal.budgeting import commands as _budgeting_commands  # noqa: F401 (adds commands)
     from portal.budgeting.cli import cli as budgeting_cli
     from portal.consultations.cli import cli as consultations_cli
@@ -87,3 +88,4 @@ def _register_cli(app):
     app.cli.add_command(moderation_cli)
     app.cli.add_command(exports_cli)
     app.cli.add_command(demo.cli)
+    app.cli.add_command(backup_cli)

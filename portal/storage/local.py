@@ -39,7 +39,7 @@ class LocalStorage:
     def delete(self, key):
         self._path(key).unlink(missing_ok=True)
 
-    def keys(self, prefix=""):
+    def list_keys(self, prefix=""):
         """Every key (sorted), for backups."""
         if not self.root.exists():
             return []

@@ -65,7 +65,7 @@ class S3Storage:
     def delete(self, key):
         self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
 
-    def keys(self, prefix=""):
+    def list_keys(self, prefix=""):
         found = []
         paginator = self.client.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + prefix):

@@ -156,7 +156,7 @@ def test_a_refused_later_photo_leaves_no_files_behind(app, db, as_role, tmp_path
         assert response.status_code == 422
         assert "Photos must be JPEG, PNG or WebP images." in response.get_data(as_text=True)
         assert row_counts() == before
-        assert storage.keys() == []
+        assert storage.list_keys() == []
     finally:
         app.extensions["tynda.storage"] = saved
 
@@ -258,10 +258,10 @@ def test_s3_storage_round_trip(s3_storage):
     s3_storage.save("budget/a.png", b"bytes", "image/png")
     assert s3_storage.read("budget/a.png") == b"bytes"
     assert s3_storage.exists("budget/a.png") and not s3_storage.exists("budget/b.png")
-    assert s3_storage.keys() == ["budget/a.png"]
+    assert s3_storage.list_keys() == ["budget/a.png"]
     assert s3_storage.read("budget/missing.png") is None
     s3_storage.delete("budget/a.png")
-    assert s3_storage.keys() == []
+    assert s3_storage.list_keys() == []
     s3_storage.check()
 
 
@@ -303,7 +303,7 @@ def test_photos_go_to_the_bucket_and_back(app, db, as_role, s3_storage):
             token_from=url,
             content_type="multipart/form-data",
         )
-        assert refused.status_code == 422 and s3_storage.keys() == []
+        assert refused.status_code == 422 and s3_storage.list_keys() == []
         response = post_form(
             resident,
             url,
@@ -313,7 +313,7 @@ def test_photos_go_to_the_bucket_and_back(app, db, as_role, s3_storage):
         )
         assert response.status_code == 302
         photo = db.session.scalar(sa.select(ProposalPhoto))
-        assert s3_storage.keys() == sorted(
+        assert s3_storage.list_keys() == sorted(
             [f"budget/{photo.filename}", f"budget/thumbs/{photo.filename}"]
         )
         served = resident.get(f"/budget/photos/{photo.filename}")
