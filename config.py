@@ -43,6 +43,12 @@ class Config:
     LOGIN_THROTTLE_WINDOW = 15 * 60
     PAGE_SIZE = 20
     TESTING = False
+    # Background jobs (portal/jobs): huey on a SQLite file in the instance folder, or on
+    # Redis when JOBS_REDIS_URL is set (several machines, heavier load).
+    JOBS_REDIS_URL = os.environ.get("JOBS_REDIS_URL")
+    JOBS_SQLITE_PATH = os.environ.get("JOBS_SQLITE_PATH")
+    # True: a job runs in-process right after the commit that queued it (no worker).
+    JOBS_IMMEDIATE = False
 
 
 class DevelopmentConfig(Config):
@@ -57,6 +63,8 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = _database_url("tynda-test.sqlite")
     # Cheap Argon2 so hundreds of test sign-ups stay fast; production keeps the defaults.
     ARGON2_PARAMS = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+    # Jobs run in-process after the commit; tests that need a real worker start one.
+    JOBS_IMMEDIATE = True
 
 
 class ProductionConfig(Config):

@@ -25,6 +25,7 @@ from portal.accounts.models import (
     new_token,
     utcnow,
 )
+from portal.audit import record
 from portal.textcheck import bad_field, has_bad_characters
 
 _hasher = PasswordHasher()
@@ -139,8 +140,21 @@ def authenticate(session, email, password, *, client, attempts, window_seconds, 
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     session.execute(delete(FailedLogin).where(FailedLogin.key == keys[0]))
+    if user.role != "resident":
+        record(
+            session,
+            user,
+            "accounts.sign_in",
+            target=f"user:{user.id}",
+            region_code=_code(user.scope_region),
+            now=now,
+        )
     session.flush()
     return user
+
+
+def _code(region):
+    return region.code if region is not None else None
 
 
 def _password_matches(user, password):
@@ -168,6 +182,13 @@ def verify_resident(session, actor, user):
     if not actor.works_for(user.region_id) or actor.role == "moderator":
         raise AccountError("forbidden")
     mark_verified(user, user.region_id, "staff")
+    record(
+        session,
+        actor,
+        "accounts.verify",
+        target=f"user:{user.id}",
+        region_code=_code(user.region),
+    )
     session.flush()
     return user
 
@@ -221,19 +242,41 @@ def import_register(session, actor, region, iins, key):
         if user.verified_region_id != region.id:
             mark_verified(user, region.id, "register")
             verified += 1
+    added = len(hashes - known)
+    record(
+        session,
+        actor,
+        "accounts.register_import",
+        target=f"region:{region.code}",
+        details={"entries": len(hashes), "added": added, "verified": verified},
+        region_code=region.code,
+    )
     session.flush()
-    return len(hashes - known), verified
+    return added, verified
 
 
-def grant_role(session, user, role, region=None):
-    """Give a user a role; regional roles need a region. Signs the user out everywhere."""
+def grant_role(session, user, role, region=None, *, actor=None, via="web"):
+    """Give a user a role; regional roles need a region. Signs the user out everywhere.
+
+    The grant is audited; actor None with via "cli" is the server's operator.
+    """
     if role not in ROLES:
         raise AccountError("unknown_role")
     if role in REGIONAL_ROLES and region is None:
         raise AccountError("region_required")
+    before = user.role
     user.role = role
     user.scope_region_id = region.id if role in REGIONAL_ROLES else None
     sign_out_everywhere(session, user)
+    code = region.code if role in REGIONAL_ROLES else None
+    record(
+        session,
+        actor,
+        "accounts.grant_role",
+        target=f"user:{user.id}",
+        details={"email": user.email, "role": role, "before": before, "via": via},
+        region_code=code,
+    )
     return user
 
 

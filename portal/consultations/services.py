@@ -13,6 +13,7 @@ from sqlalchemy import and_, case, func, select, true
 
 from portal import spreadsheets
 from portal.accounts.models import utcnow
+from portal.audit import code_of, record
 from portal.consultations import calendar, domain
 from portal.consultations.models import (
     DRAFT_KINDS,
@@ -211,8 +212,20 @@ def open_draft(session, user, draft, *, working_days=None, now=None):
     except domain.TransitionError as error:
         raise ConsultationError("bad_transition", message=str(error)) from None
     _write_state(draft, state)
+    _audit_draft(session, user, draft, "consultations.open", days=days)
     session.flush()
     return draft
+
+
+def _audit_draft(session, user, draft, action, **details):
+    record(
+        session,
+        user,
+        action,
+        target=f"draft:{draft.id}",
+        details=details,
+        region_code=code_of(draft.region),
+    )
 
 
 def extend_draft(session, user, draft, *, working_days, reason, now=None):
@@ -241,6 +254,7 @@ def extend_draft(session, user, draft, *, working_days, reason, now=None):
         )
     )
     _write_state(draft, state)
+    _audit_draft(session, user, draft, "consultations.extend", days=working_days, reason=reason)
     session.flush()
     return draft
 
@@ -257,6 +271,7 @@ def close_draft(session, user, draft, *, now=None):
     draft.status = state.status.value
     draft.closed_at = naive(closed_at)
     draft.answer_due = naive(calendar.answer_deadline(closed_at))
+    _audit_draft(session, user, draft, "consultations.close")
     session.flush()
     return draft
 
@@ -270,6 +285,7 @@ def publish_report(session, user, draft, *, now=None):
     except domain.TransitionError as error:
         raise ConsultationError("bad_transition", message=str(error)) from None
     draft.status = state.status.value
+    _audit_draft(session, user, draft, "consultations.publish_report")
     session.flush()
     return draft
 
@@ -466,6 +482,17 @@ def answer_comment(session, user, comment, *, decision, justification="", new_wo
     for target, state in zip(targets, states):
         write_comment_state(target, state)
         target.answered_at, target.answered_by_id = at, user.id
+    record(
+        session,
+        user,
+        "consultations.answer",
+        target=f"comment:{comment.id}",
+        details={
+            "decision": getattr(decision, "value", decision),
+            "comments": [t.id for t in targets],
+        },
+        region_code=code_of(comment.draft.region),
+    )
     session.flush()
     return targets
 

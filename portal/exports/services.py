@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from portal.accounts.models import User, utcnow
+from portal.audit import code_of, record
 from portal.budgeting.models import Ballot, BallotChoice, BudgetCycle, CycleResult, Proposal
 from portal.budgeting.services import ballot_projects
 from portal.consultations.models import Article, Comment, Draft, Paragraph
@@ -123,6 +124,15 @@ def record_export(session, user, subject, obj, fmt, part, filename, via="web", n
         filename=filename,
     )
     session.add(entry)
+    record(
+        session,
+        user,
+        "exports.download",
+        target=f"{subject}:{obj.id}",
+        details={"format": fmt, "part": entry.part, "file": filename, "via": via},
+        region_code=code_of(session.get(Region, obj.region_id)) if obj.region_id else None,
+        now=now,
+    )
     session.flush()
     return entry
 

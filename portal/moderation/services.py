@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, text, update
 
 from portal.accounts.models import utcnow
+from portal.audit import code_of, record
 from portal.consultations import domain
 from portal.consultations.models import STANCES, Campaign, Comment, Draft
 from portal.consultations.services import (
@@ -143,6 +144,16 @@ def moderate(session, user, comments, action, reason=None):
                 at=now,
             )
         )
+    for draft_id in sorted({c.draft_id for c in comments}):
+        ids = [c.id for c in comments if c.draft_id == draft_id]
+        record(
+            session,
+            user,
+            f"moderation.{action}",
+            target=f"draft:{draft_id}",
+            details={"comments": ids, "reason": reason or ""},
+            region_code=code_of(next(c for c in comments if c.draft_id == draft_id).draft.region),
+        )
     session.flush()
     return comments
 
@@ -192,6 +203,14 @@ def moderate_campaign(session, user, campaign, action, reason=None):
             detail=f"campaign {campaign.id}: {len(members)} comments",
             at=now,
         )
+    )
+    record(
+        session,
+        user,
+        f"moderation.campaign_{action}",
+        target=f"campaign:{campaign.id}",
+        details={"draft": campaign.draft_id, "comments": len(members), "reason": reason or ""},
+        region_code=code_of(session.get(Draft, campaign.draft_id).region),
     )
     session.flush()
     return len(members)
