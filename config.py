@@ -29,6 +29,20 @@ class Config:
     # The public address of the API for openapi.json; relative "/api/v1" when unset.
     API_BASE_URL = os.environ.get("API_BASE_URL")
     HSTS = False
+    # Logs: "json" (one object per line, with the request id) or "text".
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    # /metrics: for this Bearer token, administrators, or direct loopback connections.
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN")
+    # Uploads: "local" (STORAGE_DIR, default instance/uploads) or "s3" (an S3-compatible bucket).
+    STORAGE_BACKEND = os.environ.get("STORAGE_BACKEND", "local")
+    STORAGE_DIR = os.environ.get("STORAGE_DIR")
+    S3_BUCKET = os.environ.get("S3_BUCKET")
+    S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL")
+    S3_REGION = os.environ.get("S3_REGION")
+    S3_ACCESS_KEY_ID = os.environ.get("S3_ACCESS_KEY_ID")
+    S3_SECRET_ACCESS_KEY = os.environ.get("S3_SECRET_ACCESS_KEY")
+    S3_PREFIX = os.environ.get("S3_PREFIX", "")
     SQLALCHEMY_DATABASE_URI = _database_url("tynda.sqlite")
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024

@@ -36,10 +36,11 @@ def create_app(config="development"):
 
 
 def _register_extensions(app):
-    from portal import database, i18n, jobs, security
+    from portal import database, i18n, jobs, observability, security
     from portal.accounts.services import configure_hasher
     from portal.extensions import csrf, db, login_manager, migrate
 
+    observability.init_app(app)
     db.init_app(app)
     database.configure_engines()
     jobs.init_app(app)

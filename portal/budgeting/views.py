@@ -50,6 +50,7 @@ from portal.budgeting.models import (
 from portal.extensions import db
 from portal.forms import require_valid
 from portal.keys import receipt_key
+from portal.observability import metrics
 from portal.pagination import paginate
 from portal.permissions import require_region_access, roles_required
 from portal.regions.models import District, Region
@@ -578,6 +579,7 @@ def ballot(cycle_id):
         db.session.rollback()
         return _ballot_page(cycle, chosen, message(error), _status_for(error))
     db.session.commit()
+    metrics.ballot_cast("online")
     return redirect(url_for("budgeting.receipt", cycle_id=cycle.id, ballot_id=stored.id))
 
 
@@ -652,6 +654,7 @@ def paper_ballot(cycle_id):
         status = 422 if error.code == "not_resident" else _status_for(error)
         return _ballot_page(cycle, chosen, message(error), status, paper_form=form)
     db.session.commit()
+    metrics.ballot_cast("paper")
     flash(
         _(
             "The paper ballot is recorded. Receipt code: %(code)s",

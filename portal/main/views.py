@@ -40,9 +40,3 @@ def set_language():
             services.change_locale(db.session, current_user, lang)
             db.session.commit()
     return response
-
-
-@bp.route("/health")
-def health():
-    db.session.execute(select(1))
-    return {"status": "ok"}
