@@ -29,6 +29,8 @@ class Config:
     # The public address of the API for openapi.json; relative "/api/v1" when unset.
     API_BASE_URL = os.environ.get("API_BASE_URL")
     HSTS = False
+    # How many reverse proxies in front set X-Forwarded-For/-Proto (0: trust none).
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     # Logs: "json" (one object per line, with the request id) or "text".
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")

@@ -27,12 +27,22 @@ def create_app(config="development"):
         config_class.check()
     app.config.from_object(config_class)
     app.config.update(overrides)
+    _trust_proxies(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     _register_extensions(app)
     _register_blueprints(app)
     _register_cli(app)
     return app
+
+
+def _trust_proxies(app):
+    """Behind TRUSTED_PROXIES reverse proxies, take the client address and scheme from them."""
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def _register_extensions(app):

@@ -30,7 +30,12 @@ def _jobs_by_status():
         from portal.jobs.models import Job
     except ImportError:  # an instance without the jobs package
         return {}
-    rows = db.session.execute(select(Job.status, func.count()).group_by(Job.status))
+    try:
+        rows = db.session.execute(select(Job.status, func.count()).group_by(Job.status)).all()
+    except Exception:  # noqa: BLE001 - a scrape must not fail because one figure is missing
+        log.exception("metrics: could not count jobs")
+        db.session.rollback()
+        return {}
     return {status: count for status, count in rows}
 
 
