@@ -70,6 +70,7 @@ def _register_blueprints(app):
     from portal.consultations.views import bp as consultations_bp
     from portal.exports.api import bp as exports_api_bp
     from portal.exports.views import bp as exports_bp
+    from portal.jobs.views import bp as jobs_bp
     from portal.main.views import bp as main_bp
     from portal.moderation.views import bp as moderation_bp
 
@@ -81,6 +82,7 @@ def _register_blueprints(app):
     app.register_blueprint(exports_bp)
     app.register_blueprint(exports_api_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(jobs_bp)
     errors.init_app(app)
 
 

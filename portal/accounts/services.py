@@ -15,6 +15,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 
+from portal import database
 from portal.accounts.domain import IINError, parse_iin
 from portal.accounts.models import (
     REGIONAL_ROLES,
@@ -41,7 +42,7 @@ class AccountError(Exception):
 
 
 def configure_hasher(**params):
-    """Set Argon2 parameters (tests use cheap ones; production keeps the library defaults)."""
+    """Set Argon2id parameters (config.py: OWASP's minimum; tests use cheaper ones)."""
     global _hasher
     _hasher = PasswordHasher(**params) if params else PasswordHasher()
 
@@ -118,6 +119,9 @@ def authenticate(session, email, password, *, client, attempts, window_seconds, 
 
     Raises AccountError("throttled", minutes=…) when the e-mail or client has failed
     `attempts` times within the window, and AccountError("bad_credentials") otherwise.
+    The checks and the slow Argon2 work run before any write, and `database.start_write`
+    takes the write lock only for the few rows written afterwards (on SQLite a sign-in
+    never holds the lock through hashing; call it in a fresh or read-only transaction).
     """
     if has_bad_characters(email) or has_bad_characters(password):
         # Never stored or looked up: PostgreSQL refuses NUL, and no account has such an e-mail.
@@ -125,20 +129,27 @@ def authenticate(session, email, password, *, client, attempts, window_seconds, 
     now = now or utcnow()
     since = now - dt.timedelta(seconds=window_seconds)
     keys = _throttle_keys(email, client)
-    session.execute(delete(FailedLogin).where(FailedLogin.at < since))
     recent = session.scalar(
         select(func.count()).where(FailedLogin.key.in_(keys), FailedLogin.at >= since)
     )
     if recent >= attempts:
         raise AccountError("throttled", minutes=max(1, window_seconds // 60))
     user = session.scalar(select(User).where(User.email == normalise_email(email)))
-    if user is None or not _password_matches(user, password):
+    user_id = user.id if user is not None else None
+    matches = user is not None and _password_matches(user, password)
+    new_hash = None
+    if matches and _hasher.check_needs_rehash(user.password_hash):
+        new_hash = _hasher.hash(password)
+    database.start_write(session)
+    session.execute(delete(FailedLogin).where(FailedLogin.at < since))
+    if not matches:
         for key in keys:
             session.add(FailedLogin(key=key, at=now))
         session.flush()
         raise AccountError("bad_credentials")
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+    user = session.get(User, user_id)
+    if new_hash is not None:
+        user.password_hash = new_hash
     session.execute(delete(FailedLogin).where(FailedLogin.key == keys[0]))
     if user.role != "resident":
         record(

@@ -27,7 +27,7 @@ from portal.budgeting.models import (
     ProposalEvent,
     ProposalPhoto,
 )
-from portal.budgeting.winners import compute_winners
+from portal.budgeting.winners import TallyTimeout, compute_winners
 from portal.storage import save_in_session
 from portal.storage.local import LocalStorage
 from portal.textcheck import bad_field
@@ -361,6 +361,22 @@ def review_proposal(session, actor, proposal, *, feasible, reason="", final_cost
 
 
 # ------------------------------------------------------------------ voting
+def ballot_query(cycle):
+    """The feasible projects on the ballot as a select, by category then id (index order)."""
+    return (
+        select(Proposal)
+        .where(Proposal.cycle_id == cycle.id, Proposal.status == "feasible")
+        .order_by(Proposal.category, Proposal.id)
+    )
+
+
+def chosen_projects(session, cycle, ids):
+    """The feasible projects of the cycle among `ids` (a ballot's worth), in ballot order."""
+    if not ids:
+        return []
+    return session.scalars(ballot_query(cycle).where(Proposal.id.in_(sorted(set(ids))))).all()
+
+
 def ballot_projects(session, cycle):
     """The feasible projects on the ballot, cheapest first within categories."""
     return session.scalars(
@@ -368,6 +384,27 @@ def ballot_projects(session, cycle):
         .where(Proposal.cycle_id == cycle.id, Proposal.status == "feasible")
         .order_by(Proposal.category, Proposal.id)
     ).all()
+
+
+def chosen_costs(session, cycle, ids):
+    """id -> ballot cost of those of `ids` that are feasible projects of the cycle.
+
+    One query whose work grows with the ballot, not with the cycle: a POST choosing three
+    projects out of 10,000 reads three rows. An id missing from the answer is 'unknown'.
+    """
+    ids = sorted(set(ids))
+    costs = {}
+    # Chunks keep a huge (hostile) POST under the databases' bound-parameter limits.
+    for start in range(0, len(ids), 500):
+        rows = session.execute(
+            select(Proposal.id, func.coalesce(Proposal.final_cost, Proposal.estimated_cost)).where(
+                Proposal.cycle_id == cycle.id,
+                Proposal.status == "feasible",
+                Proposal.id.in_(ids[start : start + 500]),
+            )
+        )
+        costs.update(rows.tuples().all())
+    return costs
 
 
 def ballot_of(session, cycle, voter):
@@ -409,8 +446,7 @@ def cast_ballot(session, actor, cycle, choices, *, secret, now=None, voter=None,
     if not may_take_part(voter, cycle):
         raise BudgetError("not_resident")
     ids = _parse_choices(choices)
-    costs = {p.id: p.cost for p in ballot_projects(session, cycle)}
-    chosen = domain.validate_ballot(cycle.rule, ids, costs)
+    chosen = domain.validate_ballot(cycle.rule, ids, chosen_costs(session, cycle, ids))
 
     session.execute(select(User.id).where(User.id == voter.id).with_for_update())
     ballot = session.scalar(
@@ -477,6 +513,33 @@ def vote_counts(session, cycle):
     return {p.id: counts.get(p.id, 0) for p in ballot_projects(session, cycle)}
 
 
+def counted_projects(cycle):
+    """The ballot's projects, most votes first: a select of Proposal to paginate."""
+    votes = (
+        select(func.count())
+        .where(BallotChoice.proposal_id == Proposal.id)
+        .correlate(Proposal)
+        .scalar_subquery()
+    )
+    return (
+        select(Proposal)
+        .where(Proposal.cycle_id == cycle.id, Proposal.status == "feasible")
+        .order_by(votes.desc(), Proposal.id)
+    )
+
+
+def votes_of(session, ids):
+    """Approvals of the given projects (a page's worth), 0 included."""
+    counts = dict(
+        session.execute(
+            select(BallotChoice.proposal_id, func.count())
+            .where(BallotChoice.proposal_id.in_(ids))
+            .group_by(BallotChoice.proposal_id)
+        ).all()
+    )
+    return {i: counts.get(i, 0) for i in ids}
+
+
 def counts_visible(user, cycle, now=None):
     """Vote counts stay hidden from everyone but admins until voting closes."""
     if user is not None and getattr(user, "is_admin", False):
@@ -503,11 +566,34 @@ def turnout(session, cycle):
 
 
 # ------------------------------------------------------------------ results
-def compute_results(session, actor, cycle, rules=None, now=None, deadline=None):
-    """Tally the closed vote with the cycle's winner rule (and any others asked for)."""
+def check_results_allowed(actor, cycle, rules=None, now=None):
+    """Refuse early (before a job is queued) what `tally_results` would refuse."""
+    _require_staff(actor, cycle.region_id)
+    _require_phase(cycle, now or utcnow(), "results", "implementation")
+    if any(rule not in domain.WINNER_RULES for rule in rules or ()):
+        raise BudgetError("rule_unknown")
+
+
+def compute_results(session, actor, cycle, rules=None, now=None, deadline=None, progress=None):
+    """Tally the closed vote with the cycle's winner rule (and any others asked for) and
+    store the (unpublished) results: `store_results(tally_results(...))` in one go."""
+    tallies = tally_results(session, actor, cycle, rules, now, deadline, progress)
+    return store_results(session, actor, cycle, tallies, now)
+
+
+def tally_results(session, actor, cycle, rules=None, now=None, deadline=None, progress=None):
+    """Read the ballots and run the rules; writes nothing, so it can run in a read snapshot.
+
+    Returns [(rule, data, total_cost)]. Every rule is computed as asked or not at all:
+    there is no fallback to another rule, and past `deadline` seconds the tally raises
+    BudgetError("tally_timeout"). `progress(done, total, message)` (a background job's)
+    hears how far the tallies got, in thousandths per rule."""
     now = now or utcnow()
     _require_staff(actor, cycle.region_id)
     _require_phase(cycle, now, "results", "implementation")
+    rules = rules or [cycle.winner_rule]
+    if any(rule not in domain.WINNER_RULES for rule in rules):
+        raise BudgetError("rule_unknown")
     projects = {p.id: p.cost for p in ballot_projects(session, cycle)}
     ballots = {}
     for ballot_id, proposal_id in session.execute(
@@ -516,28 +602,53 @@ def compute_results(session, actor, cycle, rules=None, now=None, deadline=None):
         .where(Ballot.cycle_id == cycle.id)
     ):
         ballots.setdefault(ballot_id, set()).add(proposal_id)
-    results = []
-    for rule in rules or [cycle.winner_rule]:
-        if rule not in domain.WINNER_RULES:
-            raise BudgetError("rule_unknown")
-        options = {"deadline": deadline} if deadline is not None else {}
-        winners = compute_winners(
-            projects, ballots.values(), cycle.budget, rule, cycle.min_votes, **options
-        )
+    cycle_turnout = turnout(session, cycle)
+    tallies = []
+    for number, rule in enumerate(rules):
+        report = None
+        if progress is not None:
+            progress(1000 * number, 1000 * len(rules), rule)
+
+            def report(share, number=number, rule=rule):
+                progress(1000 * number + int(1000 * share), 1000 * len(rules), rule)
+
+        try:
+            winners = compute_winners(
+                projects,
+                ballots.values(),
+                cycle.budget,
+                rule,
+                cycle.min_votes,
+                deadline=deadline,
+                progress=report,
+            )
+        except TallyTimeout:
+            raise BudgetError("tally_timeout") from None
         data = {
             "selected": winners.selected,
             "votes": {str(k): v for k, v in winners.votes.items()},
             "costs": {str(k): v for k, v in projects.items()},
             "payments": {str(k): v for k, v in winners.payments.items()},
-            "turnout": turnout(session, cycle),
+            "turnout": cycle_turnout,
             "min_votes": cycle.min_votes,
             "engine_rule": winners.engine_rule,
         }
+        tallies.append((rule, data, winners.total_cost))
+    return tallies
+
+
+def store_results(session, actor, cycle, tallies, now=None):
+    """Store tallies from `tally_results` as the cycle's unpublished results (flush only)."""
+    now = now or utcnow()
+    _require_staff(actor, cycle.region_id)
+    _require_phase(cycle, now, "results", "implementation")
+    results = []
+    for rule, data, total_cost in tallies:
         result = session.scalar(
             select(CycleResult).where(CycleResult.cycle_id == cycle.id, CycleResult.rule == rule)
         ) or CycleResult(cycle_id=cycle.id, rule=rule)
         result.data = data
-        result.total_cost = winners.total_cost
+        result.total_cost = total_cost
         result.computed_at = now
         result.computed_by_id = actor.id
         result.published_at = None

@@ -14,6 +14,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal import charts
 from portal.accounts.domain import IINError
@@ -39,6 +40,7 @@ from portal.budgeting.forms import (
     UpdateForm,
     message,
 )
+from portal.budgeting.jobs import RESULTS_JOB
 from portal.budgeting.models import (
     Ballot,
     BudgetCycle,
@@ -49,9 +51,10 @@ from portal.budgeting.models import (
 )
 from portal.extensions import db
 from portal.forms import require_valid
+from portal.jobs import enqueue
 from portal.keys import receipt_key
 from portal.observability import metrics
-from portal.pagination import paginate
+from portal.pagination import paginate, paginate_list
 from portal.permissions import require_region_access, roles_required
 from portal.regions.models import District, Region
 from portal.storage import get_storage
@@ -270,12 +273,19 @@ def move_phase(cycle_id):
 
 
 # ------------------------------------------------------------------ proposals
-@bp.route("/<int:cycle_id>/proposals")
-def proposals(cycle_id):
-    cycle = db.get_or_404(BudgetCycle, cycle_id)
-    args = request.args
-    query = select(Proposal).where(Proposal.cycle_id == cycle.id)
-    q = args.get("q", "").strip()[:100]
+def _filters(source):
+    """(search text, category, district id) from the query string or the ballot form."""
+    q = source.get("q", "").strip()[:100]
+    category = source.get("category", "")
+    district = source.get("district", "")
+    return (
+        q,
+        category if category in CATEGORY_LABELS else "",
+        int(district) if district.isdigit() and len(district) <= 9 else None,
+    )
+
+
+def _filtered(query, q, category, district):
     if q:
         like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(
@@ -285,15 +295,25 @@ def proposals(cycle_id):
                 Proposal.address.ilike(like, escape="\\"),
             )
         )
-    if args.get("category") in CATEGORY_LABELS:
-        query = query.where(Proposal.category == args["category"])
+    if category:
+        query = query.where(Proposal.category == category)
+    if district is not None:
+        query = query.where(Proposal.district_id == district)
+    return query
+
+
+@bp.route("/<int:cycle_id>/proposals")
+def proposals(cycle_id):
+    cycle = db.get_or_404(BudgetCycle, cycle_id)
+    args = request.args
+    query = select(Proposal).where(Proposal.cycle_id == cycle.id)
+    q, category, district = _filters(args)
+    query = _filtered(query, q, category, district)
     if args.get("status") in STATUS_LABELS:
         query = query.where(Proposal.status == args["status"])
-    if args.get("district", "").isdigit():
-        query = query.where(Proposal.district_id == int(args["district"]))
     sort = args.get("sort", "new")
     query = query.order_by(SORTS.get(sort, SORTS["new"]), Proposal.id)
-    page = paginate(query)
+    page = paginate(query.options(joinedload(Proposal.district)))
     return render_template(
         "budgeting/proposals.html",
         cycle=cycle,
@@ -542,25 +562,62 @@ def notifications():
 
 
 # ------------------------------------------------------------------ voting
-def _ballot_page(cycle, chosen=(), error=None, status=200, paper_form=None):
-    projects = services.ballot_projects(db.session, cycle)
+# How many chosen projects a ballot page carries at most; more is no real ballot.
+MAX_CARRIED = 500
+
+
+def _chosen_ids(raw):
+    ids = []
+    for value in raw:
+        text = str(value).strip()
+        if text.isascii() and text.isdigit() and len(text) <= 12 and int(text) not in ids:
+            ids.append(int(text))
+    return ids[:MAX_CARRIED]
+
+
+def _ballot_page(cycle, chosen=None, error=None, status=200, paper_form=None):
+    """One page of the ballot: filters, a page of projects, and the chosen ones carried along.
+
+    The chosen projects on other pages travel as hidden inputs, so paging and filtering
+    (submit buttons named `browse`) keep the selection without JavaScript. The HTML is
+    bounded by the page size plus the chosen projects, never by the size of the cycle.
+    """
+    source = request.form if request.method == "POST" else request.args
+    q, category, district = _filters(source)
     user = current_user if current_user.is_authenticated else None
     ballot = services.ballot_of(db.session, cycle, user) if user and not paper_form else None
-    if not chosen and ballot is not None:
-        chosen = ballot.project_ids
+    if chosen is None:
+        chosen = ballot.project_ids if ballot is not None else []
+    removed = set(_chosen_ids(request.form.getlist("remove")))
+    ids = [i for i in _chosen_ids(chosen) if i not in removed]
+    chosen_rows = services.chosen_projects(db.session, cycle, ids)
+    query = _filtered(services.ballot_query(cycle), q, category, district)
+    page = paginate(
+        query.options(joinedload(Proposal.district)),
+        page=source.get("browse") or source.get("page"),
+    )
+    on_page = {p.id for p in page.items}
     return render_template(
         "budgeting/paper.html" if paper_form else "budgeting/ballot.html",
         cycle=cycle,
-        projects=projects,
-        chosen={int(c) for c in chosen if str(c).isdigit()},
-        total=domain.ballot_total(
-            [int(c) for c in chosen if str(c).isdigit()], {p.id: p.cost for p in projects}
-        ),
+        page=page,
+        filters={"q": q, "category": category, "district": district},
+        filtered=bool(q or category or district is not None),
+        chosen={p.id for p in chosen_rows},
+        chosen_rows=chosen_rows,
+        carried=[p for p in chosen_rows if p.id not in on_page],
+        total=sum(p.cost for p in chosen_rows),
+        districts=sorted(cycle.region.districts, key=_by_name),
         ballot=ballot,
         error=error,
         phase=cycle.phase(),
         form=paper_form or EmptyForm(),
     ), status
+
+
+def _browsing():
+    """A POST that pages, filters or removes a choice: show the ballot again, cast nothing."""
+    return "browse" in request.form or "remove" in request.form
 
 
 @bp.route("/<int:cycle_id>/ballot", methods=["GET", "POST"])
@@ -573,6 +630,8 @@ def ballot(cycle_id):
         return _ballot_page(cycle)
     require_valid(EmptyForm())
     chosen = request.form.getlist("project")
+    if _browsing():
+        return _ballot_page(cycle, chosen)
     try:
         stored = services.cast_ballot(db.session, current_user, cycle, chosen, secret=_secret())
     except BudgetRuleError as error:
@@ -631,6 +690,9 @@ def paper_ballot(cycle_id):
     if request.method == "GET":
         return _ballot_page(cycle, paper_form=form)
     chosen = request.form.getlist("project")
+    if _browsing():
+        form.iin.errors = []
+        return _ballot_page(cycle, chosen, paper_form=form)
     if not form.validate_on_submit():
         return _ballot_page(cycle, chosen, None, 422, paper_form=form)
     try:
@@ -673,14 +735,12 @@ def counts(cycle_id):
     user = current_user if current_user.is_authenticated else None
     if not services.counts_visible(user, cycle):
         abort(403)
-    votes = services.vote_counts(db.session, cycle)
-    projects = services.ballot_projects(db.session, cycle)
-    rows = sorted(projects, key=lambda p: (-votes[p.id], p.id))
+    page = paginate(services.counted_projects(cycle))
     return render_template(
         "budgeting/counts.html",
         cycle=cycle,
-        rows=rows,
-        votes=votes,
+        page=page,
+        votes=services.votes_of(db.session, [p.id for p in page.items]),
         turnout=services.turnout(db.session, cycle),
     )
 
@@ -712,28 +772,51 @@ def results(cycle_id):
     )
 
 
+# Bars in the results chart; the rest is one "other projects" bar (the table has them all).
+CHART_TOP = 15
+
+
 def _result_context(cycle, result):
+    """The summary, a chart of the top projects and one page of the table, never all rows.
+
+    The stored result holds every project's votes; only the projects of the chart and of the
+    page are read from the database. Full data is in the exports and the API.
+    """
     data = result.data
-    proposals = {
-        p.id: p
-        for p in db.session.scalars(
-            select(Proposal).where(Proposal.id.in_([int(k) for k in data["costs"]]))
-        )
-    }
+    votes = data["votes"]
     selected = set(data["selected"])
-    rows = sorted(proposals.values(), key=lambda p: (-data["votes"].get(str(p.id), 0), p.id))
-    chart = charts.bar_chart(
-        [(p.title, data["votes"].get(str(p.id), 0), p.id in selected) for p in rows]
-    )
+    funded_only = request.args.get("funded") == "1"
+    ranked = sorted((int(k) for k in data["costs"]), key=lambda i: (-votes.get(str(i), 0), i))
+    listed = [i for i in ranked if i in selected] if funded_only else ranked
+    page = paginate_list(listed)
+    top = ranked[:CHART_TOP]
+    wanted = set(page.items) | set(top)
+    proposals = {
+        p.id: p for p in db.session.scalars(select(Proposal).where(Proposal.id.in_(wanted)))
+    }
+    bars = [(proposals[i].title, votes.get(str(i), 0), i in selected) for i in top]
+    rest = ranked[CHART_TOP:]
+    if rest:
+        bars.append(
+            (
+                _("Other projects (%(n)d)", n=len(rest)),
+                sum(votes.get(str(i), 0) for i in rest),
+                False,
+            )
+        )
     district_names = {str(d.id): d.name for d in cycle.region.districts}
     return {
-        "rows": rows,
+        "page": page,
+        "rows": [proposals[i] for i in page.items],
+        "funded_only": funded_only,
+        "winners": len(selected),
         "selected": selected,
-        "votes": data["votes"],
+        "votes": votes,
         "payments": data.get("payments", {}),
         "turnout": data["turnout"],
         "district_names": district_names,
-        "chart": chart,
+        "chart": charts.bar_chart(bars),
+        "chart_rest": len(rest),
         "remaining": cycle.budget - result.total_cost,
     }
 
@@ -741,19 +824,21 @@ def _result_context(cycle, result):
 @bp.route("/<int:cycle_id>/results/compute", methods=["POST"])
 @roles_required("staff")
 def compute_results(cycle_id):
+    """Queue the tally as a background job (it can take minutes) and show its progress."""
     cycle = db.get_or_404(BudgetCycle, cycle_id)
     require_region_access(cycle.region_id)
     require_valid(EmptyForm())
     rules = [r for r in request.form.getlist("rule") if r in domain.WINNER_RULES] or None
     try:
-        services.compute_results(db.session, current_user, cycle, rules=rules)
+        services.check_results_allowed(current_user, cycle, rules)
     except BudgetRuleError as error:
-        db.session.rollback()
         flash(message(error), "error")
         return redirect(url_for("budgeting.results", cycle_id=cycle.id)), 303
+    back = url_for("budgeting.results", cycle_id=cycle.id)
+    payload = {"cycle_id": cycle.id, "actor_id": current_user.id, "rules": rules, "back": back}
+    queued = enqueue(db.session, RESULTS_JOB, payload, actor=current_user)
     db.session.commit()
-    flash(_("The results are computed. Check them, then publish."), "success")
-    return redirect(url_for("budgeting.results", cycle_id=cycle.id))
+    return redirect(url_for("jobs.status", job_id=queued.id))
 
 
 @bp.route("/<int:cycle_id>/results/publish", methods=["POST"])
@@ -777,12 +862,13 @@ def publish_results(cycle_id):
 @bp.route("/<int:cycle_id>/implementation")
 def implementation(cycle_id):
     cycle = db.get_or_404(BudgetCycle, cycle_id)
-    funded = db.session.scalars(
+    page = paginate(
         select(Proposal)
         .where(Proposal.cycle_id == cycle.id, Proposal.funded.is_(True))
         .order_by(Proposal.id)
-    ).all()
-    return render_template("budgeting/implementation.html", cycle=cycle, funded=funded)
+        .options(selectinload(Proposal.updates))
+    )
+    return render_template("budgeting/implementation.html", cycle=cycle, page=page)
 
 
 @bp.route("/proposals/<int:proposal_id>/updates", methods=["POST"])

@@ -20,18 +20,23 @@ log = logging.getLogger(__name__)
 
 # kind -> handler(payload, progress) -> dict | None
 REGISTRY = {}
+# kind -> what the status page calls it (a lazy translated string)
+LABELS = {}
 # Progress is written at most this often (seconds); the last call is always written.
 PROGRESS_INTERVAL = 0.5
 _PENDING = "tynda_pending_jobs"
 
 
-def job(kind):
-    """Register `handler(payload: dict, progress) -> dict | None` as the job `kind`."""
+def job(kind, label=None):
+    """Register `handler(payload: dict, progress) -> dict | None` as the job `kind`;
+    `label` (a lazy translated string) names it on the status page."""
 
     def decorator(handler):
         if REGISTRY.get(kind, handler) is not handler:
             raise ValueError(f"job kind {kind!r} is already registered")
         REGISTRY[kind] = handler
+        if label is not None:
+            LABELS[kind] = label
         return handler
 
     return decorator
