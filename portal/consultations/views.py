@@ -546,7 +546,7 @@ def answer(comment_id):
         for name, errors in form.errors.items():
             for text in errors if name != "decision" else ():
                 flash(text, "error")
-        return back, 303
+        return back
     try:
         answered = services.answer_comment(
             db.session,
