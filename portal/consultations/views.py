@@ -24,7 +24,7 @@ from portal.consultations.forms import (
 from portal.consultations.models import Article, Comment, Draft
 from portal.consultations.services import ConsultationError
 from portal.extensions import db
-from portal.forms import BaseForm
+from portal.forms import BaseForm, require_valid
 from portal.pagination import paginate
 from portal.permissions import roles_required
 from portal.ratelimit import limit
@@ -296,7 +296,7 @@ def report(comment_id):
     comment = db.session.get(Comment, comment_id)
     if comment is None or comment.status != "published":
         abort(404)
-    BaseForm().validate_on_submit()
+    require_valid(BaseForm())
     try:
         services.report_comment(db.session, current_user, comment)
     except ConsultationError as error:
@@ -572,7 +572,11 @@ def answer(comment_id):
     form = AnswerForm()
     back = redirect(url_for("consultations.answers", draft_id=comment.draft_id))
     if not form.validate_on_submit():
-        flash(_("Choose a decision."), "error")
+        if form.decision.errors:
+            flash(_("Choose a decision."), "error")
+        for name, errors in form.errors.items():
+            for text in errors if name != "decision" else ():
+                flash(text, "error")
         return back
     try:
         answered = services.answer_comment(

@@ -14,7 +14,7 @@ import base64
 import binascii
 import json
 
-from flask import Blueprint, Response, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select
 from sqlalchemy.engine import Engine
@@ -44,7 +44,10 @@ RESULTS_PER_PAGE = 100
 
 @bp.after_request
 def _headers(response):
-    response.headers.setdefault("Cache-Control", "public, max-age=60")
+    if response.status_code < 400:
+        response.headers.setdefault("Cache-Control", "public, max-age=60")
+    else:
+        response.headers["Cache-Control"] = "no-store"
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
 
@@ -503,4 +506,6 @@ def _summary_after(draft, after, per_page):
 
 @bp.route("/openapi.json", endpoint="openapi")
 def openapi_document():
-    return jsonify(openapi.document(request.host_url.rstrip("/") + bp.url_prefix))
+    # Never the request's Host header: a forged one would be served (and cached) to others.
+    base = current_app.config.get("API_BASE_URL") or bp.url_prefix
+    return jsonify(openapi.document(base.rstrip("/")))

@@ -23,6 +23,7 @@ from portal.consultations.services import (
     write_comment_state,
 )
 from portal.moderation.models import ModerationAction
+from portal.textcheck import has_bad_characters
 
 MAX_PAGE = 100
 COUNT_CAP = 10_000  # the queue counts matching comments up to this many
@@ -125,6 +126,8 @@ def _transition(comment, action, reason):
 def moderate(session, user, comments, action, reason=None):
     """Publish, reject (with a reason) or restore every comment, or none of them."""
     comments = list(comments)
+    if has_bad_characters(reason, multiline=True):
+        raise ModerationError("control_chars")
     if len(comments) > MAX_BULK:
         raise ModerationError("too_many", limit=MAX_BULK)
     if not comments:
@@ -248,7 +251,7 @@ def moderate_campaign(session, user, campaign, action, reason=None):
 def set_topic(session, user, comment, topic):
     _check(user, [comment])
     topic = (topic or "").strip()
-    if len(topic) > MAX_TOPIC or any(ord(ch) < 32 for ch in topic):
+    if len(topic) > MAX_TOPIC or has_bad_characters(topic):
         raise ModerationError("bad_topic")
     comment.topic = topic or None
     session.add(
