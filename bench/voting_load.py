@@ -41,7 +41,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SECRET = "bench-secret-not-for-production"
-os.environ.update(TYNDA_ENV="production", SECRET_KEY=SECRET, IIN_HMAC_KEY="bench-iin-key")
+BALLOT_KEY = "bench-ballot-key-not-for-production"
+os.environ.update(
+    TYNDA_ENV="production",
+    SECRET_KEY=SECRET,
+    IIN_HMAC_KEY="bench-iin-key-not-for-production",
+    RECEIPT_KEY="bench-receipt-key-not-for-production",
+    BALLOT_KEY=BALLOT_KEY,
+)
 PASSWORD = "bench-password-2026"
 AGENT = "tynda-bench"
 PROJECTS = 100
@@ -492,8 +499,8 @@ def kill9(url, data, seconds, log, kills=5):
         stored = dict(
             connection.execute(
                 sa.text(
-                    "SELECT b.voter_id, count(DISTINCT b.id) FROM budget_ballot b "
-                    "WHERE b.cycle_id = :c GROUP BY b.voter_id"
+                    "SELECT b.voter_key, count(DISTINCT b.id) FROM budget_ballot b "
+                    "WHERE b.cycle_id = :c GROUP BY b.voter_key"
                 ),
                 {"c": data["cycle_id"]},
             ).all()
@@ -510,7 +517,7 @@ def kill9(url, data, seconds, log, kills=5):
             (voter, proposal)
             for voter, proposal in connection.execute(
                 sa.text(
-                    "SELECT b.voter_id, bc.proposal_id FROM budget_ballot b "
+                    "SELECT b.voter_key, bc.proposal_id FROM budget_ballot b "
                     "JOIN budget_ballot_choice bc "
                     "ON bc.ballot_id = b.id WHERE b.cycle_id = :c"
                 ),
@@ -518,6 +525,10 @@ def kill9(url, data, seconds, log, kills=5):
             )
         }
     engine.dispose()
+    # Ballot rows carry only the voter's keyed pseudonym (ballot secrecy); the bench knows the key.
+    from portal.budgeting.integrity import voter_key
+
+    acked = [(voter_key(BALLOT_KEY, data["cycle_id"], v), chosen) for v, chosen in acked]
     lost = [v for v, _chosen in acked if v not in stored]
     wrong = [v for v, chosen in acked if any((v, p) not in choices for p in chosen)]
     doubles = sum(1 for n in stored.values() if n > 1)

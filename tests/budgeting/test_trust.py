@@ -19,7 +19,7 @@ from portal.budgeting.models import Ballot, CycleDateChange, CycleResult
 
 make_cycle = budget_fixtures.make_cycle
 make_project = budget_fixtures.make_project
-SECRET = "testing-secret"  # = TestingConfig.SECRET_KEY, so the CLI checks receipts too
+SECRET = "testing-receipt-key"  # = TestingConfig.RECEIPT_KEY, so the CLI checks receipts too
 KEY = "testing-ballot-key"
 ROOT = Path(__file__).resolve().parents[2]
 
