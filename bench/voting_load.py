@@ -471,6 +471,8 @@ def signins(url, data, seconds, log):
 
 
 def kill9(url, data, seconds, log, kills=5):
+    """Vote with 16 clients; `kills` times, once the server has answered ballots for
+    `seconds` / 2, SIGKILL every gunicorn process and start it again."""
     import sqlalchemy as sa
 
     acked = []
@@ -479,21 +481,25 @@ def kill9(url, data, seconds, log, kills=5):
     result = {}
 
     def vote():
-        result["stats"] = load(
-            server.port_of, ballot_request(data, acked), 16, seconds * 3, stop=stop
-        )
+        result["stats"] = load(server.port_of, ballot_request(data, acked), 16, 3600, stop=stop)
 
     thread = threading.Thread(target=vote)
     thread.start()
+    started = time.monotonic()
     try:
         for _ in range(kills):
-            time.sleep(seconds * 3 / (kills + 1))
+            before = len(acked)
+            time.sleep(seconds / 2)
+            while len(acked) == before:  # the restarted server answers again
+                time.sleep(0.2)
             server.kill9()
             server.start(server.port)
+        time.sleep(seconds / 2)
     finally:
         stop.set()
         thread.join()
         server.stop()
+    elapsed = time.monotonic() - started
     engine = sa.create_engine(url)
     with engine.connect() as connection:
         stored = dict(
@@ -530,11 +536,13 @@ def kill9(url, data, seconds, log, kills=5):
 
     acked = [(voter_key(BALLOT_KEY, data["cycle_id"], v), chosen) for v, chosen in acked]
     lost = [v for v, _chosen in acked if v not in stored]
+    stored_acked = sum(1 for v, _chosen in acked if v in stored)
     wrong = [v for v, chosen in acked if any((v, p) not in choices for p in chosen)]
     doubles = sum(1 for n in stored.values() if n > 1)
-    stats = result["stats"].summary(seconds * 3)
+    stats = result["stats"].summary(elapsed)
     print(
-        f"  kill -9 x{kills}: {len(acked)} acknowledged, {len(stored)} stored, lost {len(lost)}, "
+        f"  kill -9 x{kills} in {elapsed:.0f} s: {len(acked)} acknowledged, {stored_acked} of them "
+        f"stored, lost {len(lost)}, "
         f"wrong choices {len(wrong)}, double {doubles}, over budget {over}; "
         f"refused while down {stats['down']}, HTTP errors {stats['errors']}",
         flush=True,
