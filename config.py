@@ -1,10 +1,12 @@
 """Configuration classes for Tynda.
 
 `create_app` takes one of these classes (or a dict of overrides). Everything that differs
-between machines comes from the environment: SECRET_KEY, DATABASE_URL, IIN_HMAC_KEY.
+between machines comes from the environment: SECRET_KEY, IIN_HMAC_KEY, RECEIPT_KEY,
+DATABASE_URL and the storage, logging and metrics settings.
 """
 
 import os
+import tempfile
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -23,6 +25,28 @@ class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
     # Keyed hash of IINs; separate from SECRET_KEY so rotating cookies keeps accounts.
     IIN_HMAC_KEY = os.environ.get("IIN_HMAC_KEY")
+    # Keyed pseudonyms of voters on ballot rows; kept out of the database so a copy of it
+    # cannot tell how anyone voted. Never change it while a vote is open.
+    BALLOT_KEY = os.environ.get("BALLOT_KEY")
+    # Signs ballot receipts; like IIN_HMAC_KEY it must outlive any SECRET_KEY rotation.
+    RECEIPT_KEY = os.environ.get("RECEIPT_KEY") or os.environ.get("BUDGET_RECEIPT_SECRET")
+    # The public address of the API for openapi.json; relative "/api/v1" when unset.
+    API_BASE_URL = os.environ.get("API_BASE_URL")
+    HSTS = False
+    # Logs: "json" (one object per line, with the request id) or "text".
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    # /metrics: for this Bearer token, administrators, or direct loopback connections.
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN")
+    # Uploads: "local" (STORAGE_DIR, default instance/uploads) or "s3" (an S3-compatible bucket).
+    STORAGE_BACKEND = os.environ.get("STORAGE_BACKEND", "local")
+    STORAGE_DIR = os.environ.get("STORAGE_DIR")
+    S3_BUCKET = os.environ.get("S3_BUCKET")
+    S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL")
+    S3_REGION = os.environ.get("S3_REGION")
+    S3_ACCESS_KEY_ID = os.environ.get("S3_ACCESS_KEY_ID")
+    S3_SECRET_ACCESS_KEY = os.environ.get("S3_SECRET_ACCESS_KEY")
+    S3_PREFIX = os.environ.get("S3_PREFIX", "")
     SQLALCHEMY_DATABASE_URI = _database_url("tynda.sqlite")
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024
@@ -33,10 +57,55 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
     WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session; long forms stay valid
+    # Failed sign-ins: an account locks after this many failures in the window (from any
+    # address); an address that failed this often (any accounts) is slowed down, never locked.
     LOGIN_THROTTLE_ATTEMPTS = 5
     LOGIN_THROTTLE_WINDOW = 15 * 60
+    LOGIN_ADDRESS_ATTEMPTS = 20
+    LOGIN_ADDRESS_DELAY_MAX = 3.0  # seconds
+    # Number of reverse proxies in front of the app whose X-Forwarded-For we trust.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    # Flask-Limiter: memory:// on one host; redis://host:6379/1 shares counters between hosts.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_REGISTER = "10/hour"
+    RATELIMIT_COMMENT = "30/hour"
+    RATELIMIT_REPORT = "30/hour"
+    RATELIMIT_DRAFT_VOTE = "30/hour"
+    RATELIMIT_PROPOSAL = "10/hour"
+    RATELIMIT_RECEIPT = "30/minute"
+    RATELIMIT_API = "300/minute"
+    RATELIMIT_MAIL = "5/hour"  # password-reset and confirmation mails asked for per address
     PAGE_SIZE = 20
+    # Sign-in through an OpenID Connect provider (eGov or the akimat's); off without a client id.
+    OIDC_ISSUER = os.environ.get("OIDC_ISSUER")
+    OIDC_METADATA_URL = os.environ.get("OIDC_METADATA_URL")
+    OIDC_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID")
+    OIDC_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET")
+    OIDC_IIN_CLAIM = os.environ.get("OIDC_IIN_CLAIM", "iin")
+    OIDC_VERIFIES_RESIDENCE = os.environ.get("OIDC_VERIFIES_RESIDENCE", "") in ("1", "true", "yes")
+    OIDC_NAME = os.environ.get("OIDC_NAME", "eGov")
+    # Outgoing mail. Without MAIL_SERVER (development) mail is written to instance/mail/.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "") in ("1", "true", "yes")
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Tynda <no-reply@tynda.kz>")
+    MAIL_FOLDER = None
+    # The portal's public address, for links in mail sent from the CLI or a job.
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
     TESTING = False
+    # Argon2id at OWASP's minimum (Password Storage Cheat Sheet): m=19 MiB, t=2, p=1.
+    # About 40 ms a hash on one core, so a burst of sign-ins cannot starve voting; the
+    # library default (64 MiB, t=3, p=4) took 110-170 ms. Old hashes are rehashed at login.
+    ARGON2_PARAMS = {"time_cost": 2, "memory_cost": 19 * 1024, "parallelism": 1}
+    # Background jobs (portal/jobs): huey on a SQLite file in the instance folder, or on
+    # Redis when JOBS_REDIS_URL is set (several machines, heavier load).
+    JOBS_REDIS_URL = os.environ.get("JOBS_REDIS_URL")
+    JOBS_SQLITE_PATH = os.environ.get("JOBS_SQLITE_PATH")
+    # True: a job runs in-process right after the commit that queued it (no worker).
+    JOBS_IMMEDIATE = False
 
 
 class DevelopmentConfig(Config):
@@ -47,19 +116,49 @@ class TestingConfig(Config):
     TESTING = True
     SECRET_KEY = "testing-secret"
     IIN_HMAC_KEY = "testing-iin-key"
+    BALLOT_KEY = "testing-ballot-key"
+    RECEIPT_KEY = "testing-receipt-key"
     SQLALCHEMY_DATABASE_URI = _database_url("tynda-test.sqlite")
     # Cheap Argon2 so hundreds of test sign-ups stay fast; production keeps the defaults.
     ARGON2_PARAMS = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+    # Mail of tests without an SMTP server goes to a temporary folder, not instance/.
+    MAIL_FOLDER = str(Path(tempfile.gettempdir()) / "tynda-test-mail")
+    # Every test client shares 127.0.0.1: generous limits here, tight ones in the limit tests.
+    RATELIMIT_REGISTER = RATELIMIT_COMMENT = RATELIMIT_REPORT = "10000/minute"
+    RATELIMIT_DRAFT_VOTE = RATELIMIT_PROPOSAL = RATELIMIT_RECEIPT = "10000/minute"
+    RATELIMIT_API = RATELIMIT_MAIL = "10000/minute"
+    LOGIN_THROTTLE_ATTEMPTS = 5
+    LOGIN_ADDRESS_DELAY_MAX = 0.2
+    # Jobs run in-process after the commit; tests that need a real worker start one.
+    JOBS_IMMEDIATE = True
 
 
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
+    HSTS = True  # production is served over TLS only (behind the proxy)
     SECRET_KEY = os.environ.get("SECRET_KEY")
+    KEYS = ("SECRET_KEY", "IIN_HMAC_KEY", "RECEIPT_KEY", "BALLOT_KEY")
+    MIN_KEY_LENGTH = 16
 
     @classmethod
     def check(cls):
-        if not cls.SECRET_KEY:
-            raise RuntimeError("ProductionConfig needs SECRET_KEY in the environment")
+        """Refuse to start without four distinct keys, saying exactly what to set."""
+        how = (
+            "Set SECRET_KEY, IIN_HMAC_KEY, RECEIPT_KEY and BALLOT_KEY in the environment to four "
+            f"different random values of at least {cls.MIN_KEY_LENGTH} characters, e.g. from "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`. Keep IIN_HMAC_KEY, "
+            "RECEIPT_KEY and BALLOT_KEY forever: changing them orphans accounts, ballot receipts "
+            "and voters' ballots."
+        )
+        values = {name: getattr(cls, name, None) for name in cls.KEYS}
+        missing = [name for name, value in values.items() if not value]
+        if missing:
+            raise RuntimeError(f"Production needs {', '.join(missing)}. {how}")
+        short = [name for name, value in values.items() if len(value) < cls.MIN_KEY_LENGTH]
+        if short:
+            raise RuntimeError(f"{', '.join(short)} too short. {how}")
+        if len(set(values.values())) < len(values):
+            raise RuntimeError(f"The keys {', '.join(cls.KEYS)} must all differ. {how}")
 
 
 CONFIGS = {

@@ -1,17 +1,34 @@
-"""Database engine settings that the ORM cannot express.
+"""Database engine settings that the ORM cannot express, and how transactions begin.
 
 SQLite: WAL so readers never block the writer, foreign keys on, a busy timeout so writers
-queue, synchronous=FULL for durability of votes, and write transactions that begin
-IMMEDIATE (SQLAlchemy's documented pysqlite recipe) so two concurrent read-then-write
-transactions cannot both read and then fail to upgrade their lock.
+queue, synchronous=FULL for durability of votes.
+
+How a SQLite transaction begins decides who waits for whom:
+- A deferred BEGIN reads a WAL snapshot and never waits for writers. Read-only requests
+  (GET, HEAD, OPTIONS), views marked `@writes_late`, `start_read`, and every transaction of
+  a request after its first commit (template rendering after the write) begin deferred.
+- BEGIN IMMEDIATE takes the write lock at once, so two read-then-write transactions cannot
+  both read and then fail to upgrade (a deferred transaction that read and then writes fails
+  with SQLITE_BUSY_SNAPSHOT if anyone committed meanwhile, whatever the busy timeout). The
+  first transaction of other writing requests, `start_write`, and the command line and job
+  workers begin IMMEDIATE.
+- Hot write paths (a ballot, a sign-in) are `@writes_late` views: they check, hash and
+  validate in a snapshot, and their service calls `start_write` right before writing, which
+  ends the snapshot and begins IMMEDIATE, so the lock is held only for the writes (the rows
+  they depend on are read again under the lock). In a transaction that already holds the
+  lock (other requests, tests, PostgreSQL) `start_write` does nothing.
+PostgreSQL needs none of this: MVCC readers never wait, and row locks serialise writers.
 """
 
 import sqlite3
 
+from flask import current_app, g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, scoped_session
 
 BUSY_TIMEOUT_MS = 30_000
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _configured = False
 
 
@@ -22,7 +39,57 @@ def configure_engines():
         return
     event.listen(Engine, "connect", _on_connect)
     event.listen(Engine, "begin", _on_begin)
+    event.listen(Session, "after_commit", _after_commit)
+    event.listen(Session, "after_flush", _after_flush)
+    event.listen(Session, "after_rollback", _after_rollback)
     _configured = True
+
+
+def writes_late(view):
+    """Mark a view whose service calls `start_write` before it writes: its request reads in
+    a snapshot and takes the SQLite write lock only for the writes."""
+    view.writes_late = True
+    return view
+
+
+def start_read(session):
+    """Begin the session's next transaction as a snapshot read (SQLite: deferred BEGIN).
+
+    Call it before the session's first query in the transaction. Do not write in it."""
+    _restart(session, read_only=True)
+
+
+def start_write(session):
+    """Make sure the session's transaction holds the write lock before it writes.
+
+    In a SQLite snapshot read (a deferred BEGIN) it ends the snapshot and begins IMMEDIATE;
+    ORM objects are expired, so whatever the write checks is read again under the lock.
+    A transaction that already writes, or another database, is left as it is."""
+    session = _real(session)
+    if session.in_transaction():
+        connection = session.connection()
+        if connection.dialect.name != "sqlite" or connection.info.get(_MODE) != "deferred":
+            return
+        if session.info.get(_FLUSHED):
+            raise RuntimeError("this snapshot transaction already wrote; start_write comes first")
+    _restart(session, sqlite_begin="immediate")
+
+
+_MODE = "tynda_begin"
+_FLUSHED = "tynda_flushed"
+
+
+def _real(session):
+    return session() if isinstance(session, scoped_session) else session
+
+
+def _restart(session, **options):
+    session = _real(session)
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("unflushed changes would be lost: call this before writing")
+    if session.in_transaction():
+        session.rollback()
+    session.connection(execution_options=options)
 
 
 def _on_connect(dbapi_connection, _record):
@@ -40,7 +107,34 @@ def _on_connect(dbapi_connection, _record):
 
 def _on_begin(connection):
     if connection.dialect.name == "sqlite":
-        # Long read-only work (exports) asks for a deferred BEGIN: in WAL mode it reads a
-        # consistent snapshot without holding the write lock that voters and commenters need.
-        deferred = connection.get_execution_options().get("read_only")
-        connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+        immediate = _immediate(connection)
+        connection.info[_MODE] = "immediate" if immediate else "deferred"
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _immediate(connection):
+    options = connection.get_execution_options()
+    if options.get("sqlite_begin") == "immediate":
+        return True
+    if options.get("read_only"):
+        return False
+    if has_request_context():
+        if request.method in SAFE_METHODS or g.get("_tynda_committed"):
+            return False
+        view = current_app.view_functions.get(request.endpoint)
+        return not getattr(view, "writes_late", False)
+    return True
+
+
+def _after_commit(session):
+    session.info.pop(_FLUSHED, None)
+    if has_request_context():
+        g._tynda_committed = True
+
+
+def _after_flush(session, _context):
+    session.info[_FLUSHED] = True
+
+
+def _after_rollback(session):
+    session.info.pop(_FLUSHED, None)

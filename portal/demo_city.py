@@ -16,15 +16,16 @@ import itertools
 import random
 from dataclasses import dataclass
 
-from flask import current_app
 from sqlalchemy import func, insert, select, text
 
 from portal.accounts.models import User, utcnow
 from portal.budgeting import domain as budget_domain
+from portal.budgeting import integrity
 from portal.budgeting import services as budget
 from portal.budgeting.models import Ballot, BallotChoice, BudgetCycle, Proposal
 from portal.consultations import services as consult
 from portal.consultations.models import Campaign, Comment, Draft
+from portal.keys import receipt_key
 from portal.regions.models import District
 from portal.regions.services import region_by_code
 
@@ -231,14 +232,14 @@ def _proposals(session, cycle, scale, authors, districts, rng):
 
 
 def _ballots(session, cycle, scale, proposal_ids, districts, rng):
-    secret = current_app.config.get("BUDGET_RECEIPT_SECRET") or current_app.config["SECRET_KEY"]
+    secret = receipt_key()
     # A few projects are popular, most are not: choices follow a skewed distribution.
     weights = list(itertools.accumulate(1 / (rank + 1) ** 0.8 for rank in range(len(proposal_ids))))
     popular = proposal_ids[:]
     rng.shuffle(popular)
     first = _next_id(session, Ballot)
     at = cycle.voting_open_at + DAY
-    ballots, choices = [], []
+    ballots, choices, leaves = [], [], []
     for i in range(scale.ballots):
         ballot_id = first + i
         chosen = sorted(set(rng.choices(popular, cum_weights=weights, k=rng.randint(1, 5))))
@@ -246,7 +247,8 @@ def _ballots(session, cycle, scale, proposal_ids, districts, rng):
             {
                 "id": ballot_id,
                 "cycle_id": cycle.id,
-                "voter_id": None,
+                "voter_key": None,
+                "ledger_version": 1,
                 "channel": "imported",
                 "district_id": rng.choice(districts) if districts else None,
                 "receipt": budget_domain.receipt_code(cycle.id, ballot_id, chosen, secret),
@@ -255,12 +257,15 @@ def _ballots(session, cycle, scale, proposal_ids, districts, rng):
             }
         )
         choices.extend({"ballot_id": ballot_id, "proposal_id": pid} for pid in chosen)
+        leaves.append((ballot_id, 1, chosen))
         if len(ballots) >= CHUNK:
             _insert(session, Ballot, ballots)
             _insert(session, BallotChoice, choices)
-            ballots, choices = [], []
+            integrity.append(session, cycle, leaves)  # the public ledger holds every ballot
+            ballots, choices, leaves = [], [], []
     _insert(session, Ballot, ballots)
     _insert(session, BallotChoice, choices)
+    integrity.append(session, cycle, leaves)
     _advance_sequence(session, Ballot)
 
 

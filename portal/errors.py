@@ -1,7 +1,8 @@
 """Error pages in the reader's language; JSON for /api/ paths. No traceback reaches a user."""
 
-from flask import jsonify, render_template, request
+from flask import jsonify, make_response, render_template, request
 from flask_babel import gettext as _
+from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -58,6 +59,22 @@ def _handle_csrf(error):
     )
 
 
+def _handle_rate_limit(error):
+    """429 with Retry-After and a message in the reader's language (JSON under /api/)."""
+    from portal.ratelimit import retry_after
+
+    seconds = retry_after()
+    minutes = max(1, -(-seconds // 60))
+    message = _(
+        "Too many requests from you in a short time. Please try again in %(minutes)d minutes.",
+        minutes=minutes,
+    )
+    response, code = render_error(429, message)
+    response = make_response(response, code)
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
 def _handle_unexpected(error):
     if isinstance(error, HTTPException):
         return _handle_http(error)
@@ -70,5 +87,6 @@ def _handle_unexpected(error):
 
 def init_app(app):
     app.register_error_handler(CSRFError, _handle_csrf)
+    app.register_error_handler(RateLimitExceeded, _handle_rate_limit)
     app.register_error_handler(HTTPException, _handle_http)
     app.register_error_handler(Exception, _handle_unexpected)

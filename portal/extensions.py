@@ -4,6 +4,8 @@ This module imports nothing from the portal so every package can import it.
 """
 
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -24,3 +26,6 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+# Rate limits: storage from RATELIMIT_STORAGE_URI (memory:// on one host, redis:// at scale).
+# The client address is request.remote_addr, which ProxyFix corrects for trusted proxies.
+limiter = Limiter(key_func=get_remote_address)

@@ -12,6 +12,7 @@ from dbutil import fresh_database_url, prepare_schema
 from flask.testing import FlaskClient
 from flask_sqlalchemy.session import _app_ctx_id
 from helpers import login, make_user
+from mailserver import SMTPServer
 
 from portal import create_app
 from portal.extensions import db as _db
@@ -95,3 +96,52 @@ def as_role(app, db):
         return client
 
     return make
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on a free loopback port for the whole run."""
+    server = SMTPServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mailbox(app, smtp_server, monkeypatch):
+    """Point the app's mail at the test SMTP server; returns its (emptied) inbox."""
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setitem(app.config, "MAIL_PORT", smtp_server.port)
+    smtp_server.inbox.clear()
+    return smtp_server.inbox
+
+
+@pytest.fixture(scope="session")
+def oidc_provider():
+    """The test OpenID Connect provider (tests/oidc_provider.py) as its own process."""
+    import time
+    import urllib.request
+
+    from mailserver import free_port
+    from oidc_helpers import OIDC_CLIENT
+
+    port = free_port()
+    script = Path(__file__).parent / "oidc_provider.py"
+    process = subprocess.Popen(
+        [sys.executable, str(script), str(port), *OIDC_CLIENT, "http://"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/.well-known/openid-configuration", timeout=2)
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail("the test OIDC provider did not start")
+            time.sleep(0.1)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)

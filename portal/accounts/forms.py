@@ -4,7 +4,7 @@ import re
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
 from portal.accounts.domain import IINError, parse_iin, password_problem
@@ -74,6 +74,14 @@ class RegistrationForm(BaseForm):
         _l("Repeat the password"),
         validators=[DataRequired(), EqualTo("password", message=_l("The passwords do not match."))],
     )
+    consent = BooleanField(
+        _l("I consent to the processing of my personal data as the privacy notice describes."),
+        validators=[
+            DataRequired(
+                message=_l("Without your consent we cannot create an account. Read the notice.")
+            )
+        ],
+    )
 
     def validate_phone(self, field):
         if not PHONE_RE.match(field.data or ""):
@@ -104,3 +112,71 @@ class RegisterUploadForm(BaseForm):
 
 class EmptyForm(BaseForm):
     """A form with only the CSRF token, for buttons that POST."""
+
+
+def _email_field(label):
+    return EmailField(
+        label,
+        validators=[
+            DataRequired(),
+            Length(max=254),
+            Email(message=_l("Enter a valid e-mail address."), check_deliverability=False),
+        ],
+    )
+
+
+class NewPasswordMixin:
+    """A new password twice, checked against the policy (and the person's own e-mail)."""
+
+    password = PasswordField(
+        _l("New password"), validators=[DataRequired()], description=_l("At least 8 characters.")
+    )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords do not match."))],
+    )
+    email_for_policy = ""
+
+    def validate_password(self, field):
+        problem = password_problem(field.data or "", email=self.email_for_policy)
+        if problem:
+            raise ValidationError(PASSWORD_MESSAGES[problem])
+
+
+class ForgotPasswordForm(BaseForm):
+    email = _email_field(_l("E-mail"))
+
+
+class ResetPasswordForm(NewPasswordMixin, BaseForm):
+    pass
+
+
+class ChangePasswordForm(NewPasswordMixin, BaseForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=256)])
+
+
+class ProfileForm(BaseForm):
+    full_name = StringField(
+        _l("Full name"), validators=[DataRequired(), Length(max=200), PlainText()]
+    )
+    phone = StringField(
+        _l("Mobile phone"),
+        validators=[DataRequired(), Length(max=20)],
+        description=_l("For example +7 701 234 56 78."),
+        filters=[normalise_phone],
+    )
+    email = _email_field(_l("E-mail"))
+    locale = SelectField(
+        _l("Language of e-mails"),
+        choices=[("kk", "Қазақша"), ("ru", "Русский"), ("en", "English")],
+    )
+
+    def validate_phone(self, field):
+        if not PHONE_RE.match(field.data or ""):
+            raise ValidationError(_l("Enter a Kazakhstan number: +7 and 10 digits."))
+
+
+class DeleteAccountForm(BaseForm):
+    password = PasswordField(
+        _l("Your password, to confirm"), validators=[DataRequired(), Length(max=256)]
+    )

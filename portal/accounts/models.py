@@ -7,9 +7,9 @@ one account per IIN and to match the voter register.
 import datetime as dt
 import secrets
 
-from flask import current_app
 from flask_login import UserMixin
 
+from portal import keys
 from portal.extensions import db, login_manager
 
 ROLES = ("resident", "moderator", "staff", "admin")
@@ -22,8 +22,8 @@ def utcnow():
 
 
 def iin_key():
-    """The HMAC key for IINs: its own setting, else the app secret."""
-    return current_app.config.get("IIN_HMAC_KEY") or current_app.config["SECRET_KEY"]
+    """The HMAC key for IINs: its own setting (required in production), else the app secret."""
+    return keys.iin_key()
 
 
 def new_token():
@@ -53,6 +53,15 @@ class User(UserMixin, db.Model):
     # Part of the login cookie; replacing it signs the user out everywhere.
     session_token = db.Column(db.String(64), nullable=False, default=new_token)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    # When the person clicked the confirmation link sent to `email` (None: not yet).
+    email_confirmed_at = db.Column(db.DateTime, nullable=True)
+    # When the person consented to processing of personal data (Law No. 94-V, art. 7-8).
+    consent_at = db.Column(db.DateTime, nullable=True)
+    # Set when the person deleted the account: personal data are wiped, ballots and
+    # published comments stay attached to this anonymous row.
+    deleted_at = db.Column(db.DateTime, nullable=True)
+    # Notification choices: {kind: {"email": bool, "portal": bool}}; missing means on.
+    notify_prefs = db.Column(db.JSON, nullable=True)
 
     region = db.relationship("Region", foreign_keys=[region_id])
     district = db.relationship("District", foreign_keys=[district_id])
@@ -63,6 +72,10 @@ class User(UserMixin, db.Model):
         db.CheckConstraint(f"role IN {ROLES!r}", name="role_known"),
         db.CheckConstraint("sex IN ('M', 'F')", name="sex_known"),
     )
+
+    @property
+    def is_active(self):
+        return self.deleted_at is None
 
     def get_id(self):
         return f"{self.id}:{self.session_token}"
@@ -90,6 +103,24 @@ class VoterRegisterEntry(db.Model):
     iin_hash = db.Column(db.String(64), nullable=False, index=True)
     added_by_id = db.Column(db.Integer, db.ForeignKey("user_account.id"), nullable=True)
     added_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+
+class Notice(db.Model):
+    """A notification to one person, shown in the portal and/or sent by e-mail."""
+
+    __tablename__ = "notice"
+
+    id = db.Column(db.Integer, primary_key=True)
+    user_id = db.Column(db.Integer, db.ForeignKey("user_account.id"), nullable=False, index=True)
+    kind = db.Column(db.String(32), nullable=False)
+    params = db.Column(db.JSON, nullable=False, default=dict)
+    link = db.Column(db.String(300), nullable=False, default="")
+    in_portal = db.Column(db.Boolean, nullable=False, default=True)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    read_at = db.Column(db.DateTime, nullable=True)
+    emailed_at = db.Column(db.DateTime, nullable=True)
+
+    user = db.relationship("User")
 
 
 class FailedLogin(db.Model):

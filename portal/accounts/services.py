@@ -10,11 +10,14 @@ import datetime as dt
 import hashlib
 import hmac
 import io
+import secrets
+from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 
+from portal import database
 from portal.accounts.domain import IINError, parse_iin
 from portal.accounts.models import (
     REGIONAL_ROLES,
@@ -25,6 +28,8 @@ from portal.accounts.models import (
     new_token,
     utcnow,
 )
+from portal.audit import record
+from portal.textcheck import bad_field, has_bad_characters
 
 _hasher = PasswordHasher()
 
@@ -39,7 +44,7 @@ class AccountError(Exception):
 
 
 def configure_hasher(**params):
-    """Set Argon2 parameters (tests use cheap ones; production keeps the library defaults)."""
+    """Set Argon2id parameters (config.py: OWASP's minimum; tests use cheaper ones)."""
     global _hasher
     _hasher = PasswordHasher(**params) if params else PasswordHasher()
 
@@ -53,31 +58,55 @@ def normalise_email(email):
 
 
 def register(
-    session, *, full_name, iin, email, phone, password, region, district, key, locale=None
+    session,
+    *,
+    full_name,
+    iin,
+    email,
+    phone,
+    password,
+    region,
+    district,
+    key,
+    locale=None,
+    consent=True,
+    password_hash=None,
 ):
-    """Create a resident account; verify it at once if the IIN is in the region's register."""
+    """Create a resident account; verify it at once if the IIN is in the region's register.
+
+    `consent` records the person's consent to processing their personal data (required).
+    `password_hash` may be computed beforehand (outside the transaction) with hash_password.
+    A person who deleted their account and registers again gets the same (anonymous) row
+    back, so their old ballots still count once.
+    """
+    if not consent:
+        raise AccountError("consent_required")
+    if bad_field(single={"full_name": full_name, "email": email, "phone": phone}):
+        raise AccountError("control_chars")
     info = parse_iin(iin)
     iin_hash = iin_digest(iin, key)
     email = normalise_email(email)
-    if session.scalar(select(User.id).where(User.iin_hash == iin_hash)):
+    existing = session.scalar(select(User).where(User.iin_hash == iin_hash))
+    if existing is not None and existing.deleted_at is None:
         raise AccountError("duplicate_iin")
     if session.scalar(select(User.id).where(User.email == email)):
         raise AccountError("duplicate_email")
     if district is not None and district.region_id != region.id:
         raise AccountError("district_region")
-    user = User(
-        full_name=full_name.strip(),
-        iin_hash=iin_hash,
-        birth_year=info.birth_date.year,
-        sex=info.sex,
-        email=email,
-        phone=phone,
-        password_hash=_hasher.hash(password),
-        region_id=region.id,
-        district_id=district.id if district else None,
-        role="resident",
-        locale=locale,
-    )
+    user = existing or User(iin_hash=iin_hash, role="resident")
+    user.full_name = full_name.strip()
+    user.birth_year = info.birth_date.year
+    user.sex = info.sex
+    user.email = email
+    user.phone = phone
+    user.password_hash = password_hash or _hasher.hash(password)
+    user.region_id = region.id
+    user.district_id = district.id if district else None
+    user.locale = locale
+    user.consent_at = utcnow()
+    user.deleted_at = None
+    user.email_confirmed_at = None
+    user.session_token = new_token()
     session.add(user)
     if in_register(session, region.id, iin_hash):
         mark_verified(user, region.id, "register")
@@ -103,45 +132,253 @@ def find_by_iin(session, iin, key):
 
 
 def _throttle_keys(email, client):
-    return [
+    """The account key and the address key; their failure rows are counted separately."""
+    return (
         "e:" + hashlib.sha256(normalise_email(email).encode()).hexdigest()[:40],
         "c:" + hashlib.sha256((client or "").encode()).hexdigest()[:40],
-    ]
+    )
+
+
+@dataclass(frozen=True)
+class LoginCheck:
+    """What the database says before a password is checked (read-only, no locks kept)."""
+
+    user_id: int | None
+    password_hash: str | None
+    account_failures: int
+    address_failures: int
+
+
+def check_login(session, email, *, client, window_seconds, now=None):
+    """Read the account and the recent failures of this account and of this address."""
+    if has_bad_characters(email):
+        # Never looked up: PostgreSQL refuses NUL, and no account has such an e-mail.
+        return LoginCheck(user_id=None, password_hash=None, account_failures=0, address_failures=0)
+    now = now or utcnow()
+    since = now - dt.timedelta(seconds=window_seconds)
+    account_key, address_key = _throttle_keys(email, client)
+    counts = dict(
+        session.execute(
+            select(FailedLogin.key, func.count())
+            .where(FailedLogin.key.in_((account_key, address_key)), FailedLogin.at >= since)
+            .group_by(FailedLogin.key)
+        ).all()
+    )
+    row = session.execute(
+        select(User.id, User.password_hash).where(User.email == normalise_email(email))
+    ).first()
+    return LoginCheck(
+        user_id=row.id if row else None,
+        password_hash=row.password_hash if row else None,
+        account_failures=counts.get(account_key, 0),
+        address_failures=counts.get(address_key, 0),
+    )
+
+
+def address_delay(failures, *, threshold, maximum):
+    """Seconds to slow an address down: none below the threshold, then doubling to a cap."""
+    if failures < threshold:
+        return 0.0
+    return min(float(maximum), 0.25 * 2 ** min(failures - threshold, 16))
+
+
+def password_matches(password_hash, password):
+    """Check a password; with no account, check against a dummy hash so timing is the same.
+
+    CPU-bound: call it outside database transactions (SQLite write transactions are
+    IMMEDIATE, so holding one during Argon2 would stall every writer).
+    """
+    try:
+        return _hasher.verify(password_hash or _dummy_hash(), password) and bool(password_hash)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _dummy_hash():
+    global _dummy
+    if _dummy is None or _hasher.check_needs_rehash(_dummy):
+        _dummy = _hasher.hash(secrets.token_urlsafe(16))
+    return _dummy
+
+
+_dummy = None
+
+
+def rehash_if_needed(password_hash, password):
+    """A new hash when the stored one uses old parameters, else None (CPU-bound)."""
+    return _hasher.hash(password) if _hasher.check_needs_rehash(password_hash) else None
+
+
+def record_login(session, email, *, client, user_id, ok, new_hash=None, window_seconds, now=None):
+    """Write the outcome: a failure row for the account and one for the address, or clear
+    the account's failures on success. Old rows are pruned here. It begins the write
+    transaction itself (`database.start_write`): call it after the read and the hashing."""
+    now = now or utcnow()
+    account_key, address_key = _throttle_keys(email, client)
+    since = now - dt.timedelta(seconds=window_seconds)
+    database.start_write(session)
+    session.execute(delete(FailedLogin).where(FailedLogin.at < since))
+    if not ok:
+        session.add(FailedLogin(key=account_key, at=now))
+        session.add(FailedLogin(key=address_key, at=now))
+        session.flush()
+        return None
+    user = session.get(User, user_id)
+    if new_hash:
+        user.password_hash = new_hash
+    session.execute(delete(FailedLogin).where(FailedLogin.key == account_key))
+    if user.role != "resident":
+        record(
+            session,
+            user,
+            "accounts.sign_in",
+            target=f"user:{user.id}",
+            region_code=_code(user.scope_region),
+            now=now,
+        )
+    session.flush()
+    return user
 
 
 def authenticate(session, email, password, *, client, attempts, window_seconds, now=None):
     """Return the user for correct credentials; record and throttle failures.
 
-    Raises AccountError("throttled", minutes=…) when the e-mail or client has failed
-    `attempts` times within the window, and AccountError("bad_credentials") otherwise.
+    An account locks after `attempts` failures of THAT account within the window
+    (AccountError("throttled", minutes=…)); failures of other accounts from the same address
+    never refuse a right password (the view only slows such an address down). Wrong
+    credentials raise AccountError("bad_credentials"). The reads and the Argon2 check come
+    first; record_login then takes the write lock only for the few rows it writes (call this
+    in a fresh or read-only transaction, see `database.start_read`).
     """
-    now = now or utcnow()
-    since = now - dt.timedelta(seconds=window_seconds)
-    keys = _throttle_keys(email, client)
-    session.execute(delete(FailedLogin).where(FailedLogin.at < since))
-    recent = session.scalar(
-        select(func.count()).where(FailedLogin.key.in_(keys), FailedLogin.at >= since)
-    )
-    if recent >= attempts:
+    check = check_login(session, email, client=client, window_seconds=window_seconds, now=now)
+    if check.account_failures >= attempts:
         raise AccountError("throttled", minutes=max(1, window_seconds // 60))
-    user = session.scalar(select(User).where(User.email == normalise_email(email)))
-    if user is None or not _password_matches(user, password):
-        for key in keys:
-            session.add(FailedLogin(key=key, at=now))
-        session.flush()
+    ok = password_matches(check.password_hash, password)
+    new_hash = rehash_if_needed(check.password_hash, password) if ok else None
+    user = record_login(
+        session,
+        email,
+        client=client,
+        user_id=check.user_id,
+        ok=ok,
+        new_hash=new_hash,
+        window_seconds=window_seconds,
+        now=now,
+    )
+    if not ok:
         raise AccountError("bad_credentials")
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
-    session.execute(delete(FailedLogin).where(FailedLogin.key == keys[0]))
+    return user
+
+
+def hash_password(password):
+    """Argon2 hash of a new password (CPU-bound: call it outside transactions)."""
+    return _hasher.hash(password)
+
+
+def find_active_by_email(session, email):
+    return session.scalar(
+        select(User).where(User.email == normalise_email(email), User.deleted_at.is_(None))
+    )
+
+
+def set_password(session, user, new_hash):
+    """Replace the password (reset or change): old sessions end and reset links die."""
+    user.password_hash = new_hash
+    session.execute(delete(FailedLogin).where(FailedLogin.key == _throttle_keys(user.email, "")[0]))
+    sign_out_everywhere(session, user)
+    return user
+
+
+def confirm_email(session, user, email=None):
+    """Mark `email` (default: the current address) confirmed; it becomes the account's."""
+    email = normalise_email(email or user.email)
+    if email != user.email:
+        taken = session.scalar(select(User.id).where(User.email == email, User.id != user.id))
+        if taken:
+            raise AccountError("duplicate_email")
+        user.email = email
+    user.email_confirmed_at = utcnow()
     session.flush()
     return user
 
 
-def _password_matches(user, password):
-    try:
-        return _hasher.verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+def check_new_email(session, user, email):
+    """Refuse an address another account uses (before a confirmation mail is sent)."""
+    email = normalise_email(email)
+    if email == user.email:
+        raise AccountError("same_email")
+    if session.scalar(select(User.id).where(User.email == email)):
+        raise AccountError("duplicate_email")
+    return email
+
+
+def update_profile(session, user, *, full_name, phone, locale, district=None):
+    if district is not None and district.region_id != user.region_id:
+        raise AccountError("district_region")
+    user.full_name = full_name.strip()
+    user.phone = phone
+    user.locale = locale
+    user.district_id = district.id if district else None
+    session.flush()
+    return user
+
+
+# Capabilities add their part of a person's data export: name -> fn(session, user) -> list.
+PERSONAL_DATA = {}
+
+
+def personal_data(session, user):
+    """Everything the portal holds about the person, as JSON-ready data (Law No. 94-V)."""
+
+    def when(value):
+        return value.isoformat() + "Z" if value else None
+
+    data = {
+        "account": {
+            "id": user.id,
+            "full_name": user.full_name,
+            "email": user.email,
+            "email_confirmed_at": when(user.email_confirmed_at),
+            "phone": user.phone,
+            "birth_year": user.birth_year,
+            "sex": user.sex,
+            "region": user.region.code if user.region else None,
+            "district": user.district.name_en if user.district else None,
+            "role": user.role,
+            "language": user.locale,
+            "created_at": when(user.created_at),
+            "consent_to_processing_at": when(user.consent_at),
+            "verified_region": user.verified_region.code if user.verified_region else None,
+            "verified_at": when(user.verified_at),
+            "verified_via": user.verified_via,
+            "iin": "not stored; only a keyed hash of it is kept",
+        }
+    }
+    for name, collect in sorted(PERSONAL_DATA.items()):
+        data[name] = collect(session, user)
+    return data
+
+
+def delete_account(session, user):
+    """Wipe the person's data; the row stays anonymous so ballots and published comments
+    keep their place. The keyed IIN hash stays so one person still has one vote."""
+    session.execute(delete(FailedLogin).where(FailedLogin.key == _throttle_keys(user.email, "")[0]))
+    user.full_name = "—"
+    user.email = f"deleted-{user.id}-{new_token()[:8]}@deleted.invalid"
+    user.phone = ""
+    user.password_hash = "!deleted"  # noqa: S105 (no hash matches it: no sign-in)
+    user.locale = None
+    user.district_id = None
+    user.email_confirmed_at = None
+    user.deleted_at = utcnow()
+    if user.role != "resident":
+        user.role, user.scope_region_id = "resident", None
+    sign_out_everywhere(session, user)
+    return user
+
+
+def _code(region):
+    return region.code if region is not None else None
 
 
 def sign_out_everywhere(session, user):
@@ -162,6 +399,13 @@ def verify_resident(session, actor, user):
     if not actor.works_for(user.region_id) or actor.role == "moderator":
         raise AccountError("forbidden")
     mark_verified(user, user.region_id, "staff")
+    record(
+        session,
+        actor,
+        "accounts.verify",
+        target=f"user:{user.id}",
+        region_code=_code(user.region),
+    )
     session.flush()
     return user
 
@@ -215,19 +459,41 @@ def import_register(session, actor, region, iins, key):
         if user.verified_region_id != region.id:
             mark_verified(user, region.id, "register")
             verified += 1
+    added = len(hashes - known)
+    record(
+        session,
+        actor,
+        "accounts.register_import",
+        target=f"region:{region.code}",
+        details={"entries": len(hashes), "added": added, "verified": verified},
+        region_code=region.code,
+    )
     session.flush()
-    return len(hashes - known), verified
+    return added, verified
 
 
-def grant_role(session, user, role, region=None):
-    """Give a user a role; regional roles need a region. Signs the user out everywhere."""
+def grant_role(session, user, role, region=None, *, actor=None, via="web"):
+    """Give a user a role; regional roles need a region. Signs the user out everywhere.
+
+    The grant is audited; actor None with via "cli" is the server's operator.
+    """
     if role not in ROLES:
         raise AccountError("unknown_role")
     if role in REGIONAL_ROLES and region is None:
         raise AccountError("region_required")
+    before = user.role
     user.role = role
     user.scope_region_id = region.id if role in REGIONAL_ROLES else None
     sign_out_everywhere(session, user)
+    code = region.code if role in REGIONAL_ROLES else None
+    record(
+        session,
+        actor,
+        "accounts.grant_role",
+        target=f"user:{user.id}",
+        details={"email": user.email, "role": role, "before": before, "via": via},
+        region_code=code,
+    )
     return user
 
 

@@ -1,5 +1,7 @@
 """Registration, sign-in, profile and the staff pages that verify residents."""
 
+import time
+
 from flask import (
     Blueprint,
     abort,
@@ -15,7 +17,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
-from portal.accounts import services
+from portal import database
+from portal.accounts import mails, services
 from portal.accounts.forms import (
     IIN_MESSAGES,
     EmptyForm,
@@ -25,9 +28,12 @@ from portal.accounts.forms import (
 )
 from portal.accounts.models import User, iin_key
 from portal.extensions import db, login_manager
+from portal.forms import require_valid
 from portal.i18n import current_language
 from portal.pagination import paginate
 from portal.permissions import require_region_access, roles_required
+from portal.ratelimit import limit
+from portal.redirects import safe_local_path
 from portal.regions.models import District, Region
 
 bp = Blueprint("accounts", __name__)
@@ -54,11 +60,15 @@ def _region_choices(form):
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limit("RATELIMIT_REGISTER")
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("accounts.profile"))
     form = RegistrationForm()
     _region_choices(form)
+    confirmed_iin = session.get("oidc_iin")
+    if confirmed_iin and request.method == "GET":
+        form.iin.data = confirmed_iin
     if form.validate_on_submit():
         region = db.session.get(Region, form.region_id.data)
         district = (
@@ -79,33 +89,56 @@ def register():
                     district=district,
                     key=iin_key(),
                     locale=current_language(),
+                    consent=form.consent.data,
                 )
+                mails.send_confirmation(db.session, user)
             except services.AccountError as error:
                 db.session.rollback()
                 _attach_register_error(form, error.code)
             else:
+                if confirmed_iin and confirmed_iin == form.iin.data.strip():
+                    from portal.accounts.oidc import verify_by_provider
+
+                    verify_by_provider(user)
                 db.session.commit()
                 _start_session(user)
-                flash(_("Welcome to Tynda! Your account is ready."), "success")
+                flash(
+                    _(
+                        "Welcome to Tynda! Your account is ready. We have sent you a link "
+                        "to confirm your e-mail address."
+                    ),
+                    "success",
+                )
                 return redirect(url_for("accounts.profile"))
     status = 422 if request.method == "POST" else 200
     return render_template("accounts/register.html", form=form), status
 
 
 def _attach_register_error(form, code):
-    messages = {
-        "duplicate_iin": (
-            form.iin,
-            _("An account cannot be created with this IIN. If you registered before, sign in."),
-        ),
-        "duplicate_email": (
-            form.email,
-            _("An account cannot be created with this e-mail. If you registered before, sign in."),
-        ),
-        "district_region": (form.district_id, _("This district is not in the chosen region.")),
-    }
-    field, message = messages[code]
-    field.errors = list(field.errors) + [message]
+    if code in ("duplicate_iin", "duplicate_email"):
+        # One answer for both, on no particular field: it must not tell whether an IIN
+        # already has an account, only what the person can do next.
+        form.form_errors.append(
+            _(
+                "We could not create an account with these details. If you have registered "
+                "before, sign in or reset your password from the sign-in page. If you have "
+                "never registered, contact your akimat's staff: they can check who holds "
+                "an account with your IIN."
+            )
+        )
+        return
+    if code == "district_region":
+        form.district_id.errors = list(form.district_id.errors) + [
+            _("This district is not in the chosen region.")
+        ]
+    elif code == "control_chars":
+        form.full_name.errors = list(form.full_name.errors) + [
+            _("This field contains characters that are not allowed.")
+        ]
+    else:  # consent_required: the form checks it first; the service checks again
+        form.consent.errors = list(form.consent.errors) + [
+            _("Without your consent we cannot create an account. Read the notice.")
+        ]
 
 
 def _start_session(user):
@@ -115,50 +148,77 @@ def _start_session(user):
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@database.writes_late  # the password is checked in a snapshot; the lock only for the writes
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("accounts.profile"))
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
-        config = current_app.config
-        try:
-            user = services.authenticate(
-                db.session,
-                form.email.data,
-                form.password.data,
-                client=request.remote_addr,
-                attempts=config["LOGIN_THROTTLE_ATTEMPTS"],
-                window_seconds=config["LOGIN_THROTTLE_WINDOW"],
-            )
-        except services.AccountError as error:
-            db.session.commit()  # keep the record of the failed attempt
-            if error.code == "throttled":
-                status = 429
-                form.form_errors.append(
-                    _(
-                        "Too many failed attempts. Try again in %(minutes)d minutes.",
-                        **error.details,
-                    )
-                )
-            else:
-                status = 422
-                form.form_errors.append(_("The e-mail or password is not correct."))
-        else:
-            db.session.commit()
+        user, error = _authenticate(form.email.data, form.password.data)
+        if user is not None:
             _start_session(user)
             flash(_("You are signed in."), "success")
             return redirect(_safe_next(request.args.get("next")) or url_for("accounts.profile"))
+        if error.code == "throttled":
+            status = 429
+            form.form_errors.append(
+                _("Too many failed attempts. Try again in %(minutes)d minutes.", **error.details)
+            )
+        else:
+            status = 422
+            form.form_errors.append(_("The e-mail or password is not correct."))
     elif request.method == "POST":
         status = 422
-    return render_template("accounts/login.html", form=form), status
+    return render_template(
+        "accounts/login.html", form=form, oidc_enabled="tynda_oidc" in current_app.extensions
+    ), status
+
+
+def _authenticate(email, password):
+    """Sign-in in three steps so Argon2 runs with no transaction open: read, check, write.
+
+    Returns (user, None) or (None, AccountError). An address with many failures (of any
+    accounts) is slowed down by a delay, never refused; an account with many failures is
+    locked for the window whatever the address.
+    """
+    config = current_app.config
+    window = config["LOGIN_THROTTLE_WINDOW"]
+    client = request.remote_addr
+    database.start_read(db.session)  # a snapshot read: no write lock while we look
+    check = services.check_login(db.session, email, client=client, window_seconds=window)
+    db.session.commit()  # end the read transaction before the slow part
+    delay = services.address_delay(
+        check.address_failures,
+        threshold=config["LOGIN_ADDRESS_ATTEMPTS"],
+        maximum=config["LOGIN_ADDRESS_DELAY_MAX"],
+    )
+    if delay:
+        time.sleep(delay)
+    if check.account_failures >= config["LOGIN_THROTTLE_ATTEMPTS"]:
+        # Same Argon2 work as any other answer, so a locked account is not told by timing.
+        services.password_matches(None, password)
+        return None, services.AccountError("throttled", minutes=max(1, window // 60))
+    ok = services.password_matches(check.password_hash, password)
+    new_hash = services.rehash_if_needed(check.password_hash, password) if ok else None
+    user = services.record_login(
+        db.session,
+        email,
+        client=client,
+        user_id=check.user_id,
+        ok=ok,
+        new_hash=new_hash,
+        window_seconds=window,
+    )
+    db.session.commit()
+    if not ok:
+        return None, services.AccountError("bad_credentials")
+    return user, None
 
 
 def _safe_next(target):
     # Only local paths: an open redirect would let phishing links borrow our domain.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
+    return safe_local_path(target)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -216,7 +276,7 @@ def _staff_region_id():
 def verify(user_id):
     user = db.get_or_404(User, user_id)
     require_region_access(user.region_id)
-    EmptyForm().validate_on_submit()
+    require_valid(EmptyForm())
     services.verify_resident(db.session, current_user, user)
     db.session.commit()
     flash(_("%(name)s is verified as a resident.", name=user.full_name), "success")

@@ -1,7 +1,7 @@
 """Budgeting pages: cycles, proposals, review, ballots (online and paper), receipts, results,
 implementation. Each request commits at most once; services do the writing."""
 
-from pathlib import Path
+import hmac
 
 from flask import (
     Blueprint,
@@ -11,7 +11,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_from_directory,
     url_for,
 )
 from flask_babel import gettext as _
@@ -19,12 +18,12 @@ from flask_login import current_user, login_required
 from sqlalchemy import or_, select
 from sqlalchemy.orm import defer, joinedload, selectinload
 
-from portal import charts
+from portal import charts, database
 from portal.accounts.domain import IINError
 from portal.accounts.forms import EmptyForm
 from portal.accounts.models import iin_key, utcnow
 from portal.accounts.services import find_by_iin
-from portal.budgeting import domain, services
+from portal.budgeting import domain, integrity, services
 from portal.budgeting.domain import BudgetRuleError
 from portal.budgeting.forms import (
     BALLOT_RULE_LABELS,
@@ -43,6 +42,7 @@ from portal.budgeting.forms import (
     UpdateForm,
     message,
 )
+from portal.budgeting.jobs import RESULTS_JOB
 from portal.budgeting.models import (
     Ballot,
     BudgetCycle,
@@ -52,14 +52,28 @@ from portal.budgeting.models import (
     ProposalPhoto,
 )
 from portal.extensions import db
+from portal.forms import require_valid
+from portal.jobs import enqueue
+from portal.keys import receipt_key
+from portal.observability import metrics
 from portal.pagination import paginate, paginate_list
 from portal.permissions import require_region_access, roles_required
+from portal.ratelimit import limit
 from portal.regions.models import District, Region
+from portal.storage import get_storage
 
 bp = Blueprint("budgeting", __name__, url_prefix="/budget")
 
 # Refusals that mean "not now" or "not again" rather than "bad input".
-CONFLICT_CODES = {"wrong_phase", "already_voted", "other_channel", "not_editable", "withdrawn"}
+CONFLICT_CODES = {
+    "wrong_phase",
+    "already_voted",
+    "other_channel",
+    "not_editable",
+    "withdrawn",
+    "rules_frozen",
+    "ledger_frozen",
+}
 FORBIDDEN_CODES = {"forbidden", "not_resident"}
 # Each order ends with the id in the same direction, so one index serves it (no sort).
 SORTS = {
@@ -101,13 +115,19 @@ def _labels():
 
 
 def _secret():
-    return current_app.config.get("BUDGET_RECEIPT_SECRET") or current_app.config["SECRET_KEY"]
+    return receipt_key()
 
 
-def _upload_dir():
-    return current_app.config.get("BUDGET_UPLOAD_DIR") or str(
-        Path(current_app.instance_path) / "uploads" / "budget"
-    )
+def _ballot_key():
+    return integrity.ballot_key(current_app.config)
+
+
+def _owns(ballot):
+    """The signed-in user cast this ballot (their pseudonym under the server's key)."""
+    if not current_user.is_authenticated or ballot.voter_key is None:
+        return False
+    expected = integrity.voter_key(_ballot_key(), ballot.cycle_id, current_user.id)
+    return hmac.compare_digest(expected, ballot.voter_key)
 
 
 def _status_for(error):
@@ -223,7 +243,13 @@ def edit_cycle(cycle_id):
             getattr(form, name).data = domain.utc_to_local(getattr(cycle, name))
     if form.validate_on_submit():
         try:
-            services.update_cycle(db.session, current_user, cycle, **_cycle_values(form))
+            services.update_cycle(
+                db.session,
+                current_user,
+                cycle,
+                reason=request.form.get("extension_reason", "")[:2000],
+                **_cycle_values(form),
+            )
         except BudgetRuleError as error:
             db.session.rollback()
             form.form_errors.append(message(error))
@@ -232,7 +258,13 @@ def edit_cycle(cycle_id):
             flash(_("The budget cycle is saved."), "success")
             return redirect(url_for("budgeting.cycle", cycle_id=cycle.id))
     status = 422 if request.method == "POST" else 200
-    return render_template("budgeting/cycle_form.html", form=form, cycle=cycle), status
+    return render_template(
+        "budgeting/cycle_form.html",
+        form=form,
+        cycle=cycle,
+        frozen=integrity.is_frozen(cycle),
+        extension_reason=request.form.get("extension_reason", ""),
+    ), status
 
 
 @bp.route("/<int:cycle_id>")
@@ -240,7 +272,7 @@ def cycle(cycle_id):
     cycle = db.get_or_404(BudgetCycle, cycle_id)
     now = utcnow()
     user = current_user if current_user.is_authenticated else None
-    ballot = services.ballot_of(db.session, cycle, user) if user else None
+    ballot = services.ballot_of(db.session, cycle, user, _ballot_key()) if user else None
     changes = db.session.scalars(
         select(PhaseChange).where(PhaseChange.cycle_id == cycle.id).order_by(PhaseChange.id)
     ).all()
@@ -259,6 +291,8 @@ def cycle(cycle_id):
         counts=counts,
         result=services.published_result(db.session, cycle),
         phase_form=PhaseForm(phase=cycle.phase_override or ""),
+        ledger_head=integrity.head_of(db.session, cycle),
+        date_changes=cycle.date_changes,
     )
 
 
@@ -322,6 +356,7 @@ def proposals(cycle_id):
         "budgeting/proposals.html",
         cycle=cycle,
         page=page,
+        thumbs=_first_photos([p.id for p in page.items]),
         phase=cycle.phase(),
         q=q,
         sort=sort if sort in SORTS else "new",
@@ -329,6 +364,18 @@ def proposals(cycle_id):
             current_user if current_user.is_authenticated else None, cycle
         ),
     )
+
+
+def _first_photos(proposal_ids):
+    """proposal id -> file name of its first photo, for the thumbnails of one listing page."""
+    if not proposal_ids:
+        return {}
+    rows = db.session.execute(
+        select(ProposalPhoto.proposal_id, ProposalPhoto.filename)
+        .where(ProposalPhoto.proposal_id.in_(proposal_ids), ProposalPhoto.update_id.is_(None))
+        .order_by(ProposalPhoto.id.desc())
+    )
+    return {proposal_id: filename for proposal_id, filename in rows}
 
 
 def _proposal_form_choices(form, cycle):
@@ -359,11 +406,12 @@ def _save_photos(proposal, form):
     for upload in form.photos.data or []:
         if not getattr(upload, "filename", ""):
             continue
-        services.add_photo(db.session, current_user, proposal, upload.read(), _upload_dir())
+        services.add_photo(db.session, current_user, proposal, upload.read(), get_storage())
 
 
 @bp.route("/<int:cycle_id>/proposals/new", methods=["GET", "POST"])
 @login_required
+@limit("RATELIMIT_PROPOSAL", per="account")
 def new_proposal(cycle_id):
     cycle = db.get_or_404(BudgetCycle, cycle_id)
     if not services.may_take_part(current_user, cycle):
@@ -466,11 +514,29 @@ def withdraw_proposal(proposal_id):
 
 @bp.route("/photos/<name>")
 def photo(name):
+    return _send_photo(name, thumbnail=False)
+
+
+@bp.route("/photos/thumbs/<name>")
+def thumbnail(name):
+    return _send_photo(name, thumbnail=True)
+
+
+def _send_photo(name, thumbnail):
+    """A stored photo from whichever storage backend is configured (local disk or S3)."""
     found = db.session.scalar(select(ProposalPhoto).where(ProposalPhoto.filename == name))
-    if found is None:
+    data = None
+    if found is not None:
+        storage = get_storage()
+        data = storage.read(services.photo_key(found.filename, thumbnail=thumbnail))
+        if data is None and thumbnail:  # photos stored before thumbnails existed
+            data = storage.read(services.photo_key(found.filename))
+    if data is None:
         abort(404)
-    response = send_from_directory(_upload_dir(), found.filename, mimetype=found.content_type)
+    response = current_app.response_class(data, mimetype=found.content_type)
     response.headers["Content-Disposition"] = "inline"
+    # The name is random and the file never changes: caches may keep it.
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
     return response
 
 
@@ -558,7 +624,11 @@ def _ballot_page(cycle, chosen=None, error=None, status=200, paper_form=None):
     source = request.form if request.method == "POST" else request.args
     q, category, district = _filters(source)
     user = current_user if current_user.is_authenticated else None
-    ballot = services.ballot_of(db.session, cycle, user) if user and not paper_form else None
+    ballot = (
+        services.ballot_of(db.session, cycle, user, _ballot_key())
+        if user and not paper_form
+        else None
+    )
     if chosen is None:
         chosen = ballot.project_ids if ballot is not None else []
     removed = set(_chosen_ids(request.form.getlist("remove")))
@@ -594,6 +664,7 @@ def _browsing():
 
 
 @bp.route("/<int:cycle_id>/ballot", methods=["GET", "POST"])
+@database.writes_late  # cast_ballot takes the write lock only to store the ballot
 @login_required
 def ballot(cycle_id):
     cycle = db.get_or_404(BudgetCycle, cycle_id)
@@ -601,16 +672,19 @@ def ballot(cycle_id):
         abort(403)
     if request.method == "GET":
         return _ballot_page(cycle)
-    EmptyForm().validate_on_submit()
+    require_valid(EmptyForm())
     chosen = request.form.getlist("project")
     if _browsing():
         return _ballot_page(cycle, chosen)
     try:
-        stored = services.cast_ballot(db.session, current_user, cycle, chosen, secret=_secret())
+        stored = services.cast_ballot(
+            db.session, current_user, cycle, chosen, secret=_secret(), ballot_key=_ballot_key()
+        )
     except BudgetRuleError as error:
         db.session.rollback()
         return _ballot_page(cycle, chosen, message(error), _status_for(error))
     db.session.commit()
+    metrics.ballot_cast("online")
     return redirect(url_for("budgeting.receipt", cycle_id=cycle.id, ballot_id=stored.id))
 
 
@@ -620,9 +694,7 @@ def receipt(cycle_id, ballot_id):
     stored = db.get_or_404(Ballot, ballot_id)
     if stored.cycle_id != cycle_id:
         abort(404)
-    if stored.voter_id != current_user.id and not (
-        stored.channel == "paper" and _is_staff_for(stored.cycle)
-    ):
+    if not _owns(stored) and not (stored.channel == "paper" and _is_staff_for(stored.cycle)):
         abort(403)
     projects = db.session.scalars(
         select(Proposal).where(Proposal.id.in_(stored.project_ids)).order_by(Proposal.id)
@@ -634,14 +706,16 @@ def receipt(cycle_id, ballot_id):
         projects=projects,
         code=domain.group_receipt(stored.receipt),
         total=sum(p.cost for p in projects),
+        proof=integrity.proof(db.session, stored.cycle, stored),
     )
 
 
 @bp.route("/receipt")
+@limit("RATELIMIT_RECEIPT", methods=None)
 def lookup_receipt():
     raw = request.args.get("code", "")
     found = services.find_receipt(db.session, raw) if raw else None
-    own = found is not None and current_user.is_authenticated and found.voter_id == current_user.id
+    own = found is not None and _owns(found)
     return render_template(
         "budgeting/lookup.html",
         code=raw[:40],
@@ -650,6 +724,7 @@ def lookup_receipt():
         found=found,
         counted=found is not None and services.receipt_is_current(found, _secret()),
         own=own,
+        proof=integrity.proof(db.session, found.cycle, found) if found is not None else None,
     ), (200 if found or not raw else 404)
 
 
@@ -680,6 +755,7 @@ def paper_ballot(cycle_id):
             cycle,
             chosen,
             secret=_secret(),
+            ballot_key=_ballot_key(),
             voter=voter,
             channel="paper",
         )
@@ -688,6 +764,7 @@ def paper_ballot(cycle_id):
         status = 422 if error.code == "not_resident" else _status_for(error)
         return _ballot_page(cycle, chosen, message(error), status, paper_form=form)
     db.session.commit()
+    metrics.ballot_cast("paper")
     flash(
         _(
             "The paper ballot is recorded. Receipt code: %(code)s",
@@ -701,7 +778,7 @@ def paper_ballot(cycle_id):
 # ------------------------------------------------------------------ results
 @bp.route("/<int:cycle_id>/counts")
 def counts(cycle_id):
-    """Live approvals per project: admins at any time, everyone once voting has closed."""
+    """Approvals per project, for everyone (admins included) only once voting has closed."""
     cycle = db.get_or_404(BudgetCycle, cycle_id)
     user = current_user if current_user.is_authenticated else None
     if not services.counts_visible(user, cycle):
@@ -727,14 +804,21 @@ def results(cycle_id):
 
         drafts = db.session.scalars(
             select(CycleResult)
-            .where(CycleResult.cycle_id == cycle.id)
-            .order_by(CycleResult.rule)
+            .where(CycleResult.cycle_id == cycle.id, CycleResult.published_at.is_(None))
+            .order_by(CycleResult.rule, CycleResult.version.desc())
             .options(defer(CycleResult.data))
         ).all()
     shown = result
     if shown is None and is_staff and drafts:
         shown = next((d for d in drafts if d.rule == cycle.winner_rule), drafts[0])
-    context = {"cycle": cycle, "result": result, "shown": shown, "drafts": drafts}
+    context = {
+        "cycle": cycle,
+        "result": result,
+        "shown": shown,
+        "drafts": drafts,
+        "versions": services.published_versions(db.session, cycle),
+        "ledger_head": integrity.head_of(db.session, cycle),
+    }
     if shown is not None:
         context.update(_result_context(cycle, shown))
     return render_template(
@@ -796,19 +880,21 @@ def _result_context(cycle, result):
 @bp.route("/<int:cycle_id>/results/compute", methods=["POST"])
 @roles_required("staff")
 def compute_results(cycle_id):
+    """Queue the tally as a background job (it can take minutes) and show its progress."""
     cycle = db.get_or_404(BudgetCycle, cycle_id)
     require_region_access(cycle.region_id)
-    EmptyForm().validate_on_submit()
+    require_valid(EmptyForm())
     rules = [r for r in request.form.getlist("rule") if r in domain.WINNER_RULES] or None
     try:
-        services.compute_results(db.session, current_user, cycle, rules=rules)
+        services.check_results_allowed(current_user, cycle, rules)
     except BudgetRuleError as error:
-        db.session.rollback()
         flash(message(error), "error")
         return redirect(url_for("budgeting.results", cycle_id=cycle.id)), 303
+    back = url_for("budgeting.results", cycle_id=cycle.id)
+    payload = {"cycle_id": cycle.id, "actor_id": current_user.id, "rules": rules, "back": back}
+    queued = enqueue(db.session, RESULTS_JOB, payload, actor=current_user)
     db.session.commit()
-    flash(_("The results are computed. Check them, then publish."), "success")
-    return redirect(url_for("budgeting.results", cycle_id=cycle.id))
+    return redirect(url_for("jobs.status", job_id=queued.id))
 
 
 @bp.route("/<int:cycle_id>/results/publish", methods=["POST"])
@@ -816,9 +902,11 @@ def compute_results(cycle_id):
 def publish_results(cycle_id):
     cycle = db.get_or_404(BudgetCycle, cycle_id)
     require_region_access(cycle.region_id)
-    EmptyForm().validate_on_submit()
+    require_valid(EmptyForm())
     try:
-        services.publish_results(db.session, current_user, cycle)
+        services.publish_results(
+            db.session, current_user, cycle, reason=request.form.get("reason", "")[:2000]
+        )
     except BudgetRuleError as error:
         db.session.rollback()
         flash(message(error), "error")
@@ -867,7 +955,7 @@ def add_update(proposal_id):
                 current_user,
                 proposal,
                 form.photo.data.read(),
-                _upload_dir(),
+                get_storage(),
                 update=update,
             )
     except BudgetRuleError as error:

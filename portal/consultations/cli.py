@@ -37,3 +37,11 @@ def overdue_command():
             f"draft {comment.draft_id}\tcomment {comment.id}\tdue {comment.draft.answer_due}"
         )
     click.echo(f"{len(comments)} overdue comment(s).")
+
+
+@cli.command("remind-staff")
+def remind_staff_command():
+    """Tell staff about answers due within 3 working days and overdue ones (run daily)."""
+    made = services.remind_staff(db.session)
+    db.session.commit()
+    click.echo(f"{made} reminder(s) sent.")

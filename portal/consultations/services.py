@@ -13,7 +13,10 @@ from sqlalchemy import and_, case, func, select, true
 from sqlalchemy.orm import contains_eager
 
 from portal import spreadsheets
-from portal.accounts.models import utcnow
+from portal.accounts import services as accounts_services
+from portal.accounts.models import User, utcnow
+from portal.accounts.notify import notify, titles
+from portal.audit import code_of, record
 from portal.consultations import calendar, domain
 from portal.consultations.models import (
     DRAFT_KINDS,
@@ -27,6 +30,7 @@ from portal.consultations.models import (
     Paragraph,
 )
 from portal.consultations.splitter import SplitError, decode_upload, split_draft
+from portal.textcheck import bad_field, has_bad_characters
 
 MAX_COMMENT_CHARS = 10_000
 MAX_DRAFT_CHARS = 2_000_000
@@ -39,6 +43,13 @@ class ConsultationError(Exception):
         super().__init__(code)
         self.code = code
         self.details = details
+
+
+def _check_characters(*, single=None, multi=None):
+    """Refuse control characters in every text a service stores (forms are not the only way in)."""
+    field = bad_field(single=single, multi=multi)
+    if field is not None:
+        raise ConsultationError("control_chars", field=field)
 
 
 # Time: rows hold naive UTC, the pure rules want aware UTC.
@@ -115,6 +126,7 @@ def parse_text(data):
         text = decode_upload(data) if isinstance(data, bytes) else data
         if len(text) > MAX_DRAFT_CHARS:
             raise ConsultationError("draft_too_long")
+        _check_characters(multi={"text": text.removeprefix("\ufeff")})
         return split_draft(text)
     except SplitError as error:
         raise ConsultationError(error.code, message=str(error)) from None
@@ -137,6 +149,13 @@ def create_draft(
         raise ConsultationError("forbidden")
     if kind not in DRAFT_KINDS:
         raise ConsultationError("bad_kind")
+    _check_characters(
+        single={"agency": agency, **{f"title_{k}": v for k, v in titles.items()}},
+        multi={
+            "explanatory_note": explanatory_note,
+            **{f"summary_{k}": v for k, v in (summaries or {}).items()},
+        },
+    )
     titles = {lang: (titles.get(lang) or "").strip() for lang in ("kk", "ru", "en")}
     if not any(titles.values()):
         raise ConsultationError("no_title")
@@ -176,6 +195,7 @@ def correct_article(session, user, article, *, number, title, text):
     _require_manage(user, article.draft)
     if article.draft.status != "draft":
         raise ConsultationError("already_published")
+    _check_characters(single={"number": number, "title": title}, multi={"text": text})
     if not number.strip():
         raise ConsultationError("no_number")
     article.number, article.title, article.text = number.strip(), title.strip(), text.strip()
@@ -195,8 +215,20 @@ def open_draft(session, user, draft, *, working_days=None, now=None):
     except domain.TransitionError as error:
         raise ConsultationError("bad_transition", message=str(error)) from None
     _write_state(draft, state)
+    _audit_draft(session, user, draft, "consultations.open", days=days)
     session.flush()
     return draft
+
+
+def _audit_draft(session, user, draft, action, **details):
+    record(
+        session,
+        user,
+        action,
+        target=f"draft:{draft.id}",
+        details=details,
+        region_code=code_of(draft.region),
+    )
 
 
 def extend_draft(session, user, draft, *, working_days, reason, now=None):
@@ -206,6 +238,7 @@ def extend_draft(session, user, draft, *, working_days, reason, now=None):
         raise ConsultationError("bad_days")
     if draft.period_end is None:
         raise ConsultationError("bad_transition")
+    _check_characters(multi={"reason": reason})
     new_end = calendar.extend_discussion(aware(draft.period_end), working_days)
     try:
         state = domain.extend_period(draft_state(draft), new_end, reason, now)
@@ -224,6 +257,7 @@ def extend_draft(session, user, draft, *, working_days, reason, now=None):
         )
     )
     _write_state(draft, state)
+    _audit_draft(session, user, draft, "consultations.extend", days=working_days, reason=reason)
     session.flush()
     return draft
 
@@ -240,6 +274,7 @@ def close_draft(session, user, draft, *, now=None):
     draft.status = state.status.value
     draft.closed_at = naive(closed_at)
     draft.answer_due = naive(calendar.answer_deadline(closed_at))
+    _audit_draft(session, user, draft, "consultations.close")
     session.flush()
     return draft
 
@@ -253,6 +288,7 @@ def publish_report(session, user, draft, *, now=None):
     except domain.TransitionError as error:
         raise ConsultationError("bad_transition", message=str(error)) from None
     draft.status = state.status.value
+    _audit_draft(session, user, draft, "consultations.publish_report")
     session.flush()
     return draft
 
@@ -295,9 +331,25 @@ def check_text(text, *, required=True):
     if "\ufffd" in text:
         # Werkzeug decodes form data with errors="replace": a U+FFFD means bytes were not UTF-8.
         raise ConsultationError("not_utf8")
-    if any(ord(ch) < 32 and ch not in "\t\r\n" for ch in text):
+    if has_bad_characters(text, multiline=True):
         raise ConsultationError("control_chars")
     return text
+
+
+def may_take_part(user, draft):
+    """Only verified residents comment and vote: of the draft's region, or any region for a
+    national draft. Throwaway accounts must not stuff a draft's support or flood moderation."""
+    if user is None or not getattr(user, "is_authenticated", True):
+        return False
+    verified = getattr(user, "verified_region_id", None)
+    if verified is None:
+        return False
+    return draft.region_id is None or verified == draft.region_id
+
+
+def _require_take_part(user, draft):
+    if not may_take_part(user, draft):
+        raise ConsultationError("not_verified", national=draft.region_id is None)
 
 
 def add_comment(
@@ -314,6 +366,7 @@ def add_comment(
 ):
     """A resident comments on the draft, one of its articles or one paragraph: pending."""
     now = aware(now or now_utc())
+    _require_take_part(user, draft)
     if stance not in STANCES:
         raise ConsultationError("bad_stance")
     text = check_text(text)
@@ -402,6 +455,7 @@ def report_comment(session, user, comment):
 
 def vote(session, user, draft, *, supports, now=None):
     """Mark the whole draft supported or not, once, while it is open."""
+    _require_take_part(user, draft)
     try:
         domain.check_can_comment(draft_state(draft), aware(now or now_utc()))
     except domain.TransitionError as error:
@@ -423,6 +477,7 @@ def vote(session, user, draft, *, supports, now=None):
 def answer_comment(session, user, comment, *, decision, justification="", new_wording="", now=None):
     """Agency staff answer a published comment (and the rest of its campaign, if any)."""
     _require_manage(user, comment.draft)
+    _check_characters(multi={"justification": justification, "new_wording": new_wording})
     targets = [comment]
     if comment.campaign_id is not None:
         targets = session.scalars(
@@ -448,6 +503,24 @@ def answer_comment(session, user, comment, *, decision, justification="", new_wo
     for target, state in zip(targets, states):
         write_comment_state(target, state)
         target.answered_at, target.answered_by_id = at, user.id
+        notify(
+            session,
+            target.author,
+            "comment_answered",
+            params={"title": titles(target.draft)},
+            link=f"/consultations/{target.draft_id}/summary",
+        )
+    record(
+        session,
+        user,
+        "consultations.answer",
+        target=f"comment:{comment.id}",
+        details={
+            "decision": getattr(decision, "value", decision),
+            "comments": [t.id for t in targets],
+        },
+        region_code=code_of(comment.draft.region),
+    )
     session.flush()
     return targets
 
@@ -636,3 +709,70 @@ def comments_of(session, user, *, limit=100):
     return session.scalars(
         select(Comment).where(Comment.author_id == user.id).order_by(Comment.id.desc()).limit(limit)
     ).all()
+
+
+def personal_comments(session, user):
+    """The person's comments for their personal-data download (accounts calls this)."""
+    rows = session.scalars(
+        select(Comment).where(Comment.author_id == user.id).order_by(Comment.id).limit(10_000)
+    )
+    return [
+        {
+            "id": c.id,
+            "draft_id": c.draft_id,
+            "article_id": c.article_id,
+            "stance": c.stance,
+            "text": c.text,
+            "proposed_wording": c.proposed_wording,
+            "status": c.status,
+            "created_at": c.created_at.isoformat() + "Z",
+        }
+        for c in rows
+    ]
+
+
+accounts_services.PERSONAL_DATA["comments"] = personal_comments
+
+
+def remind_staff(session, *, now=None, days=3):
+    """Notify the staff of each draft with unanswered published comments that are due within
+    `days` working days or overdue (run daily). Returns how many notices were made."""
+    now = aware(now or now_utc())
+    soon = calendar.end_of_local_day(calendar.add_working_days(calendar.local_date(now), days))
+    rows = session.execute(
+        select(Draft, func.count(Comment.id))
+        .join(Comment, Comment.draft_id == Draft.id)
+        .where(
+            Comment.status == "published",
+            Comment.decision.is_(None),
+            Draft.answer_due.is_not(None),
+            Draft.answer_due <= naive(soon),
+        )
+        .group_by(Draft.id)
+        .order_by(Draft.id)
+    ).all()
+    made = 0
+    for draft, count in rows:
+        overdue = aware(draft.answer_due) <= now
+        due_date = calendar.local_date(aware(draft.answer_due)).isoformat()
+        staff = session.scalars(
+            select(User).where(
+                User.deleted_at.is_(None),
+                (User.role == "admin")
+                if draft.region_id is None
+                else ((User.role == "staff") & (User.scope_region_id == draft.region_id)),
+            )
+        ).all()
+        for person in staff:
+            made += (
+                notify(
+                    session,
+                    person,
+                    "answers_overdue" if overdue else "answers_due",
+                    params={"title": titles(draft), "count": count, "date": due_date},
+                    link=f"/consultations/{draft.id}/answers",
+                )
+                is not None
+            )
+    session.flush()
+    return made

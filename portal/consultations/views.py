@@ -24,9 +24,10 @@ from portal.consultations.forms import (
 from portal.consultations.models import Article, Comment, Draft
 from portal.consultations.services import ConsultationError
 from portal.extensions import db
-from portal.forms import BaseForm
+from portal.forms import BaseForm, require_valid
 from portal.pagination import paginate
 from portal.permissions import roles_required
+from portal.ratelimit import limit
 from portal.regions.models import Region
 
 bp = Blueprint("consultations", __name__, url_prefix="/consultations")
@@ -67,6 +68,7 @@ def error_message(error):
         "own_comment": _("You cannot report your own comment."),
         "already_reported": _("You have already reported this comment."),
         "already_voted": _("You have already given your view of this draft."),
+        "not_verified": not_verified_message(),
         "justification_required": _("A justification is required unless the comment is accepted."),
         "wording_rule": _(
             "An accepted comment needs the new wording; a comment that is not accepted "
@@ -82,6 +84,20 @@ def error_message(error):
         "bad_topic": _("A topic is a short plain-text label (up to 60 characters)."),
     }
     return messages.get(error.code, _("This action is not possible."))
+
+
+def not_verified_message():
+    return _(
+        "Only verified residents of the draft's region can comment on it and give their "
+        "view (any verified resident for a national draft). To get verified, ask your "
+        "akimat's staff to confirm your residence (bring your ID card), then come back."
+    )
+
+
+def _refuse_unverified(draft):
+    """The view's own check (the services check again): a clear message, nothing written."""
+    flash(not_verified_message(), "error")
+    return redirect(url_for("consultations.show", draft_id=draft.id)), 303
 
 
 def labels():
@@ -158,6 +174,8 @@ def show(draft_id):
         votes=services.vote_counts(db.session, draft),
         status=services.effective_status(draft),
         vote_form=VoteForm(),
+        can_take_part=services.may_take_part(_user(), draft),
+        not_verified=not_verified_message(),
         can_manage=services.can_manage(_user(), draft),
         general=services.public_positions(db.session, draft, None),
     )
@@ -193,6 +211,8 @@ def _article_page(draft, article, form, status=200):
             positions=services.public_positions(db.session, draft, article.id if article else None),
             status=services.effective_status(draft),
             report_form=BaseForm(),
+            can_take_part=services.may_take_part(_user(), draft),
+            not_verified=not_verified_message(),
             diff=services.domain.word_diff,
             plain=services.plain,
         ),
@@ -202,8 +222,11 @@ def _article_page(draft, article, form, status=200):
 
 @bp.route("/<int:draft_id>/comments", methods=["POST"])
 @login_required
+@limit("RATELIMIT_COMMENT", per="account")
 def comment(draft_id):
     draft = _draft_or_404(draft_id)
+    if not services.may_take_part(current_user, draft):
+        return _refuse_unverified(draft)
     form = CommentForm()
     raw_article = form.article_id.data or ""
     article = None
@@ -246,8 +269,11 @@ def comment(draft_id):
 
 @bp.route("/<int:draft_id>/vote", methods=["POST"])
 @login_required
+@limit("RATELIMIT_DRAFT_VOTE", per="account")
 def vote(draft_id):
     draft = _draft_or_404(draft_id)
+    if not services.may_take_part(current_user, draft):
+        return _refuse_unverified(draft)
     form = VoteForm()
     if not form.validate_on_submit():
         flash(_("Choose whether you support the draft."), "error")
@@ -265,11 +291,12 @@ def vote(draft_id):
 
 @bp.route("/comments/<int:comment_id>/report", methods=["POST"])
 @login_required
+@limit("RATELIMIT_REPORT", per="account")
 def report(comment_id):
     comment = db.session.get(Comment, comment_id)
     if comment is None or comment.status != "published":
         abort(404)
-    BaseForm().validate_on_submit()
+    require_valid(BaseForm())
     try:
         services.report_comment(db.session, current_user, comment)
     except ConsultationError as error:
@@ -545,7 +572,11 @@ def answer(comment_id):
     form = AnswerForm()
     back = redirect(url_for("consultations.answers", draft_id=comment.draft_id))
     if not form.validate_on_submit():
-        flash(_("Choose a decision."), "error")
+        if form.decision.errors:
+            flash(_("Choose a decision."), "error")
+        for name, errors in form.errors.items():
+            for text in errors if name != "decision" else ():
+                flash(text, "error")
         return back
     try:
         answered = services.answer_comment(

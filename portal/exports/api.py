@@ -14,10 +14,11 @@ import base64
 import binascii
 import json
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, joinedload
 from werkzeug.exceptions import BadRequest, NotFound
 
 from portal.accounts.models import utcnow
@@ -26,11 +27,14 @@ from portal.budgeting.services import published_result
 from portal.consultations.models import Article, Comment, Draft
 from portal.consultations.services import effective_status
 from portal.exports import openapi
+from portal.exports import services as export_services
 from portal.exports.services import plain_text
 from portal.extensions import db
+from portal.ratelimit import limit
 from portal.regions.models import Region
 
 bp = Blueprint("exports_api", __name__, url_prefix="/api/v1")
+limit("RATELIMIT_API", methods=None)(bp)
 MAX_PAGE = 1_000_000
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 20
@@ -40,7 +44,10 @@ RESULTS_PER_PAGE = 100
 
 @bp.after_request
 def _headers(response):
-    response.headers.setdefault("Cache-Control", "public, max-age=60")
+    if response.status_code < 400:
+        response.headers.setdefault("Cache-Control", "public, max-age=60")
+    else:
+        response.headers["Cache-Control"] = "no-store"
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
 
@@ -293,6 +300,26 @@ def results(cycle_id):
     )
 
 
+@bp.route("/cycles/<int:cycle_id>/ballots.pb")
+def ballots_pb(cycle_id):
+    """The anonymised ballots as a pabulib .pb file, public once voting has closed."""
+    cycle = _cycle_or_404(cycle_id)
+    if not cycle.voting_closed():
+        _missing(_("The ballots are published when voting closes."))
+    bind = db.session.get_bind()
+    if isinstance(bind, Engine):
+        bind = bind.execution_options(read_only=True)
+
+    def generate():
+        with Session(bind=bind) as session:
+            target = session.get(BudgetCycle, cycle_id)
+            yield from export_services.build(session, "cycle", target, "pb", None)
+
+    response = Response(generate(), mimetype="text/plain")
+    response.headers["Content-Disposition"] = f'attachment; filename="tynda-cycle-{cycle_id}.pb"'
+    return response
+
+
 # ------------------------------------------------------------------ consultations
 def _draft_json(draft):
     return {
@@ -479,4 +506,6 @@ def _summary_after(draft, after, per_page):
 
 @bp.route("/openapi.json", endpoint="openapi")
 def openapi_document():
-    return jsonify(openapi.document(request.host_url.rstrip("/") + bp.url_prefix))
+    # Never the request's Host header: a forged one would be served (and cached) to others.
+    base = current_app.config.get("API_BASE_URL") or bp.url_prefix
+    return jsonify(openapi.document(base.rstrip("/")))

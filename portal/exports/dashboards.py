@@ -56,12 +56,11 @@ def cycle_figures(session, cycle, user, now=None):
     )
     by_band_sex = defaultdict(Counter)
     year = cycle.voting_open_at.year
+    # Ballots carry the voter's birth year and sex, never the voter (ballot secrecy).
     for birth_year, sex, n in session.execute(
-        select(User.birth_year, User.sex, func.count())
-        .join(Ballot, Ballot.voter_id == User.id)
-        # Anonymous (imported) ballots have no voter: skip them in the index, not row by row.
-        .where(Ballot.cycle_id == cycle.id, Ballot.voter_id.is_not(None))
-        .group_by(User.birth_year, User.sex)
+        select(Ballot.birth_year, Ballot.sex, func.count())
+        .where(Ballot.cycle_id == cycle.id, Ballot.birth_year.is_not(None))
+        .group_by(Ballot.birth_year, Ballot.sex)
     ):
         by_band_sex[age_band(birth_year, year)][sex] += n
     # SQLite stores times as ISO text: the first ten characters are the day, and cutting

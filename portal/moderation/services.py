@@ -11,6 +11,8 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import utcnow
+from portal.accounts.notify import notify, titles
+from portal.audit import code_of, record
 from portal.consultations import domain
 from portal.consultations.models import STANCES, Campaign, Comment, Draft
 from portal.consultations.services import (
@@ -21,6 +23,7 @@ from portal.consultations.services import (
     write_comment_state,
 )
 from portal.moderation.models import ModerationAction
+from portal.textcheck import has_bad_characters
 
 MAX_PAGE = 100
 COUNT_CAP = 10_000  # the queue counts matching comments up to this many
@@ -123,6 +126,8 @@ def _transition(comment, action, reason):
 def moderate(session, user, comments, action, reason=None):
     """Publish, reject (with a reason) or restore every comment, or none of them."""
     comments = list(comments)
+    if has_bad_characters(reason, multiline=True):
+        raise ModerationError("control_chars")
     if len(comments) > MAX_BULK:
         raise ModerationError("too_many", limit=MAX_BULK)
     if not comments:
@@ -133,6 +138,7 @@ def moderate(session, user, comments, action, reason=None):
     for comment, state in zip(comments, states):
         write_comment_state(comment, state)
         comment.moderated_at, comment.moderated_by_id = now, user.id
+        _tell_author(session, comment, state)
         session.add(
             ModerationAction(
                 comment_id=comment.id,
@@ -143,8 +149,45 @@ def moderate(session, user, comments, action, reason=None):
                 at=now,
             )
         )
+    for draft_id in sorted({c.draft_id for c in comments}):
+        ids = [c.id for c in comments if c.draft_id == draft_id]
+        record(
+            session,
+            user,
+            f"moderation.{action}",
+            target=f"draft:{draft_id}",
+            details={"comments": ids, "reason": reason or ""},
+            region_code=code_of(next(c for c in comments if c.draft_id == draft_id).draft.region),
+        )
     session.flush()
     return comments
+
+
+def _tell_author(session, comment, state):
+    if state.status.value == "published":
+        kind, params = "comment_published", {}
+    elif state.status.value == "rejected":
+        kind, params = "comment_rejected", {"reason": _reason_labels(state.reject_reason)}
+    else:
+        return
+    params["title"] = titles(comment.draft)
+    link = f"/consultations/{comment.draft_id}"
+    if comment.article_id:
+        link += f"/articles/{comment.article_id}"
+    notify(session, comment.author, kind, params=params, link=link)
+
+
+def _reason_labels(reason):
+    """The rejection reason in each language, so the mail can be in the author's."""
+    from flask_babel import force_locale
+
+    from portal.consultations.forms import reason_choices
+
+    labels = {}
+    for lang in ("kk", "ru", "en"):
+        with force_locale(lang):
+            labels[lang] = str(dict(reason_choices()).get(getattr(reason, "value", reason), ""))
+    return labels
 
 
 def comments_by_ids(session, ids):
@@ -193,6 +236,14 @@ def moderate_campaign(session, user, campaign, action, reason=None):
             at=now,
         )
     )
+    record(
+        session,
+        user,
+        f"moderation.campaign_{action}",
+        target=f"campaign:{campaign.id}",
+        details={"draft": campaign.draft_id, "comments": len(members), "reason": reason or ""},
+        region_code=code_of(session.get(Draft, campaign.draft_id).region),
+    )
     session.flush()
     return len(members)
 
@@ -200,7 +251,7 @@ def moderate_campaign(session, user, campaign, action, reason=None):
 def set_topic(session, user, comment, topic):
     _check(user, [comment])
     topic = (topic or "").strip()
-    if len(topic) > MAX_TOPIC or any(ord(ch) < 32 for ch in topic):
+    if len(topic) > MAX_TOPIC or has_bad_characters(topic):
         raise ModerationError("bad_topic")
     comment.topic = topic or None
     session.add(
@@ -226,6 +277,14 @@ def cluster_draft(session, user, draft, *, threshold=None, cluster_fn=None):
     `portal.moderation.clustering.cluster`; it returns objects with `ids` and
     `representative_id`. Returns the list of Campaign rows.
     """
+    groups, count = find_campaigns(session, user, draft, threshold=threshold, cluster_fn=cluster_fn)
+    return store_campaigns(session, user, draft, groups, count)
+
+
+def find_campaigns(session, user, draft, *, threshold=None, cluster_fn=None):
+    """Read the draft's comments and cluster them; writes nothing (a read snapshot will do).
+
+    Returns ([(sorted member ids, representative id)], number of comments read)."""
     if user is not None and not can_moderate(user, draft):
         raise ModerationError("forbidden")
     if cluster_fn is None:
@@ -233,10 +292,16 @@ def cluster_draft(session, user, draft, *, threshold=None, cluster_fn=None):
     rows = session.execute(
         select(Comment.id, Comment.text).where(Comment.draft_id == draft.id).order_by(Comment.id)
     ).all()
-    ids = [row.id for row in rows]
     items = [(row.id, plain(row.text)) for row in rows]
     kwargs = {"threshold": threshold} if threshold is not None else {}
     groups = [(sorted(found.ids), found.representative_id) for found in cluster_fn(items, **kwargs)]
+    return groups, len(rows)
+
+
+def store_campaigns(session, user, draft, groups, count):
+    """Replace the draft's campaigns by `groups` from `find_campaigns` (flush only)."""
+    if user is not None and not can_moderate(user, draft):
+        raise ModerationError("forbidden")
     session.execute(
         update(Comment)
         .where(Comment.draft_id == draft.id, Comment.campaign_id.is_not(None))
@@ -270,7 +335,7 @@ def cluster_draft(session, user, draft, *, threshold=None, cluster_fn=None):
             draft_id=draft.id,
             moderator_id=user.id if user is not None else None,
             action="cluster",
-            detail=f"{len(campaigns)} campaigns from {len(ids)} comments",
+            detail=f"{len(campaigns)} campaigns from {count} comments",
         )
     )
     session.flush()

@@ -1,5 +1,7 @@
 """Registration through the web form: good input creates one account, bad input none."""
 
+import re
+
 import pytest
 from helpers import PASSWORD, make_iin, make_user, post_form
 from sqlalchemy import func, select
@@ -19,6 +21,7 @@ def _form(db, **overrides):
         "email": "asel@example.kz",
         "password": PASSWORD,
         "confirm": PASSWORD,
+        "consent": "y",
     }
     data.update(overrides)
     return data
@@ -76,9 +79,23 @@ def test_duplicate_iin_is_refused_without_revealing_the_other_account(client, db
     )
     body = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "cannot be created with this IIN" in body
+    assert "reset your password" in body and "akimat" in body
+    assert "with this IIN" not in body
     assert "first@example.kz" not in body and "Первый" not in body
     assert _count(db) == 1
+
+
+def test_duplicate_iin_and_duplicate_email_get_the_same_answer(client, db):
+    other = make_user(email="first@example.kz")
+    by_iin = post_form(client, "/register", _form(db, iin=other.iin))
+    by_email = post_form(client, "/register", _form(db, email="first@example.kz"))
+
+    def errors(response):
+        text = response.get_data(as_text=True)
+        return re.findall(r'class="error-summary"[^>]*>(.*?)</div>', text, re.S)
+
+    assert by_iin.status_code == by_email.status_code == 422
+    assert errors(by_iin) and errors(by_iin) == errors(by_email)
 
 
 def test_duplicate_email_is_refused(client, db):

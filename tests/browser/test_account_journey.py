@@ -19,12 +19,14 @@ def test_register_login_switch_to_kazakh_and_see_profile(page):
     page.get_by_label("E-mail").fill("nurlan@example.kz")
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Repeat the password").fill(PASSWORD)
+    page.get_by_label("I consent to the processing of my personal data").check()
     page.get_by_role("button", name="Create account").click()
     expect(page.locator(".field.has-error")).to_contain_text("exactly 12 digits")
 
     page.get_by_label("IIN").fill(make_iin(serial=4242))
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Repeat the password").fill(PASSWORD)
+    page.get_by_label("I consent to the processing of my personal data").check()
     page.get_by_role("button", name="Create account").click()
     expect(page).to_have_url(re.compile(r"/profile$"))
 
