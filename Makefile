@@ -12,7 +12,7 @@ REDIS_SERVER := /usr/bin/redis-server
 # Two workers match the 2-core CI machine; override with `make test PYTEST_ARGS=...`.
 PYTEST_ARGS ?= -n 2
 
-.PHONY: setup run test db translations chromium redis lint extract-messages bench bench-tally clean
+.PHONY: setup run test db translations chromium redis lint extract-messages bench bench-pages bench-tally clean
 
 setup: $(VENV)/.installed translations
 
@@ -75,6 +75,11 @@ extract-messages: setup
 bench: setup
 	$(BIN)/python bench/clustering.py
 	$(BIN)/python bench/exports.py --ballots 200000 --comments 20000
+
+# Every page with a city's data (loads it once into instance/bench-city.sqlite).
+bench-pages: setup
+	mkdir -p instance
+	$(BIN)/python bench/pages.py --db sqlite:///$(CURDIR)/instance/bench-city.sqlite
 
 # pabutools (GPL-3.0) lives only in its own venv, as a benchmark and test oracle.
 bench-tally: setup
