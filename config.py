@@ -1,7 +1,8 @@
 """Configuration classes for Tynda.
 
 `create_app` takes one of these classes (or a dict of overrides). Everything that differs
-between machines comes from the environment: SECRET_KEY, DATABASE_URL, IIN_HMAC_KEY.
+between machines comes from the environment: SECRET_KEY, IIN_HMAC_KEY, RECEIPT_KEY,
+DATABASE_URL and the storage, logging and metrics settings.
 """
 
 import os
@@ -27,6 +28,25 @@ class Config:
     # Keyed pseudonyms of voters on ballot rows; kept out of the database so a copy of it
     # cannot tell how anyone voted. Never change it while a vote is open.
     BALLOT_KEY = os.environ.get("BALLOT_KEY")
+    # Signs ballot receipts; like IIN_HMAC_KEY it must outlive any SECRET_KEY rotation.
+    RECEIPT_KEY = os.environ.get("RECEIPT_KEY") or os.environ.get("BUDGET_RECEIPT_SECRET")
+    # The public address of the API for openapi.json; relative "/api/v1" when unset.
+    API_BASE_URL = os.environ.get("API_BASE_URL")
+    HSTS = False
+    # Logs: "json" (one object per line, with the request id) or "text".
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    # /metrics: for this Bearer token, administrators, or direct loopback connections.
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN")
+    # Uploads: "local" (STORAGE_DIR, default instance/uploads) or "s3" (an S3-compatible bucket).
+    STORAGE_BACKEND = os.environ.get("STORAGE_BACKEND", "local")
+    STORAGE_DIR = os.environ.get("STORAGE_DIR")
+    S3_BUCKET = os.environ.get("S3_BUCKET")
+    S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL")
+    S3_REGION = os.environ.get("S3_REGION")
+    S3_ACCESS_KEY_ID = os.environ.get("S3_ACCESS_KEY_ID")
+    S3_SECRET_ACCESS_KEY = os.environ.get("S3_SECRET_ACCESS_KEY")
+    S3_PREFIX = os.environ.get("S3_PREFIX", "")
     SQLALCHEMY_DATABASE_URI = _database_url("tynda.sqlite")
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024
@@ -97,6 +117,7 @@ class TestingConfig(Config):
     SECRET_KEY = "testing-secret"
     IIN_HMAC_KEY = "testing-iin-key"
     BALLOT_KEY = "testing-ballot-key"
+    RECEIPT_KEY = "testing-receipt-key"
     SQLALCHEMY_DATABASE_URI = _database_url("tynda-test.sqlite")
     # Cheap Argon2 so hundreds of test sign-ups stay fast; production keeps the defaults.
     ARGON2_PARAMS = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
@@ -114,12 +135,30 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
+    HSTS = True  # production is served over TLS only (behind the proxy)
     SECRET_KEY = os.environ.get("SECRET_KEY")
+    KEYS = ("SECRET_KEY", "IIN_HMAC_KEY", "RECEIPT_KEY", "BALLOT_KEY")
+    MIN_KEY_LENGTH = 16
 
     @classmethod
     def check(cls):
-        if not cls.SECRET_KEY:
-            raise RuntimeError("ProductionConfig needs SECRET_KEY in the environment")
+        """Refuse to start without four distinct keys, saying exactly what to set."""
+        how = (
+            "Set SECRET_KEY, IIN_HMAC_KEY, RECEIPT_KEY and BALLOT_KEY in the environment to four "
+            f"different random values of at least {cls.MIN_KEY_LENGTH} characters, e.g. from "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`. Keep IIN_HMAC_KEY, "
+            "RECEIPT_KEY and BALLOT_KEY forever: changing them orphans accounts, ballot receipts "
+            "and voters' ballots."
+        )
+        values = {name: getattr(cls, name, None) for name in cls.KEYS}
+        missing = [name for name, value in values.items() if not value]
+        if missing:
+            raise RuntimeError(f"Production needs {', '.join(missing)}. {how}")
+        short = [name for name, value in values.items() if len(value) < cls.MIN_KEY_LENGTH]
+        if short:
+            raise RuntimeError(f"{', '.join(short)} too short. {how}")
+        if len(set(values.values())) < len(values):
+            raise RuntimeError(f"The keys {', '.join(cls.KEYS)} must all differ. {how}")
 
 
 CONFIGS = {

@@ -133,6 +133,7 @@ def _ids(session, cycle, draft):
         "proposal": middle,
         "article": article,
         "last_api_page": max(1, comments // 100),
+        "deep": 50 if comments > 10_000 else 1,
     }
 
 
@@ -155,6 +156,8 @@ def _voting(ids):
 
 def _pages():
     return [
+        # The floor: a page that reads nothing that grows (how fast the machine is right now).
+        ("floor: receipt lookup", "anonymous", "/budget/receipt", None),
         ("cycle", "anonymous", "/budget/{cycle}", None),
         ("proposal list", "anonymous", "/budget/{cycle}/proposals", None),
         ("proposal list p.50", "anonymous", "/budget/{cycle}/proposals?page=50&sort=cost", None),
@@ -177,8 +180,8 @@ def _pages():
         ("staff draft", "staff", "/staff/drafts/{draft}", None),
         ("api cycles", "anonymous", "/api/v1/cycles", None),
         ("api projects", "anonymous", "/api/v1/cycles/{cycle}/projects", None),
-        ("api projects p.50", "anonymous", "/api/v1/cycles/{cycle}/projects?page=50&per_page=100",
-         None),
+        ("api projects deep", "anonymous",
+         "/api/v1/cycles/{cycle}/projects?page={deep}&per_page=100", None),
         ("api results", "anonymous", "/api/v1/cycles/{cycle}/results", None),
         ("api comments", "anonymous", "/api/v1/drafts/{draft}/comments", None),
         ("api comments last page", "anonymous",

@@ -7,7 +7,6 @@ every capability package and their CLI groups explicitly, so the wiring is reada
 from pathlib import Path
 
 from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import CONFIGS, INSTANCE_DIR
 
@@ -28,6 +27,7 @@ def create_app(config="development"):
         config_class.check()
     app.config.from_object(config_class)
     app.config.update(overrides)
+    _trust_proxies(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     _register_extensions(app)
@@ -36,11 +36,21 @@ def create_app(config="development"):
     return app
 
 
+def _trust_proxies(app):
+    """Behind TRUSTED_PROXIES reverse proxies, take the client address and scheme from them."""
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+
+
 def _register_extensions(app):
-    from portal import database, i18n, jobs, security
+    from portal import database, i18n, jobs, observability, security
     from portal.accounts.services import configure_hasher
     from portal.extensions import csrf, db, limiter, login_manager, migrate
 
+    observability.init_app(app)
     db.init_app(app)
     database.configure_engines()
     jobs.init_app(app)
@@ -51,10 +61,6 @@ def _register_extensions(app):
     i18n.init_app(app)
     configure_hasher(**app.config.get("ARGON2_PARAMS", {}))
     limiter.init_app(app)
-    if app.config.get("TRUSTED_PROXIES"):
-        # Take the client address from X-Forwarded-* only as far as our own proxies set it.
-        hops = int(app.config["TRUSTED_PROXIES"])
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def _register_blueprints(app):
@@ -91,6 +97,7 @@ def _register_cli(app):
     from portal import demo
     from portal.accounts.cli import cli as accounts_cli
     from portal.audit.cli import cli as audit_cli
+    from portal.backup.cli import cli as backup_cli
     from portal.budgeting import commands as _budgeting_commands  # noqa: F401 (adds commands)
     from portal.budgeting import verify_commands as _verify  # noqa: F401 (adds `verify`)
     from portal.budgeting.cli import cli as budgeting_cli
@@ -109,3 +116,4 @@ def _register_cli(app):
     app.cli.add_command(jobs_cli)
     app.cli.add_command(demo.cli)
     app.cli.add_command(audit_cli)
+    app.cli.add_command(backup_cli)

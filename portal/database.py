@@ -5,20 +5,24 @@ queue, synchronous=FULL for durability of votes.
 
 How a SQLite transaction begins decides who waits for whom:
 - A deferred BEGIN reads a WAL snapshot and never waits for writers. Read-only requests
-  (GET, HEAD, OPTIONS), `start_read`, and every transaction of a request after its first
-  commit (template rendering after the write) begin deferred.
+  (GET, HEAD, OPTIONS), views marked `@writes_late`, `start_read`, and every transaction of
+  a request after its first commit (template rendering after the write) begin deferred.
 - BEGIN IMMEDIATE takes the write lock at once, so two read-then-write transactions cannot
   both read and then fail to upgrade (a deferred transaction that read and then writes fails
   with SQLITE_BUSY_SNAPSHOT if anyone committed meanwhile, whatever the busy timeout). The
-  first transaction of a writing request, `start_write`, and the command line and job
-  workers begin IMMEDIATE. Slow work (password hashing, tallies) happens in a deferred read
-  transaction or outside one, then `start_write` takes the lock only for the writes.
+  first transaction of other writing requests, `start_write`, and the command line and job
+  workers begin IMMEDIATE.
+- Hot write paths (a ballot, a sign-in) are `@writes_late` views: they check, hash and
+  validate in a snapshot, and their service calls `start_write` right before writing, which
+  ends the snapshot and begins IMMEDIATE, so the lock is held only for the writes (the rows
+  they depend on are read again under the lock). In a transaction that already holds the
+  lock (other requests, tests, PostgreSQL) `start_write` does nothing.
 PostgreSQL needs none of this: MVCC readers never wait, and row locks serialise writers.
 """
 
 import sqlite3
 
-from flask import g, has_request_context, request
+from flask import current_app, g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, scoped_session
@@ -36,7 +40,16 @@ def configure_engines():
     event.listen(Engine, "connect", _on_connect)
     event.listen(Engine, "begin", _on_begin)
     event.listen(Session, "after_commit", _after_commit)
+    event.listen(Session, "after_flush", _after_flush)
+    event.listen(Session, "after_rollback", _after_rollback)
     _configured = True
+
+
+def writes_late(view):
+    """Mark a view whose service calls `start_write` before it writes: its request reads in
+    a snapshot and takes the SQLite write lock only for the writes."""
+    view.writes_late = True
+    return view
 
 
 def start_read(session):
@@ -47,15 +60,31 @@ def start_read(session):
 
 
 def start_write(session):
-    """End any read transaction and begin a write transaction that holds the write lock
-    (SQLite: BEGIN IMMEDIATE) until commit. ORM objects are expired, so whatever the write
-    checks is read again under the lock. Nothing may be pending when it is called."""
+    """Make sure the session's transaction holds the write lock before it writes.
+
+    In a SQLite snapshot read (a deferred BEGIN) it ends the snapshot and begins IMMEDIATE;
+    ORM objects are expired, so whatever the write checks is read again under the lock.
+    A transaction that already writes, or another database, is left as it is."""
+    session = _real(session)
+    if session.in_transaction():
+        connection = session.connection()
+        if connection.dialect.name != "sqlite" or connection.info.get(_MODE) != "deferred":
+            return
+        if session.info.get(_FLUSHED):
+            raise RuntimeError("this snapshot transaction already wrote; start_write comes first")
     _restart(session, sqlite_begin="immediate")
 
 
+_MODE = "tynda_begin"
+_FLUSHED = "tynda_flushed"
+
+
+def _real(session):
+    return session() if isinstance(session, scoped_session) else session
+
+
 def _restart(session, **options):
-    if isinstance(session, scoped_session):
-        session = session()
+    session = _real(session)
     if session.new or session.dirty or session.deleted:
         raise RuntimeError("unflushed changes would be lost: call this before writing")
     if session.in_transaction():
@@ -78,7 +107,9 @@ def _on_connect(dbapi_connection, _record):
 
 def _on_begin(connection):
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if _immediate(connection) else "BEGIN")
+        immediate = _immediate(connection)
+        connection.info[_MODE] = "immediate" if immediate else "deferred"
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def _immediate(connection):
@@ -88,10 +119,22 @@ def _immediate(connection):
     if options.get("read_only"):
         return False
     if has_request_context():
-        return request.method not in SAFE_METHODS and not g.get("_tynda_committed")
+        if request.method in SAFE_METHODS or g.get("_tynda_committed"):
+            return False
+        view = current_app.view_functions.get(request.endpoint)
+        return not getattr(view, "writes_late", False)
     return True
 
 
-def _after_commit(_session):
+def _after_commit(session):
+    session.info.pop(_FLUSHED, None)
     if has_request_context():
         g._tynda_committed = True
+
+
+def _after_flush(session, _context):
+    session.info[_FLUSHED] = True
+
+
+def _after_rollback(session):
+    session.info.pop(_FLUSHED, None)

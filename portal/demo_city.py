@@ -16,7 +16,6 @@ import itertools
 import random
 from dataclasses import dataclass
 
-from flask import current_app
 from sqlalchemy import func, insert, select, text
 
 from portal.accounts.models import User, utcnow
@@ -26,6 +25,7 @@ from portal.budgeting import services as budget
 from portal.budgeting.models import Ballot, BallotChoice, BudgetCycle, Proposal
 from portal.consultations import services as consult
 from portal.consultations.models import Campaign, Comment, Draft
+from portal.keys import receipt_key
 from portal.regions.models import District
 from portal.regions.services import region_by_code
 
@@ -185,7 +185,7 @@ def _cycle(session, scale, region, staff):
         title_en=cycle_title(scale),
         summary_en="A city's worth of proposals and ballots, for trying the portal at scale.",
         region_id=region.id,
-        budget=scale.proposals * 3_000_000,
+        budget=scale.proposals * 300_000,  # about a hundred winners in a city
         ballot_rule="knapsack",
         winner_rule="greedy",
         proposals_open_at=start,
@@ -232,7 +232,7 @@ def _proposals(session, cycle, scale, authors, districts, rng):
 
 
 def _ballots(session, cycle, scale, proposal_ids, districts, rng):
-    secret = current_app.config.get("BUDGET_RECEIPT_SECRET") or current_app.config["SECRET_KEY"]
+    secret = receipt_key()
     # A few projects are popular, most are not: choices follow a skewed distribution.
     weights = list(itertools.accumulate(1 / (rank + 1) ** 0.8 for rank in range(len(proposal_ids))))
     popular = proposal_ids[:]

@@ -247,3 +247,17 @@ def test_campaigns_walk_in_a_constant_number_of_queries(db, as_role, small_pages
     pages = walk(moderator, url)
     assert len(pages) == 3
     assert_each_once(pages, [f"Walkcampaign text {i}" for i in range(5)])
+
+
+def test_summary_table_walks_in_article_order(db, client, small_pages):
+    draft = make_draft()
+    texts = []
+    for i, article in enumerate((2, None, 1, 3, 1)):
+        texts.append(f"Walksummary {i}")
+        publish(make_comment(draft, text=texts[-1], article=article))
+    pages = walk(client, f"/consultations/{draft.id}/summary")
+    assert len(pages) == 3
+    assert_each_once(pages, texts)
+    # The whole-draft comment first, then article 1 (two, by id), 2 and 3.
+    order = re.findall(r"Walksummary (\d)", "".join(pages))
+    assert order == ["1", "2", "4", "0", "3"]

@@ -7,9 +7,9 @@ one account per IIN and to match the voter register.
 import datetime as dt
 import secrets
 
-from flask import current_app
 from flask_login import UserMixin
 
+from portal import keys
 from portal.extensions import db, login_manager
 
 ROLES = ("resident", "moderator", "staff", "admin")
@@ -22,8 +22,8 @@ def utcnow():
 
 
 def iin_key():
-    """The HMAC key for IINs: its own setting, else the app secret."""
-    return current_app.config.get("IIN_HMAC_KEY") or current_app.config["SECRET_KEY"]
+    """The HMAC key for IINs: its own setting (required in production), else the app secret."""
+    return keys.iin_key()
 
 
 def new_token():

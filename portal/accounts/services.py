@@ -29,6 +29,7 @@ from portal.accounts.models import (
     utcnow,
 )
 from portal.audit import record
+from portal.textcheck import bad_field, has_bad_characters
 
 _hasher = PasswordHasher()
 
@@ -80,6 +81,8 @@ def register(
     """
     if not consent:
         raise AccountError("consent_required")
+    if bad_field(single={"full_name": full_name, "email": email, "phone": phone}):
+        raise AccountError("control_chars")
     info = parse_iin(iin)
     iin_hash = iin_digest(iin, key)
     email = normalise_email(email)
@@ -148,6 +151,9 @@ class LoginCheck:
 
 def check_login(session, email, *, client, window_seconds, now=None):
     """Read the account and the recent failures of this account and of this address."""
+    if has_bad_characters(email):
+        # Never looked up: PostgreSQL refuses NUL, and no account has such an e-mail.
+        return LoginCheck(user_id=None, password_hash=None, account_failures=0, address_failures=0)
     now = now or utcnow()
     since = now - dt.timedelta(seconds=window_seconds)
     account_key, address_key = _throttle_keys(email, client)

@@ -28,10 +28,12 @@ from portal.accounts.forms import (
 )
 from portal.accounts.models import User, iin_key
 from portal.extensions import db, login_manager
+from portal.forms import require_valid
 from portal.i18n import current_language
 from portal.pagination import paginate
 from portal.permissions import require_region_access, roles_required
 from portal.ratelimit import limit
+from portal.redirects import safe_local_path
 from portal.regions.models import District, Region
 
 bp = Blueprint("accounts", __name__)
@@ -129,6 +131,10 @@ def _attach_register_error(form, code):
         form.district_id.errors = list(form.district_id.errors) + [
             _("This district is not in the chosen region.")
         ]
+    elif code == "control_chars":
+        form.full_name.errors = list(form.full_name.errors) + [
+            _("This field contains characters that are not allowed.")
+        ]
     else:  # consent_required: the form checks it first; the service checks again
         form.consent.errors = list(form.consent.errors) + [
             _("Without your consent we cannot create an account. Read the notice.")
@@ -142,6 +148,7 @@ def _start_session(user):
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@database.writes_late  # the password is checked in a snapshot; the lock only for the writes
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("accounts.profile"))
@@ -211,9 +218,7 @@ def _authenticate(email, password):
 
 def _safe_next(target):
     # Only local paths: an open redirect would let phishing links borrow our domain.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
+    return safe_local_path(target)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -271,7 +276,7 @@ def _staff_region_id():
 def verify(user_id):
     user = db.get_or_404(User, user_id)
     require_region_access(user.region_id)
-    EmptyForm().validate_on_submit()
+    require_valid(EmptyForm())
     services.verify_resident(db.session, current_user, user)
     db.session.commit()
     flash(_("%(name)s is verified as a resident.", name=user.full_name), "success")

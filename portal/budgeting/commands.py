@@ -87,14 +87,17 @@ def compute_results_command(cycle_id, email, rules, deadline):
 @cli.command("publish-results")
 @click.argument("cycle_id", type=int)
 @click.option("--as", "email", required=True, help="E-mail of the staff member or admin.")
-def publish_results_command(cycle_id, email):
-    """Publish the computed result of the cycle's winner rule."""
+@click.option("--reason", default="", help="Public reason; required for a correction.")
+def publish_results_command(cycle_id, email, reason):
+    """Publish the computed result of the cycle's winner rule (a new version corrects)."""
     try:
-        result = services.publish_results(db.session, _actor(email), _cycle(cycle_id))
+        result = services.publish_results(
+            db.session, _actor(email), _cycle(cycle_id), reason=reason
+        )
     except BudgetRuleError as error:
         raise click.ClickException(error.code) from None
     db.session.commit()
-    click.echo(f"published {result.rule}: {result.data['selected']}")
+    click.echo(f"published {result.rule} v{result.version}: {result.data['selected']}")
 
 
 # ------------------------------------------------------------------ pabulib interchange

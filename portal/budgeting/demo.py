@@ -12,6 +12,7 @@ from portal.accounts.models import User, utcnow
 from portal.accounts.models import iin_key as app_iin_key
 from portal.budgeting import integrity, services
 from portal.budgeting.models import BudgetCycle, Proposal
+from portal.keys import receipt_key
 from portal.regions.services import region_by_code
 
 DAY = dt.timedelta(days=1)
@@ -72,8 +73,7 @@ PROJECTS = (
 
 def _secret():
     # The same secret the views use, so demo receipts can be looked up.
-    config = current_app.config
-    return config.get("BUDGET_RECEIPT_SECRET") or config["SECRET_KEY"]
+    return receipt_key()
 
 
 def _iin(serial):

@@ -82,6 +82,7 @@ EVENT_LABELS = {
 # Refusal code -> message; details fill the placeholders.
 MESSAGES = {
     "forbidden": _l("You may not do this."),
+    "control_chars": _l("This field contains characters that are not allowed."),
     "wrong_phase": _l("This is not possible now: the cycle is in the “%(phase)s” phase."),
     "not_resident": _l(
         "Only verified residents of the cycle's region (and district, if it has one) may take "
@@ -124,6 +125,9 @@ MESSAGES = {
     "not_editable": _l("This proposal can no longer be changed."),
     "withdrawn": _l("The author withdrew this proposal."),
     "reason_required": _l("Write the reason; it is shown to residents."),
+    "photo_pixels": _l(
+        "This image is too large: at most %(megapixels)d megapixels. Send a smaller photo."
+    ),
     "photo_type": _l("Photos must be JPEG, PNG or WebP images."),
     "photo_large": _l("Each photo may be at most %(megabytes)s MB."),
     "photo_count": _l("At most %(maximum)s photos per proposal."),

@@ -361,7 +361,9 @@ def _receipt_ok(ballot, secret):
 
 
 def _check_results(session, cycle, ballots, size, root_hex):
-    from portal.budgeting.winners import compute_winners
+    """Recount approvals and rerun the recorded engine rule for every latest published version."""
+    from portal.budgeting import tally
+    from portal.budgeting.winners import ENGINE_RULES
 
     published = session.scalars(
         select(CycleResult)
@@ -377,28 +379,36 @@ def _check_results(session, cycle, ballots, size, root_hex):
             select(Proposal).where(Proposal.cycle_id == cycle.id, Proposal.status == "feasible")
         )
     }
+    votes = {pid: 0 for pid in costs}
+    for chosen in ballots.values():
+        for pid in chosen:
+            if pid in votes:
+                votes[pid] += 1
     for rule, result in sorted(latest.items()):
         data = result.data
+        label = f"result {rule} v{result.version}"
         head = data.get("ledger")
         if head and (head.get("size"), head.get("root")) != (size, root_hex):
-            return f"result {rule} v{result.version}: the published ledger head differs"
+            return f"{label}: the published ledger head differs"
         if {str(k): v for k, v in costs.items()} != data.get("costs"):
-            return f"result {rule} v{result.version}: project costs differ from the ballot"
-        engine = data.get("engine_rule") or ""
-        winners = compute_winners(
-            costs,
-            ballots.values(),
-            cycle.budget,
-            rule,
-            data.get("min_votes"),
-            deadline=None if engine != "mes" else 0,
+            return f"{label}: project costs differ from the ballot"
+        published_votes = data.get("votes") or {}
+        for pid in sorted(costs):
+            if votes[pid] != published_votes.get(str(pid)):
+                return f"{label}: votes for project {pid} differ"
+        min_votes = data.get("min_votes")
+        eligible = {p: c for p, c in costs.items() if not min_votes or votes[p] >= min_votes}
+        engine = data.get("engine_rule") or ENGINE_RULES[rule]
+        if engine not in tally.RULES:
+            engine = "greedy"  # the old no-engine fallback was greedy
+        instance = tally.Instance(
+            budget=int(cycle.budget),
+            projects=tuple(tally.Project(str(p), int(c)) for p, c in eligible.items()),
+            ballots=tuple(frozenset(str(p) for p in b if p in eligible) for b in ballots.values()),
         )
-        votes = {str(k): v for k, v in winners.votes.items()}
-        if votes != data.get("votes"):
-            first = next(k for k in sorted(votes) if votes[k] != data["votes"].get(k))
-            return f"result {rule} v{result.version}: votes for project {first} differ"
-        if sorted(winners.selected) != sorted(data.get("selected", [])):
-            return f"result {rule} v{result.version}: the winners differ"
+        selected = sorted(int(p) for p in tally.run(instance, engine).selected)
+        if selected != sorted(data.get("selected", [])):
+            return f"{label}: the winners differ"
     return None
 
 

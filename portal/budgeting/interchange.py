@@ -38,6 +38,7 @@ from fractions import Fraction
 from sqlalchemy import func, insert, select
 
 from portal.accounts.models import utcnow
+from portal.audit import code_of, record
 from portal.budgeting import domain, integrity, pabulib
 from portal.budgeting.models import Ballot, BallotChoice, BudgetCycle, Proposal
 from portal.budgeting.pabulib import PabulibError, PabulibFile
@@ -195,6 +196,14 @@ def import_pabulib(
         )
         progress(len(chunk))
     integrity.freeze(cycle, now or utcnow(), session)
+    record(
+        session,
+        actor,
+        "budgeting.cycle_import",
+        target=f"cycle:{cycle.id}",
+        details={"source": cycle.source, "ballots": len(plan.ballots)},
+        region_code=code_of(region),
+    )
     session.flush()
     if notes is not None:
         withdrawn = sum(p.withdrawn for p in plan.projects)

@@ -177,6 +177,13 @@ class Proposal(db.Model):
             f"{_in(domain.IMPLEMENTATION_STATUSES)}",
             name="implementation_status",
         ),
+        # The proposal list in each sort order, the ballot page and implementation: each
+        # reads one page in index order (no sort of the whole cycle).
+        db.Index("ix_budget_proposal_cycle_created", "cycle_id", "created_at", "id"),
+        db.Index("ix_budget_proposal_cycle_cost", "cycle_id", "estimated_cost", "id"),
+        db.Index("ix_budget_proposal_cycle_title", "cycle_id", "title", "id"),
+        db.Index("ix_budget_proposal_ballot", "cycle_id", "status", "category", "id"),
+        db.Index("ix_budget_proposal_funded", "cycle_id", "funded", "id"),
     )
 
     @property
@@ -230,6 +237,10 @@ class Ballot(db.Model):
     __table_args__ = (
         db.UniqueConstraint("cycle_id", "voter_key"),
         db.CheckConstraint(f"channel IN {_in(domain.CHANNELS)}", name="channel"),
+        # Turnout by channel and district, counted from the index alone.
+        db.Index("ix_budget_ballot_turnout", "cycle_id", "channel", "district_id"),
+        # Ballots per day on the staff dashboard, counted from the index alone.
+        db.Index("ix_budget_ballot_cycle_created", "cycle_id", "created_at"),
     )
 
     id = db.Column(db.Integer, primary_key=True)
@@ -261,6 +272,8 @@ class Ballot(db.Model):
 
 class BallotChoice(db.Model):
     __tablename__ = "budget_ballot_choice"
+    # Votes of given projects (a page's worth) without reading every ballot.
+    __table_args__ = (db.Index("ix_budget_ballot_choice_proposal", "proposal_id", "ballot_id"),)
 
     ballot_id = db.Column(db.Integer, db.ForeignKey("budget_ballot.id"), primary_key=True)
     proposal_id = db.Column(db.Integer, db.ForeignKey("budget_proposal.id"), primary_key=True)

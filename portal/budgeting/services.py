@@ -10,7 +10,9 @@ from pathlib import Path
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
 
+from portal import database, images
 from portal.accounts import services as accounts_services
 from portal.accounts.models import User, utcnow
 from portal.accounts.notify import notify, notify_region, titles
@@ -30,6 +32,9 @@ from portal.budgeting.models import (
     ProposalPhoto,
 )
 from portal.budgeting.winners import TallyTimeout, compute_winners
+from portal.storage import save_in_session
+from portal.storage.local import LocalStorage
+from portal.textcheck import bad_field
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 MAX_PHOTOS = 5
@@ -44,6 +49,13 @@ class BudgetError(BudgetRuleError):
 def _require_staff(actor, region_id):
     if actor is None or not actor.works_for(region_id) or actor.role == "moderator":
         raise BudgetError("forbidden")
+
+
+def _check_characters(*, single=None, multi=None):
+    """Refuse control characters here too: CLI commands and scripts bypass the forms."""
+    field = bad_field(single=single, multi=multi)
+    if field is not None:
+        raise BudgetError("control_chars", field=field)
 
 
 def _require_phase(cycle, now, *phases):
@@ -145,6 +157,10 @@ def _apply_cycle(session, cycle, region, values):
     unknown = set(values) - set(CYCLE_FIELDS)
     if unknown:
         raise TypeError(f"unknown cycle fields: {sorted(unknown)}")
+    _check_characters(
+        single={k: values.get(k) for k in ("title_kk", "title_ru", "title_en")},
+        multi={k: values.get(k) for k in ("summary_kk", "summary_ru", "summary_en")},
+    )
     for name, value in values.items():
         setattr(cycle, name, value)
     if not all((cycle.title_kk, cycle.title_ru, cycle.title_en)):
@@ -225,6 +241,10 @@ def _event(session, proposal, actor, kind, note=None, now=None):
 
 
 def _check_proposal_values(session, cycle, values):
+    _check_characters(
+        single={k: values.get(k) for k in ("title", "address", "estimated_cost")},
+        multi={"description": values.get("description")},
+    )
     title = (values.get("title") or "").strip()
     if not title:
         raise BudgetError("title_required")
@@ -311,16 +331,22 @@ def sniff_image(data):
     return None
 
 
-def add_photo(session, actor, proposal, data, upload_dir, update=None):
-    """Store an image under upload_dir with a random name; type and size are checked."""
+def photo_key(filename, thumbnail=False):
+    """Where a photo (or its thumbnail) lives in the file storage."""
+    return f"budget/thumbs/{filename}" if thumbnail else f"budget/{filename}"
+
+
+def add_photo(session, actor, proposal, data, storage, update=None):
+    """Store a re-encoded image (metadata stripped) and its thumbnail under random names.
+
+    `storage` is a portal.storage backend (a directory path is taken as local storage). The
+    files are removed again if the session's transaction is rolled back.
+    """
     if update is None and proposal.author_id != actor.id:
         raise BudgetError("forbidden")
     if len(data) > MAX_PHOTO_BYTES:
         raise BudgetError("photo_large", megabytes=MAX_PHOTO_BYTES // (1024 * 1024))
-    if not data:
-        raise BudgetError("photo_type")
-    content_type = sniff_image(data)
-    if content_type is None:
+    if not data or sniff_image(data) is None:
         raise BudgetError("photo_type")
     count = session.scalar(
         select(func.count()).where(
@@ -329,10 +355,20 @@ def add_photo(session, actor, proposal, data, upload_dir, update=None):
     )
     if update is None and count >= MAX_PHOTOS:
         raise BudgetError("photo_count", maximum=MAX_PHOTOS)
-    name = f"{secrets.token_hex(16)}.{PHOTO_TYPES[content_type]}"
-    directory = Path(upload_dir)
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / name).write_bytes(data)
+    try:
+        clean = images.clean_image(data)
+    except images.ImageError as error:
+        if error.code == "pixels":
+            raise BudgetError("photo_pixels", megapixels=images.MAX_PIXELS // 1_000_000) from None
+        raise BudgetError("photo_type") from None
+    if isinstance(storage, str | Path):
+        storage = LocalStorage(storage)
+    name = f"{secrets.token_hex(16)}.{clean.extension}"
+    save_in_session(session, storage, photo_key(name), clean.data, clean.content_type)
+    save_in_session(
+        session, storage, photo_key(name, thumbnail=True), clean.thumbnail, clean.content_type
+    )
+    content_type, data = clean.content_type, clean.data
     photo = ProposalPhoto(
         proposal_id=proposal.id,
         update_id=update.id if update else None,
@@ -356,6 +392,10 @@ def review_proposal(session, actor, proposal, *, feasible, reason="", final_cost
         raise BudgetError("rules_frozen", field="projects")
     if proposal.status == "withdrawn":
         raise BudgetError("withdrawn")
+    _check_characters(
+        single={"final_cost": final_cost if isinstance(final_cost, str) else None},
+        multi={"reason": reason},
+    )
     reason = (reason or "").strip()
     if feasible:
         if final_cost not in (None, ""):
@@ -503,6 +543,9 @@ def cast_ballot(
     chosen = domain.validate_ballot(cycle.rule, ids, chosen_costs(session, cycle, ids))
 
     pseudonym = integrity.voter_key(ballot_key or secret, cycle.id, voter.id)
+    # Everything above reads; on SQLite take the write lock only now (costs are frozen while
+    # voting is open, and the voter's ballot is read again below, under the lock).
+    database.start_write(session)
     session.execute(select(User.id).where(User.id == voter.id).with_for_update())
     ballot = session.scalar(
         select(Ballot)
@@ -809,6 +852,7 @@ def published_result(session, cycle):
         .order_by(
             CycleResult.rule != cycle.winner_rule, CycleResult.rule, CycleResult.version.desc()
         )
+        .options(defer(CycleResult.data))  # the big `data` is read only when used
         .limit(1)
     )
 
@@ -823,6 +867,25 @@ def published_versions(session, cycle):
     ).all()
 
 
+# Parsed and ranked results by (result id, computed at): a stored result never changes
+# without a new computed_at, so a worker ranks each one once, not on every page view.
+_RANKINGS = {}
+
+
+def ranking(result):
+    """(project ids by votes, votes by str id, selected ids, payments/turnout/engine_rule)."""
+    key = (result.id, result.computed_at)
+    if key not in _RANKINGS:
+        data = result.data
+        votes = data["votes"]
+        ranked = sorted((int(k) for k in data["costs"]), key=lambda i: (-votes.get(str(i), 0), i))
+        small = {k: data.get(k) for k in ("payments", "turnout", "engine_rule")}
+        if len(_RANKINGS) >= 16:
+            _RANKINGS.pop(next(iter(_RANKINGS)))
+        _RANKINGS[key] = (ranked, votes, frozenset(data["selected"]), small)
+    return _RANKINGS[key]
+
+
 # ------------------------------------------------------------------ implementation
 def add_update(session, actor, proposal, *, status, progress, note="", now=None):
     """Staff report on a funded project; cancelling needs a reason."""
@@ -832,6 +895,7 @@ def add_update(session, actor, proposal, *, status, progress, note="", now=None)
         raise BudgetError("not_funded")
     if status not in domain.IMPLEMENTATION_STATUSES:
         raise BudgetError("status_unknown")
+    _check_characters(multi={"note": note})
     progress = domain.parse_progress(progress)
     note = (note or "").strip()
     if status == "cancelled" and not note:

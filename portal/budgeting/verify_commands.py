@@ -6,12 +6,12 @@ changed in the database, a leaf removed, a result edited by hand …); 2 for an 
 import sys
 
 import click
-from flask import current_app
 
 from portal.budgeting import integrity
 from portal.budgeting.cli import cli
 from portal.budgeting.models import BudgetCycle
 from portal.extensions import db
+from portal.keys import receipt_key
 
 
 @cli.command("verify")
@@ -22,7 +22,7 @@ def verify_command(cycle_id):
     if cycle is None:
         click.echo(f"Error: there is no budget cycle {cycle_id}.", err=True)
         sys.exit(2)
-    secret = current_app.config.get("BUDGET_RECEIPT_SECRET") or current_app.config["SECRET_KEY"]
+    secret = receipt_key()
     problem = integrity.verify_cycle(db.session, cycle, secret=secret)
     if problem is not None:
         click.echo(f"MISMATCH in cycle {cycle.id}: {problem}", err=True)

@@ -2,7 +2,6 @@
 implementation. Each request commits at most once; services do the writing."""
 
 import hmac
-from pathlib import Path
 
 from flask import (
     Blueprint,
@@ -12,15 +11,14 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_from_directory,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import defer, joinedload, selectinload
 
-from portal import charts
+from portal import charts, database
 from portal.accounts.domain import IINError
 from portal.accounts.forms import EmptyForm
 from portal.accounts.models import iin_key, utcnow
@@ -54,11 +52,15 @@ from portal.budgeting.models import (
     ProposalPhoto,
 )
 from portal.extensions import db
+from portal.forms import require_valid
 from portal.jobs import enqueue
+from portal.keys import receipt_key
+from portal.observability import metrics
 from portal.pagination import paginate, paginate_list
 from portal.permissions import require_region_access, roles_required
 from portal.ratelimit import limit
 from portal.regions.models import District, Region
+from portal.storage import get_storage
 
 bp = Blueprint("budgeting", __name__, url_prefix="/budget")
 
@@ -73,12 +75,13 @@ CONFLICT_CODES = {
     "ledger_frozen",
 }
 FORBIDDEN_CODES = {"forbidden", "not_resident"}
+# Each order ends with the id in the same direction, so one index serves it (no sort).
 SORTS = {
-    "new": Proposal.created_at.desc(),
-    "old": Proposal.created_at.asc(),
-    "cost": Proposal.estimated_cost.asc(),
-    "cost-desc": Proposal.estimated_cost.desc(),
-    "title": Proposal.title.asc(),
+    "new": (Proposal.created_at.desc(), Proposal.id.desc()),
+    "old": (Proposal.created_at.asc(), Proposal.id.asc()),
+    "cost": (Proposal.estimated_cost.asc(), Proposal.id.asc()),
+    "cost-desc": (Proposal.estimated_cost.desc(), Proposal.id.desc()),
+    "title": (Proposal.title.asc(), Proposal.id.asc()),
 }
 
 
@@ -112,7 +115,7 @@ def _labels():
 
 
 def _secret():
-    return current_app.config.get("BUDGET_RECEIPT_SECRET") or current_app.config["SECRET_KEY"]
+    return receipt_key()
 
 
 def _ballot_key():
@@ -125,12 +128,6 @@ def _owns(ballot):
         return False
     expected = integrity.voter_key(_ballot_key(), ballot.cycle_id, current_user.id)
     return hmac.compare_digest(expected, ballot.voter_key)
-
-
-def _upload_dir():
-    return current_app.config.get("BUDGET_UPLOAD_DIR") or str(
-        Path(current_app.instance_path) / "uploads" / "budget"
-    )
 
 
 def _status_for(error):
@@ -353,12 +350,13 @@ def proposals(cycle_id):
     if args.get("status") in STATUS_LABELS:
         query = query.where(Proposal.status == args["status"])
     sort = args.get("sort", "new")
-    query = query.order_by(SORTS.get(sort, SORTS["new"]), Proposal.id)
+    query = query.order_by(*SORTS.get(sort, SORTS["new"]))
     page = paginate(query.options(joinedload(Proposal.district)))
     return render_template(
         "budgeting/proposals.html",
         cycle=cycle,
         page=page,
+        thumbs=_first_photos([p.id for p in page.items]),
         phase=cycle.phase(),
         q=q,
         sort=sort if sort in SORTS else "new",
@@ -366,6 +364,18 @@ def proposals(cycle_id):
             current_user if current_user.is_authenticated else None, cycle
         ),
     )
+
+
+def _first_photos(proposal_ids):
+    """proposal id -> file name of its first photo, for the thumbnails of one listing page."""
+    if not proposal_ids:
+        return {}
+    rows = db.session.execute(
+        select(ProposalPhoto.proposal_id, ProposalPhoto.filename)
+        .where(ProposalPhoto.proposal_id.in_(proposal_ids), ProposalPhoto.update_id.is_(None))
+        .order_by(ProposalPhoto.id.desc())
+    )
+    return {proposal_id: filename for proposal_id, filename in rows}
 
 
 def _proposal_form_choices(form, cycle):
@@ -396,7 +406,7 @@ def _save_photos(proposal, form):
     for upload in form.photos.data or []:
         if not getattr(upload, "filename", ""):
             continue
-        services.add_photo(db.session, current_user, proposal, upload.read(), _upload_dir())
+        services.add_photo(db.session, current_user, proposal, upload.read(), get_storage())
 
 
 @bp.route("/<int:cycle_id>/proposals/new", methods=["GET", "POST"])
@@ -504,11 +514,29 @@ def withdraw_proposal(proposal_id):
 
 @bp.route("/photos/<name>")
 def photo(name):
+    return _send_photo(name, thumbnail=False)
+
+
+@bp.route("/photos/thumbs/<name>")
+def thumbnail(name):
+    return _send_photo(name, thumbnail=True)
+
+
+def _send_photo(name, thumbnail):
+    """A stored photo from whichever storage backend is configured (local disk or S3)."""
     found = db.session.scalar(select(ProposalPhoto).where(ProposalPhoto.filename == name))
-    if found is None:
+    data = None
+    if found is not None:
+        storage = get_storage()
+        data = storage.read(services.photo_key(found.filename, thumbnail=thumbnail))
+        if data is None and thumbnail:  # photos stored before thumbnails existed
+            data = storage.read(services.photo_key(found.filename))
+    if data is None:
         abort(404)
-    response = send_from_directory(_upload_dir(), found.filename, mimetype=found.content_type)
+    response = current_app.response_class(data, mimetype=found.content_type)
     response.headers["Content-Disposition"] = "inline"
+    # The name is random and the file never changes: caches may keep it.
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
     return response
 
 
@@ -636,6 +664,7 @@ def _browsing():
 
 
 @bp.route("/<int:cycle_id>/ballot", methods=["GET", "POST"])
+@database.writes_late  # cast_ballot takes the write lock only to store the ballot
 @login_required
 def ballot(cycle_id):
     cycle = db.get_or_404(BudgetCycle, cycle_id)
@@ -643,7 +672,7 @@ def ballot(cycle_id):
         abort(403)
     if request.method == "GET":
         return _ballot_page(cycle)
-    EmptyForm().validate_on_submit()
+    require_valid(EmptyForm())
     chosen = request.form.getlist("project")
     if _browsing():
         return _ballot_page(cycle, chosen)
@@ -655,6 +684,7 @@ def ballot(cycle_id):
         db.session.rollback()
         return _ballot_page(cycle, chosen, message(error), _status_for(error))
     db.session.commit()
+    metrics.ballot_cast("online")
     return redirect(url_for("budgeting.receipt", cycle_id=cycle.id, ballot_id=stored.id))
 
 
@@ -734,6 +764,7 @@ def paper_ballot(cycle_id):
         status = 422 if error.code == "not_resident" else _status_for(error)
         return _ballot_page(cycle, chosen, message(error), status, paper_form=form)
     db.session.commit()
+    metrics.ballot_cast("paper")
     flash(
         _(
             "The paper ballot is recorded. Receipt code: %(code)s",
@@ -775,6 +806,7 @@ def results(cycle_id):
             select(CycleResult)
             .where(CycleResult.cycle_id == cycle.id, CycleResult.published_at.is_(None))
             .order_by(CycleResult.rule, CycleResult.version.desc())
+            .options(defer(CycleResult.data))
         ).all()
     shown = result
     if shown is None and is_staff and drafts:
@@ -808,11 +840,8 @@ def _result_context(cycle, result):
     The stored result holds every project's votes; only the projects of the chart and of the
     page are read from the database. Full data is in the exports and the API.
     """
-    data = result.data
-    votes = data["votes"]
-    selected = set(data["selected"])
+    ranked, votes, selected, data = services.ranking(result)
     funded_only = request.args.get("funded") == "1"
-    ranked = sorted((int(k) for k in data["costs"]), key=lambda i: (-votes.get(str(i), 0), i))
     listed = [i for i in ranked if i in selected] if funded_only else ranked
     page = paginate_list(listed)
     top = ranked[:CHART_TOP]
@@ -838,7 +867,8 @@ def _result_context(cycle, result):
         "winners": len(selected),
         "selected": selected,
         "votes": votes,
-        "payments": data.get("payments", {}),
+        "payments": data.get("payments") or {},
+        "engine_rule": data.get("engine_rule"),
         "turnout": data["turnout"],
         "district_names": district_names,
         "chart": charts.bar_chart(bars),
@@ -853,7 +883,7 @@ def compute_results(cycle_id):
     """Queue the tally as a background job (it can take minutes) and show its progress."""
     cycle = db.get_or_404(BudgetCycle, cycle_id)
     require_region_access(cycle.region_id)
-    EmptyForm().validate_on_submit()
+    require_valid(EmptyForm())
     rules = [r for r in request.form.getlist("rule") if r in domain.WINNER_RULES] or None
     try:
         services.check_results_allowed(current_user, cycle, rules)
@@ -872,7 +902,7 @@ def compute_results(cycle_id):
 def publish_results(cycle_id):
     cycle = db.get_or_404(BudgetCycle, cycle_id)
     require_region_access(cycle.region_id)
-    EmptyForm().validate_on_submit()
+    require_valid(EmptyForm())
     try:
         services.publish_results(
             db.session, current_user, cycle, reason=request.form.get("reason", "")[:2000]
@@ -925,7 +955,7 @@ def add_update(proposal_id):
                 current_user,
                 proposal,
                 form.photo.data.read(),
-                _upload_dir(),
+                get_storage(),
                 update=update,
             )
     except BudgetRuleError as error:

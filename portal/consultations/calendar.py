@@ -1,9 +1,11 @@
 """Working days in Kazakhstan and the instants that open and close a consultation.
 
 Working days are Monday to Friday minus the days off in `data/holidays_kz.csv` (see the README
-beside it). A `fixed` holiday that falls on a Saturday or Sunday moves its day off to the next
-working day after the holiday (Labour Code); `religious` and `lunar` days off never move;
-`transfer` rows add a day off and `workday` rows make a weekend day a working day.
+beside it); years the file does not cover come from python-holidays' Kazakhstan calendar, which
+tests/hardening/test_holiday_source.py also holds the file to. A `fixed` holiday that falls on
+a Saturday or Sunday moves its day off to the next working day after the holiday (Labour
+Code); `religious` and `lunar` days off never move; `transfer` rows add a day off and
+`workday` rows make a weekend day a working day.
 
 Counting (the usual legal rule: a term starts on the day after the event):
 
@@ -140,13 +142,13 @@ class WorkingCalendar:
         return days
 
     def _fallback_rows(self, year: int) -> list[DayOff]:
-        """Fixed and religious month-days of the latest known year, for a year not in the data."""
-        template_year = max(self._years)
-        return [
-            DayOff(row.day.replace(year=year), row.name_en, row.name_ru, row.name_kk, row.kind)
-            for row in self._rows.values()
-            if row.day.year == template_year and row.kind in ("fixed", "religious")
-        ]
+        """Days off of a year not in the data file, from python-holidays' Kazakhstan calendar.
+
+        That calendar is maintained (holidays changed by law, Kurban Ait dates, decreed day-off
+        transfers and working weekend days), so deadlines stay right after the file runs out.
+        Its days already include the days moved off weekends: they are not moved again.
+        """
+        return source_rows(year)
 
     @staticmethod
     def _next_free_weekday(holiday: date, days: dict[date, DayOff]) -> date:
@@ -155,6 +157,43 @@ class WorkingCalendar:
         while day.weekday() >= 5 or day in days:
             day += timedelta(days=1)
         return day
+
+
+# Russian names of the holidays python-holidays names in English and Kazakh only.
+_RUSSIAN = {
+    "New Year's Day": "Новый год",
+    "Orthodox Christmas": "Православное Рождество",
+    "International Women's Day": "Международный женский день",
+    "Constitution Day": "День Конституции",
+    "Nowruz Holiday": "Наурыз мейрамы",
+    "Kazakhstan's People Solidarity Holiday": "Праздник единства народа Казахстана",
+    "Defender of the Fatherland Day": "День защитника Отечества",
+    "Victory Day": "День Победы",
+    "Eid al-Adha": "Курбан айт",
+    "Capital Day": "День столицы",
+    "Republic Day": "День Республики",
+    "Independence Day": "День Независимости",
+}
+
+
+def source_rows(year: int) -> list[DayOff]:
+    """One year of days off (and working weekend days) from python-holidays' KZ calendar."""
+    import holidays
+
+    english = holidays.country_holidays("KZ", years=year, language="en_US")
+    kazakh = holidays.country_holidays("KZ", years=year, language="kk")
+    rows = []
+    for day, name in sorted(english.items()):
+        base = name.replace(" (observed)", "").replace(" (estimated)", "")
+        russian = _RUSSIAN.get(base, name)
+        if "(observed)" in name:
+            russian += " (перенесённый выходной)"
+        rows.append(DayOff(day, name, russian, kazakh.get(day, name), "transfer"))
+    for day in sorted(d for d in english.weekend_workdays if d.year == year):
+        rows.append(
+            DayOff(day, "Working weekend day", "Рабочий выходной", "Жұмыс демалысы", "workday")
+        )
+    return rows
 
 
 def load_calendar(path: Path | str = HOLIDAYS_CSV) -> WorkingCalendar:

@@ -126,6 +126,8 @@ class Campaign(db.Model):
     """A cluster of near-duplicate comments on a draft (a mass campaign)."""
 
     __tablename__ = "comment_campaign"
+    # The biggest campaigns of a draft first, read in index order.
+    __table_args__ = (db.Index("ix_comment_campaign_draft_size", "draft_id", "size", "id"),)
 
     id = db.Column(db.Integer, primary_key=True)
     draft_id = db.Column(db.Integer, db.ForeignKey("draft.id"), nullable=False, index=True)
@@ -148,6 +150,14 @@ class Comment(db.Model):
         db.Index("ix_comment_draft_status_id", "draft_id", "status", "id"),
         db.Index("ix_comment_draft_article_id", "draft_id", "article_id", "id"),
         db.Index("ix_comment_draft_reported", "draft_id", "report_count"),
+        # Public positions of one article (singles by id, campaigns grouped) and the counts
+        # of a draft's comments: both read only that draft's rows, from the index.
+        db.Index("ix_comment_positions", "draft_id", "status", "article_id", "campaign_id", "id"),
+        db.Index(
+            "ix_comment_draft_stats", "draft_id", "status", "article_id", "stance", "decision"
+        ),
+        db.Index("ix_comment_campaign_status", "campaign_id", "status"),
+        db.Index("ix_comment_draft_answered", "draft_id", "answered_at"),
     )
 
     id = db.Column(db.Integer, primary_key=True)

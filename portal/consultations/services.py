@@ -10,6 +10,7 @@ import html
 
 import bleach
 from sqlalchemy import and_, case, func, select, true
+from sqlalchemy.orm import contains_eager
 
 from portal import spreadsheets
 from portal.accounts import services as accounts_services
@@ -29,6 +30,7 @@ from portal.consultations.models import (
     Paragraph,
 )
 from portal.consultations.splitter import SplitError, decode_upload, split_draft
+from portal.textcheck import bad_field, has_bad_characters
 
 MAX_COMMENT_CHARS = 10_000
 MAX_DRAFT_CHARS = 2_000_000
@@ -41,6 +43,13 @@ class ConsultationError(Exception):
         super().__init__(code)
         self.code = code
         self.details = details
+
+
+def _check_characters(*, single=None, multi=None):
+    """Refuse control characters in every text a service stores (forms are not the only way in)."""
+    field = bad_field(single=single, multi=multi)
+    if field is not None:
+        raise ConsultationError("control_chars", field=field)
 
 
 # Time: rows hold naive UTC, the pure rules want aware UTC.
@@ -117,6 +126,7 @@ def parse_text(data):
         text = decode_upload(data) if isinstance(data, bytes) else data
         if len(text) > MAX_DRAFT_CHARS:
             raise ConsultationError("draft_too_long")
+        _check_characters(multi={"text": text.removeprefix("\ufeff")})
         return split_draft(text)
     except SplitError as error:
         raise ConsultationError(error.code, message=str(error)) from None
@@ -139,6 +149,13 @@ def create_draft(
         raise ConsultationError("forbidden")
     if kind not in DRAFT_KINDS:
         raise ConsultationError("bad_kind")
+    _check_characters(
+        single={"agency": agency, **{f"title_{k}": v for k, v in titles.items()}},
+        multi={
+            "explanatory_note": explanatory_note,
+            **{f"summary_{k}": v for k, v in (summaries or {}).items()},
+        },
+    )
     titles = {lang: (titles.get(lang) or "").strip() for lang in ("kk", "ru", "en")}
     if not any(titles.values()):
         raise ConsultationError("no_title")
@@ -178,6 +195,7 @@ def correct_article(session, user, article, *, number, title, text):
     _require_manage(user, article.draft)
     if article.draft.status != "draft":
         raise ConsultationError("already_published")
+    _check_characters(single={"number": number, "title": title}, multi={"text": text})
     if not number.strip():
         raise ConsultationError("no_number")
     article.number, article.title, article.text = number.strip(), title.strip(), text.strip()
@@ -220,6 +238,7 @@ def extend_draft(session, user, draft, *, working_days, reason, now=None):
         raise ConsultationError("bad_days")
     if draft.period_end is None:
         raise ConsultationError("bad_transition")
+    _check_characters(multi={"reason": reason})
     new_end = calendar.extend_discussion(aware(draft.period_end), working_days)
     try:
         state = domain.extend_period(draft_state(draft), new_end, reason, now)
@@ -312,7 +331,7 @@ def check_text(text, *, required=True):
     if "\ufffd" in text:
         # Werkzeug decodes form data with errors="replace": a U+FFFD means bytes were not UTF-8.
         raise ConsultationError("not_utf8")
-    if any(ord(ch) < 32 and ch not in "\t\r\n" for ch in text):
+    if has_bad_characters(text, multiline=True):
         raise ConsultationError("control_chars")
     return text
 
@@ -458,6 +477,7 @@ def vote(session, user, draft, *, supports, now=None):
 def answer_comment(session, user, comment, *, decision, justification="", new_wording="", now=None):
     """Agency staff answer a published comment (and the rest of its campaign, if any)."""
     _require_manage(user, comment.draft)
+    _check_characters(multi={"justification": justification, "new_wording": new_wording})
     targets = [comment]
     if comment.campaign_id is not None:
         targets = session.scalars(
@@ -571,11 +591,22 @@ def public_positions(session, draft, article_id, *, limit=50):
     shown = sorted([(c.id, 1) for c in singles] + [tuple(row) for row in campaigns])[:limit]
     comments = {c.id: c for c in singles}
     wanted = [comment_id for comment_id, _size in shown if comment_id not in comments]
-    if wanted:
-        comments.update(
-            (c.id, c) for c in session.scalars(select(Comment).where(Comment.id.in_(wanted)))
-        )
+    # Run even when empty: the page's statements stay the same whatever the article holds.
+    comments.update(
+        (c.id, c) for c in session.scalars(select(Comment).where(Comment.id.in_(wanted)))
+    )
     return [(comments[comment_id], size) for comment_id, size in shown]
+
+
+def summary_page_statement(draft):
+    """The summary table's comments (articles loaded with them), article order: to paginate."""
+    return (
+        select(Comment)
+        .outerjoin(Article, Article.id == Comment.article_id)
+        .where(Comment.draft_id == draft.id, Comment.status == "published")
+        .order_by(Article.position.is_(None).desc(), Article.position, Comment.id)
+        .options(contains_eager(Comment.article))
+    )
 
 
 def summary_rows(session, draft):

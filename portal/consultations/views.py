@@ -5,6 +5,7 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from portal.consultations import calendar, services
 from portal.consultations.forms import (
@@ -23,7 +24,7 @@ from portal.consultations.forms import (
 from portal.consultations.models import Article, Comment, Draft
 from portal.consultations.services import ConsultationError
 from portal.extensions import db
-from portal.forms import BaseForm
+from portal.forms import BaseForm, require_valid
 from portal.pagination import paginate
 from portal.permissions import roles_required
 from portal.ratelimit import limit
@@ -295,7 +296,7 @@ def report(comment_id):
     comment = db.session.get(Comment, comment_id)
     if comment is None or comment.status != "published":
         abort(404)
-    BaseForm().validate_on_submit()
+    require_valid(BaseForm())
     try:
         services.report_comment(db.session, current_user, comment)
     except ConsultationError as error:
@@ -323,10 +324,12 @@ def my_comments():
 @bp.route("/<int:draft_id>/summary")
 def summary(draft_id):
     draft = _draft_or_404(draft_id)
+    page = paginate(services.summary_page_statement(draft))
     return render_template(
         "consultations/summary.html",
         draft=draft,
-        rows=services.summary_rows(db.session, draft),
+        page=page,
+        rows=[(comment, comment.article) for comment in page.items],
         is_overdue=services.is_overdue,
         plain=services.plain,
     )
@@ -548,6 +551,7 @@ def answers(draft_id):
             Comment.decision.is_(None),
         )
         .order_by(Comment.id)
+        .options(joinedload(Comment.article), joinedload(Comment.campaign))
     )
     return render_template(
         "consultations/answers.html",
@@ -568,7 +572,11 @@ def answer(comment_id):
     form = AnswerForm()
     back = redirect(url_for("consultations.answers", draft_id=comment.draft_id))
     if not form.validate_on_submit():
-        flash(_("Choose a decision."), "error")
+        if form.decision.errors:
+            flash(_("Choose a decision."), "error")
+        for name, errors in form.errors.items():
+            for text in errors if name != "decision" else ():
+                flash(text, "error")
         return back
     try:
         answered = services.answer_comment(

@@ -14,7 +14,7 @@ import base64
 import binascii
 import json
 
-from flask import Blueprint, Response, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select
 from sqlalchemy.engine import Engine
@@ -44,7 +44,10 @@ RESULTS_PER_PAGE = 100
 
 @bp.after_request
 def _headers(response):
-    response.headers.setdefault("Cache-Control", "public, max-age=60")
+    if response.status_code < 400:
+        response.headers.setdefault("Cache-Control", "public, max-age=60")
+    else:
+        response.headers["Cache-Control"] = "no-store"
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
 
@@ -418,14 +421,14 @@ def comments(draft_id):
 def summary(draft_id):
     draft = _draft_or_404(draft_id)
     statement = (
-        select(Comment, Article.number)
+        select(Comment, Article.number, Article.position)
         .outerjoin(Article, Article.id == Comment.article_id)
         .where(Comment.draft_id == draft.id, Comment.status == "published")
         .order_by(Article.position.is_(None).desc(), Article.position, Comment.id)
     )
 
     def serialise(row):
-        comment, number = row
+        comment, number = row[0], row[1]
         return {
             "comment_id": comment.id,
             "article": number,
@@ -451,8 +454,8 @@ def summary(draft_id):
     rows = db.session.execute(statement.limit(per_page).offset((page - 1) * per_page)).all()
     last = None
     if rows and page * per_page < total:
-        comment, _number = rows[-1]
-        last = [_position(comment), comment.id]
+        comment, _number, position = rows[-1]
+        last = [position, comment.id]
     return jsonify(
         {
             "items": [serialise(r) for r in rows],
@@ -463,10 +466,6 @@ def summary(draft_id):
             **_links(last),
         }
     )
-
-
-def _position(comment):
-    return comment.article.position if comment.article_id else None
 
 
 def _summary_after(draft, after, per_page):
@@ -496,15 +495,17 @@ def _summary_after(draft, after, per_page):
         found = db.session.scalars(
             statement.order_by(Comment.id).limit(per_page + 1 - len(rows))
         ).all()
-        rows.extend((c, number) for c in found)
+        rows.extend((c, number, article_position) for c in found)
         if len(rows) > per_page:
             more = True
             break
     rows = rows[:per_page]
-    last = [_position(rows[-1][0]), rows[-1][0].id] if more else None
+    last = [rows[-1][2], rows[-1][0].id] if more else None
     return rows, last
 
 
 @bp.route("/openapi.json", endpoint="openapi")
 def openapi_document():
-    return jsonify(openapi.document(request.host_url.rstrip("/") + bp.url_prefix))
+    # Never the request's Host header: a forged one would be served (and cached) to others.
+    base = current_app.config.get("API_BASE_URL") or bp.url_prefix
+    return jsonify(openapi.document(base.rstrip("/")))

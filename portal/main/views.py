@@ -6,8 +6,9 @@ from sqlalchemy import select
 
 from portal.accounts import services
 from portal.extensions import db
-from portal.forms import BaseForm
+from portal.forms import BaseForm, require_valid
 from portal.i18n import COOKIE
+from portal.redirects import safe_local_path
 from portal.regions.models import Region
 
 bp = Blueprint("main", __name__)
@@ -22,11 +23,9 @@ def index():
 
 @bp.route("/language", methods=["POST"])
 def set_language():
-    BaseForm().validate_on_submit()  # CSRF is checked globally; this keeps the token fresh
+    require_valid(BaseForm())
     lang = request.form.get("lang", "")
-    back = request.form.get("next", "")
-    if not back.startswith("/") or back.startswith("//"):
-        back = url_for("main.index")
+    back = safe_local_path(request.form.get("next", "")) or url_for("main.index")
     response = redirect(back)
     if lang in current_app.config["LANGUAGES"]:
         response.set_cookie(
@@ -41,9 +40,3 @@ def set_language():
             services.change_locale(db.session, current_user, lang)
             db.session.commit()
     return response
-
-
-@bp.route("/health")
-def health():
-    db.session.execute(select(1))
-    return {"status": "ok"}

@@ -8,6 +8,7 @@ changes anything (so a refused bulk action writes nothing), and only flushes. No
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, text, update
+from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import utcnow
 from portal.accounts.notify import notify, titles
@@ -22,6 +23,7 @@ from portal.consultations.services import (
     write_comment_state,
 )
 from portal.moderation.models import ModerationAction
+from portal.textcheck import has_bad_characters
 
 MAX_PAGE = 100
 COUNT_CAP = 10_000  # the queue counts matching comments up to this many
@@ -93,6 +95,8 @@ def queue(session, user, region_id, filters, *, count_cap=None):
         cursor = Comment.id < filters.after if filters.newest_first else Comment.id > filters.after
         statement = statement.where(cursor)
     order = Comment.id.desc() if filters.newest_first else Comment.id.asc()
+    # The page's articles and drafts come with it: no query per row.
+    statement = statement.options(joinedload(Comment.article), joinedload(Comment.draft))
     rows = session.scalars(statement.order_by(order).limit(per_page + 1)).all()
     next_cursor = rows[per_page - 1].id if len(rows) > per_page else None
     return rows[:per_page], next_cursor, total
@@ -122,6 +126,8 @@ def _transition(comment, action, reason):
 def moderate(session, user, comments, action, reason=None):
     """Publish, reject (with a reason) or restore every comment, or none of them."""
     comments = list(comments)
+    if has_bad_characters(reason, multiline=True):
+        raise ModerationError("control_chars")
     if len(comments) > MAX_BULK:
         raise ModerationError("too_many", limit=MAX_BULK)
     if not comments:
@@ -245,7 +251,7 @@ def moderate_campaign(session, user, campaign, action, reason=None):
 def set_topic(session, user, comment, topic):
     _check(user, [comment])
     topic = (topic or "").strip()
-    if len(topic) > MAX_TOPIC or any(ord(ch) < 32 for ch in topic):
+    if len(topic) > MAX_TOPIC or has_bad_characters(topic):
         raise ModerationError("bad_topic")
     comment.topic = topic or None
     session.add(
@@ -357,7 +363,7 @@ def campaigns_of(session, draft):
     return (
         select(Campaign)
         .where(Campaign.draft_id == draft.id)
-        .order_by(Campaign.size.desc(), Campaign.id)
+        .order_by(Campaign.size.desc(), Campaign.id.desc())
     )
 
 

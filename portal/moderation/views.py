@@ -13,6 +13,7 @@ from portal.consultations.models import Campaign, Comment, Draft
 from portal.consultations.services import can_moderate, plain
 from portal.consultations.views import error_message
 from portal.extensions import db
+from portal.forms import require_valid
 from portal.jobs import enqueue
 from portal.moderation import services
 from portal.moderation.forms import ActionForm, QueueFilterForm, TopicForm
@@ -124,9 +125,7 @@ def act(comment_id, action):
     if action not in ACTIONS:
         abort(404)
     comment = _comment_or_404(comment_id)
-    form = ActionForm()
-    if not form.validate_on_submit():
-        abort(400)
+    form = require_valid(ActionForm())
     try:
         services.moderate(db.session, current_user, [comment], action, form.reason.data or None)
     except ModerationError as error:
@@ -144,9 +143,7 @@ def act(comment_id, action):
 @bp.route("/bulk", methods=["POST"])
 @roles_required("moderator")
 def bulk():
-    form = ActionForm()
-    if not form.validate_on_submit():
-        abort(400)
+    form = require_valid(ActionForm())
     action = request.form.get("action", "")
     raw_ids = request.form.getlist("ids")
     if action not in ACTIONS or not all(i.isdigit() for i in raw_ids):
@@ -203,7 +200,7 @@ def campaigns(draft_id):
 @roles_required("moderator")
 def cluster(draft_id):
     draft = _draft_for_moderation(draft_id)
-    ActionForm().validate_on_submit()
+    require_valid(ActionForm())
     # Clustering a large draft takes long: a background job does it while staff watch.
     back = url_for("moderation.campaigns", draft_id=draft.id)
     payload = {"draft_id": draft.id, "user_id": current_user.id, "back": back}
@@ -221,9 +218,7 @@ def campaign_act(campaign_id, action):
     if campaign is None:
         abort(404)
     _draft_for_moderation(campaign.draft_id)
-    form = ActionForm()
-    if not form.validate_on_submit():
-        abort(400)
+    form = require_valid(ActionForm())
     try:
         count = services.moderate_campaign(
             db.session, current_user, campaign, action, form.reason.data or None

@@ -81,6 +81,11 @@ def test_budget_journey_in_kazakh(browser, live_server):
     resident.goto("/budget/receipt")
     resident.get_by_label(kk("Receipt code")).fill(code)
     resident.get_by_role("button", name=kk("Check"), exact=True).click()
-    expect(resident.locator(".flash-success")).to_be_visible()
+    expect(resident.locator("p.flash.flash-success")).to_be_visible()
+    # The inclusion proof is checked by the page's own script (SubtleCrypto) in Chromium.
+    expect(resident.locator(".proof-status")).to_have_text(
+        kk("Checked in your browser: this entry is in the ledger with this root hash.")
+    )
+    expect(resident.locator("[data-proof]")).to_have_attribute("data-verified", "yes")
     resident_ctx.close()
     staff_ctx.close()

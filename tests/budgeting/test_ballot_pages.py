@@ -131,3 +131,34 @@ def test_paper_desk_pages_without_recording(db, as_role, big_ballot):
     assert _titles(html) == ["Ballotproject7", "Ballotproject0", "Ballotproject2"]
     assert f'type="hidden" name="project" value="{projects[1].id}"' in html
     assert db.session.scalar(select(Ballot.id).where(Ballot.cycle_id == cycle.id)) is None
+
+
+def test_a_ballot_post_reads_only_the_chosen_projects(db, as_role, big_ballot, app):
+    """The POST asks for the chosen projects' costs by id; it never lists the ballot."""
+    import sqlalchemy as sa
+
+    from portal.extensions import db as _db
+
+    cycle, projects, _district = big_ballot
+    resident = as_role("resident")
+    url = f"/budget/{cycle.id}/ballot"
+    token = csrf_token(resident, url)
+    statements = []
+
+    def capture(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    sa.event.listen(_db.engine, "before_cursor_execute", capture)
+    try:
+        response = resident.post(
+            url, data={"csrf_token": token, "project": [str(projects[2].id), str(projects[5].id)]}
+        )
+    finally:
+        sa.event.remove(_db.engine, "before_cursor_execute", capture)
+    assert response.status_code == 302
+    reads = [
+        s for s in statements if s.lstrip().startswith("SELECT") and "FROM budget_proposal" in s
+    ]
+    assert reads, statements
+    listing = [s for s in reads if "budget_proposal.id IN (" not in s and "id = ?" not in s]
+    assert listing == [], listing

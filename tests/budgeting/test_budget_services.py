@@ -437,9 +437,15 @@ def test_photos_are_type_and_size_checked(db, make_cycle, make_project, tmp_path
     cycle = make_cycle("proposals")
     author = make_user()
     project = make_project(cycle, 100, status="submitted", author=author)
-    png = b"\x89PNG\r\n\x1a\n" + b"0" * 100
+    assert _code(
+        lambda: services.add_photo(
+            db.session, author, project, b"\x89PNG\r\n\x1a\n" + b"0", tmp_path
+        )
+    ) == ("photo_type")  # a signature alone is not an image: it must decode
+    png = _png()
     photo = services.add_photo(db.session, author, project, png, tmp_path)
-    assert (tmp_path / photo.filename).read_bytes() == png and photo.content_type == "image/png"
+    stored = tmp_path / "budget" / photo.filename
+    assert stored.read_bytes()[:8] == png[:8] and photo.content_type == "image/png"
     assert _code(lambda: services.add_photo(db.session, author, project, b"<svg/>", tmp_path)) == (
         "photo_type"
     )
@@ -447,7 +453,17 @@ def test_photos_are_type_and_size_checked(db, make_cycle, make_project, tmp_path
     assert _code(lambda: services.add_photo(db.session, author, project, big, tmp_path)) == (
         "photo_large"
     )
-    assert len(list(tmp_path.iterdir())) == 1
+    assert [p.name for p in (tmp_path / "budget").iterdir() if p.is_file()] == [photo.filename]
+
+
+def _png():
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (1, 2, 3)).save(out, "PNG")
+    return out.getvalue()
 
 
 def test_ballot_choices_cannot_repeat_in_the_database(db, voting):

@@ -343,7 +343,9 @@ def _verifier():
     return module
 
 
-def test_independent_verifier_matches_then_spots_a_forged_count(db, voting, client):
+def test_independent_verifier_matches_then_spots_a_forged_count(
+    db, voting, client, tmp_path, capsys
+):
     cycle = _published(db, voting)
     ledger_doc = json.loads(client.get(f"/api/v1/cycles/{cycle.id}/ledger/leaves").data)
     verification = client.get(f"/api/v1/cycles/{cycle.id}/verification").get_json()
@@ -359,6 +361,13 @@ def test_independent_verifier_matches_then_spots_a_forged_count(db, voting, clie
     dropped = dict(ledger_doc, leaves=ledger_doc["leaves"][:-1])
     with pytest.raises(verifier.Mismatch, match="differs from the entries"):
         verifier.check(dropped, verification, out=lines.append)
+    ledger_file, verification_file = tmp_path / "ledger.json", tmp_path / "verification.json"
+    ledger_file.write_text(json.dumps(ledger_doc))
+    verification_file.write_text(json.dumps(verification))
+    args = ["--ledger", str(ledger_file), "--verification", str(verification_file)]
+    assert verifier.main(args) == 0 and capsys.readouterr().out.strip().endswith("MATCH")
+    verification_file.write_text(json.dumps(forged))
+    assert verifier.main(args) == 1 and "DIFFERENCE" in capsys.readouterr().out
     pb = client.get(f"/api/v1/cycles/{cycle.id}/ballots.pb")
     assert pb.status_code == 200 and b"VOTES" in pb.data
 

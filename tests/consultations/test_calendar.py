@@ -52,7 +52,7 @@ def test_2025_working_sunday_from_the_transfer_order():
         (date(2024, 3, 25), False),  # Nauryz 23 Mar 2024 on Saturday, moved to Monday
         (date(2024, 5, 4), True),  # Saturday made working ...
         (date(2024, 5, 8), False),  # ... for Wednesday 8 May
-        (date(2024, 6, 17), False),  # Kurban Ait 2024
+        (date(2024, 6, 17), True),  # Kurban Ait 2024 was Sunday 16 June (muftiate): no day off
         (date(2024, 7, 8), False),  # Capital Day 6 Jul 2024 on Saturday
         (date(2026, 3, 24), False),  # Nauryz 2026: Sat 21 and Sun 22 moved to Tue 24 ...
         (date(2026, 3, 25), False),  # ... and Wed 25
@@ -180,5 +180,5 @@ def test_malformed_data_file_is_refused(tmp_path):
 def test_shipped_data_file_covers_2024_to_2027_with_kurban_ait():
     calendar = load_calendar()
     assert calendar.covered_years() == [2024, 2025, 2026, 2027]
-    lunar = [date(2024, 6, 17), date(2025, 6, 6), date(2026, 5, 27), date(2027, 5, 16)]
+    lunar = [date(2024, 6, 16), date(2025, 6, 6), date(2026, 5, 27), date(2027, 5, 16)]
     assert all(calendar.day_off(d).kind == "lunar" for d in lunar)

@@ -1,0 +1,577 @@
+"""Voting under load: ballot POSTs against a durable-insert floor, sign-ins during voting,
+and kill -9 of every server process during voting. Side by side, in one run, per database.
+
+    .venv/bin/python bench/voting_load.py [--db sqlite,postgresql] [--seconds 10]
+
+For each database it builds a fresh database (the real migrations, a voting cycle of 100
+projects, 60,000 verified residents whose login cookies and CSRF tokens are forged with the
+bench's secret key, so no client signs in before voting), then serves it with
+
+    gunicorn --workers N --bind 127.0.0.1:PORT wsgi:app                    (the portal)
+    gunicorn --workers N --bind 127.0.0.1:PORT --pythonpath bench floor_app:app
+
+and measures, with `--seconds` per run:
+  1. ballot POST vs the floor (bench/floor_app.py: one INSERT + COMMIT per POST, same
+     database, same engine settings) at 8 and 32 clients, 1 and 2 workers;
+  2. 16 clients signing in (production Argon2id) while 8 clients vote, against voting alone;
+  3. kill -9 of every gunicorn process (master and workers) 5 times during voting, then a
+     check that every acknowledged ballot is stored once and none is over budget.
+PostgreSQL runs in a throw-away cluster that this script starts with fsync and synchronous
+commit on (durable, unlike the test cluster) and removes at the end. Loopback only.
+Targets (issue 9): ballot >= 0.5x floor, p99 < 100 ms at 32 clients, 0 errors, 2 workers
+faster than 1; sign-in p99 < 500 ms with voting dropping at most a third; no lost ballot.
+"""
+
+import argparse
+import http.client
+import itertools
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+SECRET = "bench-secret-not-for-production"
+os.environ.update(TYNDA_ENV="production", SECRET_KEY=SECRET, IIN_HMAC_KEY="bench-iin-key")
+PASSWORD = "bench-password-2026"
+AGENT = "tynda-bench"
+PROJECTS = 100
+VOTERS = int(os.environ.get("BENCH_VOTERS", 60_000))
+SIGNERS = 64
+
+
+# ------------------------------------------------------------------ databases
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class PostgresCluster:
+    """A durable throw-away cluster (fsync on, synchronous_commit on) in a temp folder."""
+
+    def __init__(self):
+        self.dir = Path(tempfile.mkdtemp(prefix="tynda-bench-pg-"))
+        self.bin = sorted(Path("/usr/lib/postgresql").glob("*/bin"))[-1]
+        self.port = free_port()
+
+    def _run(self, *args):
+        command = [str(self.bin / args[0]), *args[1:]]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+
+    def start(self):
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+        self._run(
+            "initdb",
+            "-D",
+            f"{self.dir}/data",
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        )
+        options = (
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir} -c fsync=on "
+            "-c synchronous_commit=on -c max_connections=200"
+        )
+        self._run(
+            "pg_ctl",
+            "-D",
+            f"{self.dir}/data",
+            "-l",
+            f"{self.dir}/log",
+            "-w",
+            "-o",
+            options,
+            "start",
+        )
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def stop(self):
+        try:
+            self._run("pg_ctl", "-D", f"{self.dir}/data", "-m", "fast", "stop")
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def seed(url):
+    """Migrate, load regions, add a voting cycle and the residents; return what clients need."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+    from argon2 import PasswordHasher
+    from flask import session
+    from flask_login.utils import _create_identifier
+    from flask_migrate import upgrade
+    from flask_wtf.csrf import generate_csrf
+
+    from config import Config
+    from portal import create_app
+    from portal.accounts.models import User
+    from portal.budgeting.models import BudgetCycle, Proposal
+    from portal.extensions import db
+    from portal.regions.services import load_regions, region_by_code
+
+    app = create_app({"CONFIG": "production", "SQLALCHEMY_DATABASE_URI": url})
+    rng = random.Random(9)
+    with app.app_context():
+        upgrade()
+        load_regions(db.session)
+        region = region_by_code(db.session, "KZ-75")
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        day = dt.timedelta(days=1)
+        author = User(
+            email="author@bench.kz",
+            full_name="Author",
+            iin_hash="0" * 64,
+            birth_year=1980,
+            sex="F",
+            phone="+77010000000",
+            password_hash="x",
+            region_id=region.id,
+        )
+        db.session.add(author)
+        costs = [rng.randrange(1, 50) * 100_000 for _ in range(PROJECTS)]
+        cycle = BudgetCycle(
+            title_kk="Бюджет",
+            title_ru="Бюджет",
+            title_en="Budget",
+            region_id=region.id,
+            budget=sum(costs) // 4,
+            ballot_rule="knapsack",
+            winner_rule="greedy",
+            proposals_open_at=now - 3 * day,
+            review_open_at=now - 2 * day,
+            voting_open_at=now - day,
+            voting_close_at=now + 30 * day,
+        )
+        db.session.add(cycle)
+        db.session.flush()
+        for number, cost in enumerate(costs):
+            db.session.add(
+                Proposal(
+                    cycle_id=cycle.id,
+                    author_id=author.id,
+                    title=f"Project {number}",
+                    description_html="<p>Bench</p>",
+                    category="yards",
+                    estimated_cost=cost,
+                    status="feasible",
+                )
+            )
+        db.session.commit()
+        password_hash = PasswordHasher(**Config.ARGON2_PARAMS).hash(PASSWORD)
+        rows = [
+            {
+                "email": f"voter{n}@bench.kz",
+                "full_name": f"Voter {n}",
+                "iin_hash": f"{n:064x}",
+                "birth_year": 1990,
+                "sex": "M",
+                "phone": "+77010000001",
+                "password_hash": password_hash,
+                "region_id": region.id,
+                "role": "resident",
+                "verified_region_id": region.id,
+                "verified_at": now,
+                "verified_via": "register",
+                "session_token": f"token{n}",
+                "created_at": now,
+            }
+            for n in range(1, VOTERS + 1)
+        ]
+        db.session.execute(sa.insert(User), rows)
+        db.session.commit()
+        voters = db.session.execute(
+            sa.select(User.id, User.session_token, User.email)
+            .where(User.email.like("voter%"))
+            .order_by(User.id)
+        ).all()
+        projects = dict(
+            db.session.execute(
+                sa.select(Proposal.id, Proposal.estimated_cost).where(Proposal.cycle_id == cycle.id)
+            ).all()
+        )
+        budget, cycle_id = cycle.budget, cycle.id
+        db.engine.dispose()
+    serializer = app.session_interface.get_signing_serializer(app)
+    environ = {"REMOTE_ADDR": "127.0.0.1"}
+    cookies = []
+    for voter_id, token, email in voters:
+        with app.test_request_context(environ_base=environ, headers={"User-Agent": AGENT}):
+            if email.startswith("voter") and len(cookies) < VOTERS - SIGNERS:
+                session["_user_id"], session["_fresh"] = f"{voter_id}:{token}", True
+                session["_id"] = _create_identifier()
+            csrf = generate_csrf()
+            cookies.append((voter_id, email, serializer.dumps(dict(session)), csrf))
+    signers = cookies[VOTERS - SIGNERS :]
+    return {
+        "cycle_id": cycle_id,
+        "budget": budget,
+        "projects": projects,
+        "voters": iter(cookies[: VOTERS - SIGNERS]),
+        "signers": signers,
+    }
+
+
+# ------------------------------------------------------------------ servers and clients
+class Server:
+    def __init__(self, app_spec, workers, url, log):
+        self.args = [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "--workers",
+            str(workers),
+            "--bind",
+            "",
+            "--pythonpath",
+            str(ROOT / "bench"),
+            "--timeout",
+            "60",
+            app_spec,
+        ]
+        self.env = dict(os.environ, DATABASE_URL=url)
+        self.log = log
+        self.process = None
+
+    def start(self, port=None):
+        self.port = port or free_port()
+        self.args[4] = f"127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            self.args,
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log,
+            stderr=self.log,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("gunicorn did not start")
+
+    def port_of(self):
+        return self.port
+
+    def kill9(self):
+        """SIGKILL the master and every worker at once (its own process group)."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=30)
+
+
+def post(port, path, body, cookie=None, headers=None):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        all_headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "User-Agent": AGENT,
+            "Connection": "close",
+        }
+        if cookie:
+            all_headers["Cookie"] = f"session={cookie}"
+        all_headers.update(headers or {})
+        connection.request("POST", path, body=body, headers=all_headers)
+        response = connection.getresponse()
+        response.read()
+        return response.status, response.getheader("Location", "")
+    finally:
+        connection.close()
+
+
+class Stats:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.latencies, self.errors, self.down = [], 0, 0
+
+    def add(self, seconds, ok):
+        with self.lock:
+            if ok:
+                self.latencies.append(seconds)
+            else:
+                self.errors += 1
+
+    def summary(self, seconds):
+        ordered = sorted(self.latencies)
+
+        def pick(q):
+            return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else 0
+
+        return {
+            "rate": len(ordered) / seconds,
+            "n": len(ordered),
+            "p50": pick(0.5),
+            "p99": pick(0.99),
+            "errors": self.errors,
+            "down": self.down,
+        }
+
+
+def choose(data, rng):
+    """A random knapsack ballot within the budget."""
+    left, chosen = data["budget"], []
+    for project_id in rng.sample(list(data["projects"]), 12):
+        if data["projects"][project_id] <= left:
+            chosen.append(project_id)
+            left -= data["projects"][project_id]
+    return chosen
+
+
+def ballot_request(data, acked):
+    lock = threading.Lock()
+    path = f"/budget/{data['cycle_id']}/ballot"
+    floor_voters = itertools.count(1)
+
+    def request(port, rng, floor=False):
+        with lock:
+            if floor:
+                voter_id, cookie, csrf = next(floor_voters), None, "x" * 80
+            else:
+                voter_id, _email, cookie, csrf = next(data["voters"])
+        chosen = choose(data, rng)
+        body = urllib.parse.urlencode([("csrf_token", csrf)] + [("project", p) for p in chosen])
+        if floor:
+            status, _ = post(port, path, body, headers={"X-Voter": str(voter_id)})
+        else:
+            status, location = post(port, path, body, cookie=cookie)
+            if status == 302 and "/receipt" in location:
+                acked.append((voter_id, tuple(chosen)))
+        return status == 302
+
+    return request
+
+
+def signin_request(data):
+    signers = itertools.cycle(data["signers"])
+    lock = threading.Lock()
+
+    def request(port, rng, floor=False):
+        with lock:
+            _voter_id, email, cookie, csrf = next(signers)
+        body = urllib.parse.urlencode({"csrf_token": csrf, "email": email, "password": PASSWORD})
+        status, _ = post(port, "/login", body, cookie=cookie)
+        return status == 302
+
+    return request
+
+
+def load(port_of, request, clients, seconds, floor=False, stop=None):
+    """`clients` threads send requests back to back for `seconds`; returns Stats.
+    A refused connection (server being restarted) counts as `down`, not as an error."""
+    stats = Stats()
+    end = time.monotonic() + seconds
+
+    def client(number):
+        rng = random.Random(number)
+        while time.monotonic() < end and not (stop and stop.is_set()):
+            started = time.perf_counter()
+            try:
+                ok = request(port_of(), rng, floor)
+            except StopIteration:  # out of voters
+                return
+            except (ConnectionError, http.client.HTTPException, OSError):
+                with stats.lock:
+                    stats.down += 1
+                time.sleep(0.05)
+                continue
+            stats.add(time.perf_counter() - started, ok)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return stats
+
+
+# ------------------------------------------------------------------ scenarios
+def throughput(url, data, seconds, log):
+    rows = []
+    for workers in (1, 2):
+        for clients in (8, 32):
+            figures = {}
+            for name, spec in (("floor", "floor_app:app"), ("ballot", "wsgi:app")):
+                server = Server(spec, workers, url, log).start()
+                try:
+                    request = ballot_request(data, [])
+                    port_of = server.port_of
+                    load(port_of, request, 2, 1, floor=name == "floor")  # warm-up
+                    figures[name] = load(
+                        port_of, request, clients, seconds, floor=name == "floor"
+                    ).summary(seconds)
+                finally:
+                    server.stop()
+            rows.append((workers, clients, figures))
+            floor, ballot = figures["floor"], figures["ballot"]
+            print(
+                f"  {workers} worker(s), {clients:>2} clients: floor {floor['rate']:6.1f}/s "
+                f"p99 {floor['p99']:6.1f} ms | ballot {ballot['rate']:6.1f}/s p50 "
+                f"{ballot['p50']:5.1f} p99 {ballot['p99']:6.1f} ms errors {ballot['errors']} "
+                f"| ratio {ballot['rate'] / max(floor['rate'], 1e-9):.2f}",
+                flush=True,
+            )
+    return rows
+
+
+def signins(url, data, seconds, log):
+    server = Server("wsgi:app", 2, url, log).start()
+    try:
+        voting = ballot_request(data, [])
+        load(server.port_of, signin_request(data), 2, 1)  # warm-up
+        alone = load(server.port_of, voting, 8, seconds).summary(seconds)
+        results = {}
+
+        def sign():
+            results["signin"] = load(server.port_of, signin_request(data), 16, seconds)
+
+        thread = threading.Thread(target=sign)
+        thread.start()
+        together = load(server.port_of, voting, 8, seconds).summary(seconds)
+        thread.join()
+        signin = results["signin"].summary(seconds)
+    finally:
+        server.stop()
+    drop = 1 - together["rate"] / max(alone["rate"], 1e-9)
+    print(
+        f"  voting alone {alone['rate']:.1f}/s; with 16 sign-in clients {together['rate']:.1f}/s "
+        f"(drop {drop:.0%}); sign-in {signin['rate']:.1f}/s p50 {signin['p50']:.0f} ms "
+        f"p99 {signin['p99']:.0f} ms errors {signin['errors']}; voting errors {together['errors']}",
+        flush=True,
+    )
+    return alone, together, signin
+
+
+def kill9(url, data, seconds, log, kills=5):
+    import sqlalchemy as sa
+
+    acked = []
+    server = Server("wsgi:app", 2, url, log).start()
+    stop = threading.Event()
+    result = {}
+
+    def vote():
+        result["stats"] = load(
+            server.port_of, ballot_request(data, acked), 16, seconds * 3, stop=stop
+        )
+
+    thread = threading.Thread(target=vote)
+    thread.start()
+    try:
+        for _ in range(kills):
+            time.sleep(seconds * 3 / (kills + 1))
+            server.kill9()
+            server.start(server.port)
+    finally:
+        stop.set()
+        thread.join()
+        server.stop()
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        stored = dict(
+            connection.execute(
+                sa.text(
+                    "SELECT b.voter_id, count(DISTINCT b.id) FROM budget_ballot b "
+                    "WHERE b.cycle_id = :c GROUP BY b.voter_id"
+                ),
+                {"c": data["cycle_id"]},
+            ).all()
+        )
+        over = connection.scalar(
+            sa.text(
+                "SELECT count(*) FROM (SELECT bc.ballot_id, sum(p.estimated_cost) AS total "
+                "FROM budget_ballot_choice bc JOIN budget_proposal p ON p.id = bc.proposal_id "
+                "GROUP BY bc.ballot_id) t WHERE t.total > :budget"
+            ),
+            {"budget": data["budget"]},
+        )
+        choices = {
+            (voter, proposal)
+            for voter, proposal in connection.execute(
+                sa.text(
+                    "SELECT b.voter_id, bc.proposal_id FROM budget_ballot b "
+                    "JOIN budget_ballot_choice bc "
+                    "ON bc.ballot_id = b.id WHERE b.cycle_id = :c"
+                ),
+                {"c": data["cycle_id"]},
+            )
+        }
+    engine.dispose()
+    lost = [v for v, _chosen in acked if v not in stored]
+    wrong = [v for v, chosen in acked if any((v, p) not in choices for p in chosen)]
+    doubles = sum(1 for n in stored.values() if n > 1)
+    stats = result["stats"].summary(seconds * 3)
+    print(
+        f"  kill -9 x{kills}: {len(acked)} acknowledged, {len(stored)} stored, lost {len(lost)}, "
+        f"wrong choices {len(wrong)}, double {doubles}, over budget {over}; "
+        f"refused while down {stats['down']}, HTTP errors {stats['errors']}",
+        flush=True,
+    )
+    return {
+        "acked": len(acked),
+        "stored": len(stored),
+        "lost": len(lost),
+        "wrong": len(wrong),
+        "double": doubles,
+        "over": over,
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--db", default="sqlite,postgresql")
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--skip", default="", help="comma list: throughput,signin,kill")
+    args = parser.parse_args()
+    skip = set(filter(None, args.skip.split(",")))
+    print(f"cores {os.cpu_count()}, load average {os.getloadavg()}", flush=True)
+    for backend in args.db.split(","):
+        cluster = None
+        folder = Path(tempfile.mkdtemp(prefix="tynda-bench-"))
+        log = open(folder / "gunicorn.log", "w")  # noqa: SIM115
+        try:
+            if backend == "sqlite":
+                url = f"sqlite:///{folder / 'bench.sqlite'}"
+            else:
+                cluster = PostgresCluster()
+                url = cluster.start()
+            started = time.monotonic()
+            data = seed(url)
+            print(f"== {backend}: seeded in {time.monotonic() - started:.0f} s", flush=True)
+            if "throughput" not in skip:
+                throughput(url, data, args.seconds, log)
+            if "signin" not in skip:
+                signins(url, data, args.seconds, log)
+            if "kill" not in skip:
+                kill9(url, data, args.seconds, log)
+            print(f"   load average after {backend}: {os.getloadavg()}", flush=True)
+        finally:
+            log.close()
+            if cluster:
+                cluster.stop()
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

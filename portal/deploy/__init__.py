@@ -1,0 +1,1 @@
+"""Deployment files: gunicorn config and systemd units (see README, "Deployment")."""
