@@ -188,6 +188,10 @@ def password_matches(password_hash, password):
     CPU-bound: call it outside database transactions (SQLite write transactions are
     IMMEDIATE, so holding one during Argon2 would stall every writer).
     """
+    return _password_matches(password_hash, password)
+
+
+def _password_matches(password_hash, password):
     try:
         return _hasher.verify(password_hash or _dummy_hash(), password) and bool(password_hash)
     except (VerificationError, InvalidHashError):

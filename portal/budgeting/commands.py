@@ -202,3 +202,11 @@ def _write_atomically(path, text):
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+@cli.command("announce-voting")
+def announce_voting_command():
+    """Notify residents of cycles whose voting opened by date (run daily, e.g. from cron)."""
+    cycles = services.announce_voting(db.session)
+    db.session.commit()
+    click.echo(f"Announced voting in {len(cycles)} cycle(s).")

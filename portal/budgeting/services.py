@@ -948,3 +948,30 @@ def personal_proposals(session, user):
 
 
 accounts_services.PERSONAL_DATA["proposals"] = personal_proposals
+
+
+def announce_voting(session, now=None):
+    """Tell the residents of each cycle whose voting opened by its dates (run daily; a cycle
+    moved to voting by hand was announced then). Returns the announced cycles."""
+    from portal.accounts.models import Notice
+
+    now = now or utcnow()
+    cycles = session.scalars(
+        select(BudgetCycle).where(
+            BudgetCycle.voting_open_at <= now, BudgetCycle.voting_close_at > now
+        )
+    ).all()
+    announced = []
+    for cycle in cycles:
+        link = f"/budget/{cycle.id}/ballot"
+        told = session.scalar(
+            select(Notice.id).where(Notice.kind == "voting_open", Notice.link == link).limit(1)
+        )
+        if cycle.phase(now) != "voting" or told is not None:
+            continue
+        notify_region(
+            session, cycle.region_id, "voting_open", params={"title": titles(cycle)}, link=link
+        )
+        announced.append(cycle)
+    session.flush()
+    return announced

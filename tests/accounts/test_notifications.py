@@ -156,3 +156,15 @@ def test_staff_get_reminders_for_due_and_overdue_answers(db):
     before = len(_notices(db, staff))
     consultations.remind_staff(db.session, now=now)
     assert len(_notices(db, staff)) == before
+
+
+def test_voting_opened_by_its_dates_is_announced_once_by_the_daily_command(app, db):
+    resident = make_user()
+    cycle = make_cycle(db, "voting")
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["budgeting", "announce-voting"])
+    assert "Announced voting in 1 cycle(s)." in first.output
+    assert len(_notices(db, resident, "voting_open")) == 1
+    again = runner.invoke(args=["budgeting", "announce-voting"])
+    assert "Announced voting in 0 cycle(s)." in again.output
+    assert cycle.id and len(_notices(db, resident, "voting_open")) == 1

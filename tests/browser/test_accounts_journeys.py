@@ -142,3 +142,15 @@ def test_sign_in_through_the_identity_provider_in_kazakh(kk_page, accounts_serve
     # The provider vouches for residence: the resident is now verified.
     expect(page.locator("dl.facts .badge-ok").first).to_be_visible()
     assert accessibility_violations(page) == []
+    # The account pages that came with it are accessible too, in Kazakh.
+    for path, heading in (
+        ("/notifications/settings", "Notification settings"),
+        ("/notifications", "My notifications"),
+        ("/password/change", "Change your password"),
+        ("/profile/edit", "Edit your profile and e-mail"),
+        ("/profile/delete", "Delete your account"),
+        ("/privacy", "Privacy notice"),
+    ):
+        page.goto(path)
+        expect(page.get_by_role("heading", level=1)).to_have_text(kk(heading))
+        assert accessibility_violations(page) == [], path
