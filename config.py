@@ -158,7 +158,7 @@ class ProductionConfig(Config):
         if short:
             raise RuntimeError(f"{', '.join(short)} too short. {how}")
         if len(set(values.values())) < len(values):
-            raise RuntimeError(f"The keys {', '.join(cls.KEYS)} must all differ. {how}")
+            raise RuntimeError(f"The keys {', '.join(cls.KEYS)} must differ. {how}")
 
 
 CONFIGS = {

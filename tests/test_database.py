@@ -2,6 +2,7 @@
 writes take the lock late, sign-in hashes passwords with no lock held, and old password
 hashes are upgraded at sign-in."""
 
+import datetime as dt
 import sqlite3
 import time
 
@@ -13,7 +14,9 @@ from helpers import PASSWORD, make_user, post_form
 
 from portal import create_app, database
 from portal.accounts import services as account_services
-from portal.accounts.models import User
+from portal.accounts.models import User, utcnow
+
+DAY = dt.timedelta(days=1)
 from portal.extensions import db as _db
 
 sqlite_only = pytest.mark.skipif(
@@ -131,8 +134,7 @@ def test_production_hashes_use_owasp_minimum_argon2id():
 
 @sqlite_only
 def test_a_ballot_is_validated_without_the_write_lock_and_stored_under_it(live_db, monkeypatch):
-    from budget_schedule import schedule_for
-
+    from portal.budgeting import integrity
     from portal.budgeting import services as budget_services
     from portal.budgeting.models import Ballot, BudgetCycle, Proposal
     from portal.regions.services import region_by_code
@@ -142,9 +144,12 @@ def test_a_ballot_is_validated_without_the_write_lock_and_stored_under_it(live_d
         voter = make_user()
         email, voter_id = voter.email, voter.id
         region = region_by_code(_db.session, "KZ-75")
+        start = utcnow() - dt.timedelta(days=2.5)  # the middle of the voting day
         cycle = BudgetCycle(
             region_id=region.id, title_kk="k", title_ru="r", title_en="Late lock",
-            budget=1_000, **schedule_for("voting"),
+            budget=1_000, proposals_open_at=start, review_open_at=start + DAY,
+            voting_open_at=start + 2 * DAY, voting_close_at=start + 3 * DAY,
+            implementation_at=start + 4 * DAY,
         )  # fmt: skip
         _db.session.add(cycle)
         _db.session.flush()
@@ -170,5 +175,6 @@ def test_a_ballot_is_validated_without_the_write_lock_and_stored_under_it(live_d
     assert response.status_code == 302 and "/receipt" in response.location
     assert seen == [True]  # validated in a snapshot: another writer could take the lock
     with app.app_context():
-        stored = _db.session.scalar(sa.select(Ballot).where(Ballot.voter_id == voter_id))
+        pseudonym = integrity.voter_key(integrity.ballot_key(app.config), cycle_id, voter_id)
+        stored = _db.session.scalar(sa.select(Ballot).where(Ballot.voter_key == pseudonym))
         assert stored.project_ids == [project_id]

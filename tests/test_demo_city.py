@@ -4,11 +4,13 @@ The small scale has the city's shapes (a published cycle, imported ballots, a dr
 campaigns); the pages over it answer and the receipts of the bulk-inserted ballots verify.
 """
 
+import datetime as dt
+
 from sqlalchemy import func, select
 
 from portal import demo_city
 from portal.budgeting import services as budget
-from portal.budgeting.models import Ballot, Proposal
+from portal.budgeting.models import Ballot, BudgetCycle, Proposal
 from portal.consultations.models import Campaign, Comment
 
 
@@ -32,12 +34,29 @@ def test_demo_load_scale_small_is_idempotent(app, db, client):
     assert _count(db, Campaign, draft_id=draft.id) == scale.campaigns
     assert budget.published_result(db.session, cycle) is not None
     ballot = db.session.scalar(select(Ballot).where(Ballot.cycle_id == cycle.id).limit(1))
-    assert budget.receipt_is_current(ballot, app.config["SECRET_KEY"])
+    assert budget.receipt_is_current(ballot, app.config["RECEIPT_KEY"])
 
-    # Explicit ids moved PostgreSQL's sequences along: ordinary inserts still work.
+    # Explicit ids moved PostgreSQL's sequences along: ordinary inserts still work (in a new
+    # cycle: the city cycle's rules are frozen since its vote opened).
+    later = BudgetCycle(
+        region_id=cycle.region_id,
+        title_kk="Келесі",
+        title_ru="Следующий",
+        title_en="Next",
+        budget=1_000_000,
+        ballot_rule="knapsack",
+        winner_rule="greedy",
+        proposals_open_at=cycle.implementation_at,
+        review_open_at=cycle.implementation_at + dt.timedelta(days=30),
+        voting_open_at=cycle.implementation_at + dt.timedelta(days=60),
+        voting_close_at=cycle.implementation_at + dt.timedelta(days=90),
+        implementation_at=cycle.implementation_at + dt.timedelta(days=120),
+    )
+    db.session.add(later)
+    db.session.flush()
     db.session.add(
         Proposal(
-            cycle_id=cycle.id,
+            cycle_id=later.id,
             title="After the city",
             description_html="<p>x</p>",
             category="yards",
@@ -48,7 +67,8 @@ def test_demo_load_scale_small_is_idempotent(app, db, client):
 
     again = runner.invoke(args=["demo", "load", "--scale", "small"])
     assert again.exit_code == 0 and "already loaded" in again.output
-    assert _count(db, Proposal, cycle_id=cycle.id) == scale.proposals + 1
+    assert _count(db, Proposal, cycle_id=cycle.id) == scale.proposals
+    assert _count(db, Proposal, cycle_id=later.id) == 1
 
     for url in (
         f"/budget/{cycle.id}/results",

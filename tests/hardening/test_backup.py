@@ -61,7 +61,8 @@ def _fill(app):
         staff = draft.staff
         record_export(db.session, staff, "cycle", cycle, "csv", "projects", "x.csv", via="cli")
         author = make_user()
-        photo_project = new_project(cycle, 500, author=author)
+        # Proposals (and their photos) belong to a cycle still taking them: voting freezes them.
+        photo_project = new_project(new_cycle("proposals"), 500, author=author)
         budget.add_photo(db.session, author, photo_project, _png(), get_storage())
         db.session.commit()
         return _snapshot(app)
