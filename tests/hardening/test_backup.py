@@ -61,7 +61,8 @@ def _fill(app):
         staff = draft.staff
         record_export(db.session, staff, "cycle", cycle, "csv", "projects", "x.csv", via="cli")
         author = make_user()
-        photo_project = new_project(cycle, 500, author=author)
+        # Not on the ballot: the ballot's projects are frozen once voting has opened.
+        photo_project = new_project(cycle, 500, status="submitted", author=author)
         budget.add_photo(db.session, author, photo_project, _png(), get_storage())
         db.session.commit()
         return _snapshot(app)
