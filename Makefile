@@ -8,10 +8,11 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 CHROMIUM := /usr/bin/chromium
+REDIS_SERVER := /usr/bin/redis-server
 # Two workers match the 2-core CI machine; override with `make test PYTEST_ARGS=...`.
 PYTEST_ARGS ?= -n 2
 
-.PHONY: setup run test db translations chromium lint extract-messages bench bench-tally clean
+.PHONY: setup run test db translations chromium redis lint extract-messages bench bench-pages bench-tally clean
 
 setup: $(VENV)/.installed translations
 
@@ -46,7 +47,19 @@ chromium:
 	  fi; \
 	fi
 
-test: setup chromium
+# The job tests start their own redis-server on a free port (RedisHuey, JOBS_REDIS_URL).
+redis:
+	@if [ ! -x $(REDIS_SERVER) ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian's redis-server for the job-queue tests..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	  else \
+	    echo "Job-queue tests need Debian's redis-server at $(REDIS_SERVER)." >&2; \
+	    echo "Install it with: sudo apt-get install redis-server" >&2; exit 1; \
+	  fi; \
+	fi
+
+test: setup chromium redis
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: setup
@@ -62,6 +75,11 @@ extract-messages: setup
 bench: setup
 	$(BIN)/python bench/clustering.py
 	$(BIN)/python bench/exports.py --ballots 200000 --comments 20000
+
+# Every page with a city's data (loads it once into instance/bench-city.sqlite).
+bench-pages: setup
+	mkdir -p instance
+	$(BIN)/python bench/pages.py --db sqlite:///$(CURDIR)/instance/bench-city.sqlite
 
 # pabutools (GPL-3.0) lives only in its own venv, as a benchmark and test oracle.
 bench-tally: setup

@@ -15,12 +15,21 @@ time is shown, marked "(stored)". Times are wall-clock seconds of the rule call
 only, the fastest of ``--repeat`` runs (default 3; pabutools runs once when a
 run takes over 30 s): on a shared machine the minimum is the least noisy
 figure. pabutools is GPL-3.0 and is used here, in bench/, only.
+
+Two synthetic cases follow the files (ours only; ``--only cycle`` or
+``--only big-budget`` runs one of them): a cycle of nine headings of Almaty's
+size (about 160,000 voters split across a city-wide pot and 8 districts, 40
+projects each, 3 votes per person), every heading tallied with each add1 rule,
+times summed; and 300 voters with a budget of 60,000,000 (155,000 add1
+increments, the electorate too large for the exact replay), where
+``--single-steps`` also times the one-increment-at-a-time loop of before.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
 import time
 from pathlib import Path
@@ -52,6 +61,76 @@ PAIRS = [
     ("Poland_Warszawa_2020_Mokotow.pb", "mes-add1-early", False),
     ("Poland_Lodz_2022.pb", "mes-add1-early", False),
 ]
+
+
+CYCLE_RULES = ("mes-add1", "mes-add1-early", "mes")
+
+
+def almaty_cycle(voters: int = 160_000, headings: int = 9, projects: int = 40, votes: int = 3):
+    """Nine synthetic headings: skewed popularity, costs 20,000-400,000, a quarter funded."""
+    cycle = []
+    for seed in range(headings):
+        rng = random.Random(seed)
+        ids = [str(i) for i in range(1, projects + 1)]
+        costs = [rng.randint(20, 400) * 1000 for _ in ids]
+        weights = [rng.paretovariate(1.2) for _ in ids]
+        ballots = []
+        for _ in range(voters // headings):
+            ballot: set[str] = set()
+            while len(ballot) < votes:
+                ballot.add(rng.choices(ids, weights=weights)[0])
+            ballots.append(frozenset(ballot))
+        cycle.append(
+            tally.Instance(
+                sum(costs) // 4,
+                tuple(tally.Project(i, c) for i, c in zip(ids, costs)),
+                tuple(ballots),
+            )
+        )
+    return cycle
+
+
+def big_budget(unit: int = 1000):
+    """12 projects, 300 voters, budget 60,000 * unit (as in tests/budgeting/test_tally.py)."""
+    rng = random.Random(5)
+    ids = [str(i) for i in range(1, 13)]
+    projects = tuple(
+        tally.Project(i, rng.randint(2, 30) * 1000 * unit + rng.randint(0, 999) * unit) for i in ids
+    )
+    ballots = tuple(frozenset(rng.sample(ids, rng.randint(1, 6))) for _ in range(300))
+    return tally.Instance(60_000 * unit, projects, ballots)
+
+
+def synthetic(args) -> None:
+    """Time the synthetic cases (ours only)."""
+    wanted = args.only.split(",") if args.only else ["cycle", "big-budget"]
+    if "cycle" in wanted:
+        cycle = almaty_cycle()
+        for rule in CYCLE_RULES:
+            times = []
+            for _ in range(args.repeat):
+                start = time.perf_counter()
+                for heading in cycle:
+                    tally.run(heading, rule)
+                times.append(time.perf_counter() - start)
+            label = f"cycle: 9 x {len(cycle[0].ballots):,} voters"
+            print(f"{label:40s} {rule:16s} {'':>14s} {min(times):8.3f}", flush=True)
+    if "big-budget" in wanted:
+        instance = big_budget()
+        for rule in ("mes-add1", "mes-add1-early"):
+            times = []
+            for _ in range(args.repeat):
+                start = time.perf_counter()
+                result = tally.run(instance, rule)
+                times.append(time.perf_counter() - start)
+            label = f"300 voters, budget 60,000,000 (k={result.increment:,})"
+            line = f"{label:40s} {rule:16s} {'':>14s} {min(times):8.3f}"
+            if args.single_steps:
+                start = time.perf_counter()
+                oracle = tally._run(instance, rule, single_steps=True)
+                line += f"  one increment at a time: {time.perf_counter() - start:.1f} s"
+                line += ", identical" if oracle == result else ", DIFFERENT"
+            print(line, flush=True)
 
 
 def pabutools_rule(rule: str, instance, profile):
@@ -109,6 +188,12 @@ def main() -> None:
         default=3,
         help="time each rule this many times and keep the fastest (pabutools: once if > 30 s)",
     )
+    parser.add_argument("--rules", default="", help="comma-separated rules to keep")
+    parser.add_argument(
+        "--single-steps",
+        action="store_true",
+        help="big-budget case: also time trying every increment (minutes)",
+    )
     args = parser.parse_args()
     reference = json.loads((args.data / "reference_results.json").read_text())["instances"]
     assert Cardinality_Sat  # imported for parity with reference.py's comparison rule
@@ -117,6 +202,8 @@ def main() -> None:
     )
     for name, rule, with_pabutools in PAIRS:
         if args.only and name not in args.only.split(","):
+            continue
+        if args.rules and rule not in args.rules.split(","):
             continue
         stored = reference[name]["results"].get(rule)
         ours, our_seconds = run_ours(args.data / name, rule, args.repeat)
@@ -138,6 +225,7 @@ def main() -> None:
             f"{name:40s} {rule:16s} {label} {our_seconds:8.3f} {ratio}  {same}",
             flush=True,
         )
+    synthetic(args)
 
 
 if __name__ == "__main__":

@@ -41,7 +41,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SECRET = "bench-secret-not-for-production"
-os.environ.update(TYNDA_ENV="production", SECRET_KEY=SECRET, IIN_HMAC_KEY="bench-iin-key")
+BALLOT_KEY = "bench-ballot-key-not-for-production"
+os.environ.update(
+    TYNDA_ENV="production",
+    SECRET_KEY=SECRET,
+    IIN_HMAC_KEY="bench-iin-key-not-for-production",
+    RECEIPT_KEY="bench-receipt-key-not-for-production",
+    BALLOT_KEY=BALLOT_KEY,
+)
 PASSWORD = "bench-password-2026"
 AGENT = "tynda-bench"
 PROJECTS = 100
@@ -464,6 +471,8 @@ def signins(url, data, seconds, log):
 
 
 def kill9(url, data, seconds, log, kills=5):
+    """Vote with 16 clients; `kills` times, once the server has answered ballots for
+    `seconds` / 2, SIGKILL every gunicorn process and start it again."""
     import sqlalchemy as sa
 
     acked = []
@@ -472,28 +481,32 @@ def kill9(url, data, seconds, log, kills=5):
     result = {}
 
     def vote():
-        result["stats"] = load(
-            server.port_of, ballot_request(data, acked), 16, seconds * 3, stop=stop
-        )
+        result["stats"] = load(server.port_of, ballot_request(data, acked), 16, 3600, stop=stop)
 
     thread = threading.Thread(target=vote)
     thread.start()
+    started = time.monotonic()
     try:
         for _ in range(kills):
-            time.sleep(seconds * 3 / (kills + 1))
+            before = len(acked)
+            time.sleep(seconds / 2)
+            while len(acked) == before:  # the restarted server answers again
+                time.sleep(0.2)
             server.kill9()
             server.start(server.port)
+        time.sleep(seconds / 2)
     finally:
         stop.set()
         thread.join()
         server.stop()
+    elapsed = time.monotonic() - started
     engine = sa.create_engine(url)
     with engine.connect() as connection:
         stored = dict(
             connection.execute(
                 sa.text(
-                    "SELECT b.voter_id, count(DISTINCT b.id) FROM budget_ballot b "
-                    "WHERE b.cycle_id = :c GROUP BY b.voter_id"
+                    "SELECT b.voter_key, count(DISTINCT b.id) FROM budget_ballot b "
+                    "WHERE b.cycle_id = :c GROUP BY b.voter_key"
                 ),
                 {"c": data["cycle_id"]},
             ).all()
@@ -510,7 +523,7 @@ def kill9(url, data, seconds, log, kills=5):
             (voter, proposal)
             for voter, proposal in connection.execute(
                 sa.text(
-                    "SELECT b.voter_id, bc.proposal_id FROM budget_ballot b "
+                    "SELECT b.voter_key, bc.proposal_id FROM budget_ballot b "
                     "JOIN budget_ballot_choice bc "
                     "ON bc.ballot_id = b.id WHERE b.cycle_id = :c"
                 ),
@@ -518,12 +531,18 @@ def kill9(url, data, seconds, log, kills=5):
             )
         }
     engine.dispose()
+    # Ballot rows carry only the voter's keyed pseudonym (ballot secrecy); the bench knows the key.
+    from portal.budgeting.integrity import voter_key
+
+    acked = [(voter_key(BALLOT_KEY, data["cycle_id"], v), chosen) for v, chosen in acked]
     lost = [v for v, _chosen in acked if v not in stored]
+    stored_acked = sum(1 for v, _chosen in acked if v in stored)
     wrong = [v for v, chosen in acked if any((v, p) not in choices for p in chosen)]
     doubles = sum(1 for n in stored.values() if n > 1)
-    stats = result["stats"].summary(seconds * 3)
+    stats = result["stats"].summary(elapsed)
     print(
-        f"  kill -9 x{kills}: {len(acked)} acknowledged, {len(stored)} stored, lost {len(lost)}, "
+        f"  kill -9 x{kills} in {elapsed:.0f} s: {len(acked)} acknowledged, {stored_acked} of them "
+        f"stored, lost {len(lost)}, "
         f"wrong choices {len(wrong)}, double {doubles}, over budget {over}; "
         f"refused while down {stats['down']}, HTTP errors {stats['errors']}",
         flush=True,

@@ -4,7 +4,7 @@ from flask import jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
 PAGES = (400, 403, 404, 405, 413, 429, 500)
 
@@ -50,7 +50,11 @@ def render_error(code, detail=None):
 
 
 def _handle_http(error):
-    return render_error(error.code or 500, getattr(error, "user_message", None))
+    response = make_response(render_error(error.code or 500, getattr(error, "user_message", None)))
+    # A 405 must say which methods the address allows (RFC 9110); Werkzeug's error knows them.
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        response.headers["Allow"] = ", ".join(sorted(error.valid_methods))
+    return response
 
 
 def _handle_csrf(error):

@@ -81,7 +81,10 @@ def refuse_bad_query():
     """Control characters in a query string are never meant: refuse with a clear 400.
 
     Without this a NUL in ?region= or ?q= reaches PostgreSQL, which answers with a DataError.
+    A path with one (/budget/photos/a%00b.jpg) names nothing here: 404.
     """
+    if has_bad_characters(request.path):
+        return render_error(404)
     for key, value in request.args.items(multi=True):
         if has_bad_characters(key) or has_bad_characters(value):
             return render_error(

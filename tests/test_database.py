@@ -6,6 +6,7 @@ import sqlite3
 import time
 
 import pytest
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from dbutil import fresh_database_url, postgres_base_url, prepare_schema
 from helpers import PASSWORD, make_user, post_form
@@ -126,3 +127,48 @@ def test_production_hashes_use_owasp_minimum_argon2id():
     from config import Config
 
     assert Config.ARGON2_PARAMS == {"time_cost": 2, "memory_cost": 19456, "parallelism": 1}
+
+
+@sqlite_only
+def test_a_ballot_is_validated_without_the_write_lock_and_stored_under_it(live_db, monkeypatch):
+    from budget_schedule import schedule_for
+
+    from portal.budgeting import services as budget_services
+    from portal.budgeting.models import Ballot, BudgetCycle, Proposal
+    from portal.regions.services import region_by_code
+
+    app, url = live_db
+    with app.app_context():
+        voter = make_user()
+        email, voter_id = voter.email, voter.id
+        region = region_by_code(_db.session, "KZ-75")
+        cycle = BudgetCycle(
+            region_id=region.id, title_kk="k", title_ru="r", title_en="Late lock",
+            budget=1_000, **schedule_for("voting"),
+        )  # fmt: skip
+        _db.session.add(cycle)
+        _db.session.flush()
+        project = Proposal(
+            cycle_id=cycle.id, author_id=voter_id, title="P", description_html="<p>x</p>",
+            category="yards", estimated_cost=500, status="feasible",
+        )  # fmt: skip
+        _db.session.add(project)
+        _db.session.commit()
+        cycle_id, project_id = cycle.id, project.id
+    seen = []
+    real = budget_services.domain.validate_ballot
+
+    def spy(*args, **kwargs):
+        seen.append(_can_take_write_lock(url))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(budget_services.domain, "validate_ballot", spy)
+    client = app.test_client()
+    assert post_form(client, "/login", {"email": email, "password": PASSWORD}).status_code == 302
+    page = f"/budget/{cycle_id}/ballot"
+    response = post_form(client, page, {"project": str(project_id)}, token_from=page)
+    assert response.status_code == 302 and "/receipt" in response.location
+    assert seen == [True]  # validated in a snapshot: another writer could take the lock
+    with app.app_context():
+        stored = _db.session.scalar(sa.select(Ballot).where(Ballot.voter_id == voter_id))
+        assert stored.project_ids == [project_id]

@@ -874,7 +874,7 @@ _RANKINGS = {}
 
 def ranking(result):
     """(project ids by votes, votes by str id, selected ids, payments/turnout/engine_rule)."""
-    key = (result.id, result.computed_at)
+    key = (result.id, result.cycle_id, result.rule, result.computed_at, result.total_cost)
     if key not in _RANKINGS:
         data = result.data
         votes = data["votes"]

@@ -43,19 +43,35 @@ How MES is made fast (pure Python plus numpy; no Flask, no database):
   lower bound and only projects whose stale price could still win are redone;
   a project's last price also seeds the poor/rich iteration for its next one.
 * The add1 rules run MES once per increment k = 0, 1, ..., each from scratch
-  (pabutools' order of checks, so the stopping increment is the same).
-  On small electorates (groups * projects <= ``_JUMP_LIMIT``) increments at
-  which the selection provably cannot change are skipped: after the run at
-  k, an exact replay finds the first k' at which any comparison the run made
-  (affordability, poor/rich split, cheapest project) could change its
-  outcome, all of them being affine in k' until then (see
-  :meth:`_MES.stable_for`). The stopping checks depend on the selection only,
-  and the run returned is redone at the increment the one-by-one loop stops
-  at, so results are identical to trying every increment.
+  (pabutools' order of checks, so the stopping increment is the same), but
+  skip increments at which the selection provably cannot change -- the
+  stopping checks depend on the selection only, and the run returned is
+  redone at the increment the one-by-one loop stops at, so results are
+  identical to trying every increment. Two proofs:
+
+  - small electorates (groups * projects <= ``_JUMP_LIMIT``): after the run
+    at k, an exact replay finds the first k' at which any comparison the run
+    made (affordability, poor/rich split, cheapest project) could change its
+    outcome, all of them being affine in k' until then
+    (:meth:`_MES.stable_for`);
+  - any electorate: budgets grow with k, so prices fall with k as long as
+    the winners so far agree. Two runs at k1 < k2 that select the same order,
+    where in every round each other project at k2 costs more than the winner
+    at k1, bracket every increment in between (:meth:`_MES.bracketed`).
+    The run at k2 evaluates every project that might cost less than k1's
+    winner of that round; windows double after a proof and are halved
+    (recursively, using every run made) after a failure.
+
+  On the large real files the selection changes at one increment in two or
+  three (Warsaw 2026: the order of winners changes at 66 of 185 increments) and some
+  project's price is nearly always within one increment of a winner's, so
+  neither proof skips much there; they matter when a budget is large per
+  voter (many increments, few changes), at any size.
 
 Complexity. With ``n`` voters, ``g <= n`` distinct ballots, ``m`` projects,
 ``A`` approvals and ``r <= m`` rounds per run: building the groups costs
-``O(A + g*m)``; one MES run costs ``O(g + r*m*log m + E)`` numpy element
+``O(n)`` hashing of whole ballots plus ``O(A_g + g*m)`` for the approvals
+``A_g`` of the distinct ballots; one MES run costs ``O(g + r*m*log m + E)`` numpy element
 operations, where ``E`` is the total number of supporter groups of the
 projects evaluated (a few per round thanks to laziness, each evaluation a
 small constant number of passes), plus ``O(r^2)`` big-integer operations for
@@ -68,6 +84,10 @@ there the skips make it one run (plus one ``O(r*m*g)`` exact replay) per
 12 voters and a budget of 60,000,000 take well under a second instead of
 tens of minutes. Replays are timed against runs and tried less often while
 they save too little, so instances with many changes are not slowed down.
+On larger electorates bracketing costs O(log) runs per stretch of equal
+selections plus the projects evaluated up to the ceiling; after failures it
+pauses for 1, 3, 7, ... plain runs: 300 voters and a budget of 60,000,000
+(155,000 increments) take a few thousand runs instead of one per increment.
 Greedy is ``O(A + m log m)``.
 """
 
@@ -231,13 +251,26 @@ def run(
     return _run(instance, rule, threshold, progress, single_steps=False)
 
 
-def _run(instance, rule, threshold=None, progress=None, *, single_steps: bool) -> Result:
-    """:func:`run`; ``single_steps`` makes the add1 rules try every increment (tests' oracle)."""
+def _run(
+    instance,
+    rule,
+    threshold=None,
+    progress=None,
+    *,
+    single_steps: bool,
+    bracket: bool | None = None,
+) -> Result:
+    """:func:`run`; ``single_steps`` makes the add1 rules try every increment (tests' oracle).
+
+    ``bracket`` forces (True) or forbids (False) the bracketing skips of the add1
+    rules (:meth:`_MES.bracketed`); by default they serve the electorates too
+    large for :meth:`_MES.stable_for`.
+    """
     if not isinstance(instance, Instance):
         raise TallyError("run() needs an Instance")
     if rule not in RULES:
         raise TallyError(f"unknown rule {rule!r}; choose one of: {', '.join(RULES)}")
-    tally = _Tally(instance, progress, single_steps)
+    tally = _Tally(instance, progress, single_steps, bracket)
     if rule == "greedy":
         return tally.result(rule, tally.greedy())
     if rule == "greedy-threshold":
@@ -299,12 +332,14 @@ class _Outcome:
 class _Tally:
     """Per-instance precomputation shared by the rules."""
 
-    def __init__(self, instance: Instance, progress, single_steps: bool = False):
+    def __init__(self, instance: Instance, progress, single_steps=False, bracket=None):
         self.instance = instance
         self.progress = progress
         self.single_steps = single_steps
+        self.bracket = bracket
         self.cost = {p.id: p.cost for p in instance.projects}
-        self.approvals = Counter(pid for ballot in instance.ballots for pid in ballot)
+        self.ballots = _distinct_ballots(instance)
+        self.approvals = _approvals(self.ballots)
 
     def result(self, rule: str, outcome: _Outcome) -> Result:
         total = sum((self.cost[p] for p in outcome.selected), 0)
@@ -345,7 +380,7 @@ class _Tally:
     # ------------------------------------------------------------- MES
     def mes_engine(self) -> _MES:
         if not hasattr(self, "_mes"):
-            self._mes = _MES(self.instance)
+            self._mes = _MES(self.instance, self.ballots)
         return self._mes
 
     def mes_plain(self) -> _Outcome:
@@ -372,13 +407,9 @@ class _Tally:
             return _Outcome([])  # pabutools: MES with no ballots selects nothing
         budget = self.instance.budget
         last_k = math.floor(budget)
-        jumping = engine.can_jump and not self.single_steps
         previous = None
-        k = wait = misses = 0
-        while k <= last_k:
-            started = time.perf_counter()
-            current = engine.run(k)
-            run_time = time.perf_counter() - started
+        for current in self._runs(engine, last_k):
+            k = current.k
             if current.cost > budget:
                 if previous is None:
                     return _Outcome([])
@@ -390,27 +421,85 @@ class _Tally:
             if self.progress and budget:
                 self.progress(float(current.cost / budget))
             previous = current
-            jump = 1
-            if jumping:
-                if wait:
-                    wait -= 1
-                else:
-                    started = time.perf_counter()
-                    jump = engine.stable_for(k, current.order)
-                    cost = (time.perf_counter() - started) / max(run_time, 1e-9)
-                    # A look costs ``cost`` runs. When it saves fewer (the
-                    # selection keeps changing), look less and less often:
-                    # the overhead stays O(cost * log K) runs. Timing only
-                    # decides when to look, never the result.
-                    if jump - 1 >= cost:
-                        misses = 0
-                    else:
-                        misses = min(2 * misses + 1, 1024)
-                        wait = max(misses, math.ceil(cost))
-            k = last_k + 1 if jump is math.inf else k + jump
         if previous.k != last_k:  # same selection all the way to last_k
             previous = engine.run(last_k)
         return previous.outcome()
+
+    def _runs(self, engine: _MES, last_k: int):
+        """MES runs at increasing k from 0 to at most ``last_k``; each k left out selects
+        exactly what the run before it selects."""
+        if self.single_steps:
+            return (engine.run(k) for k in range(last_k + 1))
+        bracket = self.bracket if self.bracket is not None else not engine.can_jump
+        if bracket:
+            return self._bracketed_runs(engine, last_k)
+        return self._jumping_runs(engine, last_k)
+
+    def _jumping_runs(self, engine: _MES, last_k: int):
+        """Small electorates: skip the increments :meth:`_MES.stable_for` proves idle."""
+        k = wait = misses = 0
+        while k <= last_k:
+            started = time.perf_counter()
+            current = engine.run(k)
+            run_time = time.perf_counter() - started
+            yield current
+            jump = 1
+            if wait:
+                wait -= 1
+            else:
+                started = time.perf_counter()
+                jump = engine.stable_for(k, current.order)
+                cost = (time.perf_counter() - started) / max(run_time, 1e-9)
+                # A look costs ``cost`` runs. When it saves fewer (the
+                # selection keeps changing), look less and less often:
+                # the overhead stays O(cost * log K) runs. Timing only
+                # decides when to look, never the result.
+                if jump - 1 >= cost:
+                    misses = 0
+                else:
+                    misses = min(2 * misses + 1, 1024)
+                    wait = max(misses, math.ceil(cost))
+            k = last_k + 1 if jump is math.inf else k + jump
+
+    def _bracketed_runs(self, engine: _MES, last_k: int):
+        """Any electorate: skip the increments between two runs that bracket them.
+
+        From the run at ``low``, the run ``width`` increments further is made
+        against ``low`` (:meth:`_MES.bracketed`); if the two do not prove that
+        nothing changes in between, the window is halved recursively (every
+        run made is used, in order, unless the loop stops inside the window).
+        The window doubles after a proof. After a failure plain runs follow,
+        more of them after each further failure (up to ``_BRACKET_PAUSE``):
+        where the selection changes at nearly every increment (large
+        electorates, where some price is always within an increment of
+        another) trying costs little.
+        """
+        low = engine.run(0)
+        yield low
+        width, wait, misses = 2, 0, 0
+        while low.k < last_k:
+            if wait:
+                wait -= 1
+                low = engine.run(low.k + 1)
+                yield low
+                continue
+            high = engine.run(min(low.k + width, last_k), low)
+            if engine.bracketed(low, high):
+                width, misses = min(2 * width, _BRACKET_MOST), 0
+            else:
+                width, misses = 2, min(2 * misses + 1, _BRACKET_PAUSE)
+                wait = misses
+            yield from self._between(engine, low, high, low)
+            low = high
+
+    def _between(self, engine: _MES, low: _Run, high: _Run, ref: _Run):
+        """The runs needed after ``low`` up to ``high`` (included), in order."""
+        if high.k - low.k > 1 and not engine.bracketed(low, high):
+            mid = engine.run((low.k + high.k) // 2, ref)
+            yield from self._between(engine, low, mid, ref)
+            yield from self._between(engine, mid, high, ref)
+        else:
+            yield high
 
     # ------------------------------------------------------------- comparison
     def comparison(self, mes: _Outcome) -> _Outcome:
@@ -420,17 +509,36 @@ class _Tally:
         if mes_set == greedy_set:
             return mes
         prefer_greedy = prefer_mes = 0
-        for ballot in self.instance.ballots:
+        for ballot, voters in self.ballots.items():
             in_mes, in_greedy = len(ballot & mes_set), len(ballot & greedy_set)
-            prefer_greedy += in_greedy > in_mes
-            prefer_mes += in_mes > in_greedy
+            prefer_greedy += voters * (in_greedy > in_mes)
+            prefer_mes += voters * (in_mes > in_greedy)
         return greedy if prefer_greedy > prefer_mes else mes
+
+
+def _distinct_ballots(instance: Instance) -> Counter:
+    """Each distinct ballot (a frozenset) and how many voters cast it: hashing whole
+    ballots once is much cheaper than visiting every approval of every voter."""
+    try:
+        return Counter(instance.ballots)
+    except TypeError:  # plain sets are allowed too
+        return Counter(frozenset(ballot) for ballot in instance.ballots)
+
+
+def _approvals(ballots: Counter) -> Counter:
+    approvals = Counter()
+    for ballot, voters in ballots.items():
+        for pid in ballot:
+            approvals[pid] += voters
+    return approvals
 
 
 # ----------------------------------------------------------------- exact MES
 _U = 2.0**-53  # unit roundoff of float64: every float operation errs by at most this, relatively
 _ALIVE = np.iinfo(np.int32).max  # "round of death" of a voter group that still has money
 _JUMP_LIMIT = 2048  # groups * projects up to which the add1 loops look for increments to skip
+_BRACKET_MOST = 1024  # widest window of increments bracketed at once
+_BRACKET_PAUSE = 63  # most plain runs between two failed brackets
 
 
 class _Price:
@@ -472,9 +580,17 @@ class _Run:
     stay within a few ulps of the exact ones.
     """
 
-    def __init__(self, engine: _MES, k: int):
+    def __init__(self, engine: _MES, k: int, ref: _Run | None = None):
         e = self.e = engine
         self.k = k
+        # ``ref``, a run at a smaller k: in each round, every project that might
+        # cost less than ref's winner of that round is evaluated, and
+        # ``beaten[j]`` says whether each project left in round j provably costs
+        # more than ref's winner j (or as much, with a larger id).
+        self.ref = ref
+        self.ceiling = ref.ceilings() if ref is not None else []
+        self.beaten: list[bool] = []
+        self._ceilings = None
         self.B0 = e.base + k * e.step  # exact, scaled
         self.B0f = float(self.B0)
         self.bud = np.full(e.group_count, self.B0f)
@@ -506,7 +622,12 @@ class _Run:
         """
         found, best_high, popped, totals = [], math.inf, 0, None
         e = self.e
-        while heap and heap[0][0] <= best_high:
+        r = len(self.order)
+        # while the proof against ``ref`` still stands, projects never popped
+        # cost more than the ceiling
+        tracking = r < len(self.ceiling) and len(self.beaten) == r and all(self.beaten)
+        ceiling = self.ceiling[r] if tracking else -math.inf
+        while heap and heap[0][0] <= max(best_high, ceiling):
             _, name, p = heapq.heappop(heap)
             if e.cost[p] > self.money:
                 continue  # not even all the money left would pay for it
@@ -536,8 +657,23 @@ class _Run:
         for name, c in found:
             if c is not winner:
                 heapq.heappush(heap, ((c.rho - c.err) * (1 - 4 * _U), name, c.p))
+        if tracking:
+            self.beaten.append(
+                winner.p == self.ref.order[r]
+                and all(self._beats_ref(r, name, c) for name, c in found if c is not winner)
+            )
         self._pay(winner)
         return True
+
+    def _beats_ref(self, r: int, name: str, price: _Price) -> bool:
+        """Does ``price.p`` lose round ``r`` against ``self.ref``'s winner at its price there?"""
+        if price.rho - price.err > self.ceiling[r]:
+            return True
+        ref = self.ref
+        p = ref.order[r]
+        theirs = Fraction(ref.num[r], ref.den * self.e.cost[p])
+        ours = self._exact_rho(price)
+        return ours > theirs or (ours == theirs and self.e.ids[p] < name)
 
     def _estimate(self, p: int):
         """Float price of ``p`` with a proven error bound (None: unaffordable, _UNSURE: undecided).
@@ -573,27 +709,28 @@ class _Run:
         # poor at it is poor now, and the poor/rich iteration only adds more.
         # The split is the one s was computed from, certified below.
         new = b < max(s, self.s_low[p])
-        count = np.count_nonzero(new)
         for _ in range(8):
-            poor, before = new, count
-            paid = _sum(bw, where=poor)
-            rich = weight - _sum(w, where=poor)
+            poor = new
+            few = np.flatnonzero(poor)  # the poor: usually a small share of the supporters
+            paid = _sum(bw[few])
+            rich = weight - _sum(w[few])
             if rich <= 0:
                 return _UNSURE
             s = (cost - paid) / rich
             new = b < s
             count = np.count_nonzero(new)
-            if count == before:  # in exact arithmetic the set only grows
+            if count == len(few):  # in exact arithmetic the set only grows
                 break
         else:
             return _UNSURE  # slow convergence: let exact arithmetic sort it out
         err_paid = (count + 4) * _U * abs(paid) + (weight - rich) * errb
         err_s = 2 * ((err_paid + _U * cost + _U * abs(cost - paid)) / rich + _U * s)
-        if (
-            s - err_s <= 0
-            or _max(b, where=poor, initial=-np.inf) + errb >= s - err_s
-            or _min(b, where=~poor, initial=np.inf) - errb <= s + err_s
-        ):
+        if s - err_s <= 0 or (len(few) and _max(b[few]) + errb >= s - err_s):
+            return _UNSURE
+        # every poor budget is below ``above``, so no rich one is at most ``above``
+        # when as many budgets as there are poor are (1 + 4U covers the roundings)
+        above = (s + err_s + errb) * (1 + 4 * _U)
+        if np.count_nonzero(b <= above) != len(few):
             return _UNSURE
         self.s_low[p] = s - err_s
         rho = s / cost
@@ -608,11 +745,13 @@ class _Run:
         if not len(groups):
             return 0
         e = self.e
+        total = self.B0 * self.den * int(_sum(e.w[groups]))
+        if not self.order:
+            return total
         # voters per winner among the groups: integers <= n, exact in member_c's type
         w = e.w_c[groups]
-        counts = np.einsum("i,ij->j", w, e.member_c[groups])[self.order].tolist()
-        total = self.B0 * self.den * int(_sum(e.w[groups]))
-        return total - sum(a * int(c) for a, c in zip(self.num, counts) if c)
+        counts = np.einsum("i,ij->j", w, e.member_c[groups])[self.order]
+        return total - sum(a * int(c) for a, c in zip(self.num, counts.tolist()) if c)
 
     def _affordable_exactly(self, p: int) -> bool:
         e = self.e
@@ -716,6 +855,20 @@ class _Run:
         self.cost += e.real_cost[pid]
         self.money -= e.cost[p]
 
+    def ceilings(self) -> list[float]:
+        """Float upper bounds on each winner's exact price per unit of utility, by round."""
+        if self._ceilings is None:
+            self._ceilings = self._exact_ceilings()
+        return self._ceilings
+
+    def _exact_ceilings(self) -> list[float]:
+        e = self.e
+        # float(Fraction) is correctly rounded: within one ulp of the exact value
+        return [
+            float(Fraction(a, self.den * e.cost[p])) * (1 + 4 * _U)
+            for a, p in zip(self.num, self.order)
+        ]
+
     def outcome(self) -> _Outcome:
         """The selection with exact payments in real money."""
         e = self.e
@@ -754,28 +907,30 @@ class _MES:
     every cost are integers.
     """
 
-    def __init__(self, instance: Instance):
+    def __init__(self, instance: Instance, ballots: Counter | None = None):
         self.instance = instance
         self.n = len(instance.ballots)
+        if ballots is None:
+            ballots = _distinct_ballots(instance)
         denominators = [Fraction(instance.budget).denominator]
         denominators += [Fraction(p.cost).denominator for p in instance.projects]
         self.scale = max(self.n, 1) * math.lcm(*denominators)
         self.base = int(instance.budget * self.scale) // max(self.n, 1)  # B/n, scaled
         self.step = self.scale  # one unit of money per voter
         self.real_cost = {p.id: p.cost for p in instance.projects}
-        approvals = Counter(pid for ballot in instance.ballots for pid in ballot)
+        approvals = _approvals(ballots)
         # pabutools' MES ignores projects nobody approves and zero-cost ones
         # (with Cost_Sat their satisfaction is 0)
         self.ids = sorted(p.id for p in instance.projects if p.cost > 0 and approvals[p.id] > 0)
         self.cost = [int(self.real_cost[pid] * self.scale) for pid in self.ids]
         self.cost_f = [float(c) for c in self.cost]
-        self._group_ballots(instance)
+        self._group_ballots(ballots)
 
-    def _group_ballots(self, instance: Instance) -> None:
+    def _group_ballots(self, ballots: Counter) -> None:
         index = {pid: i for i, pid in enumerate(self.ids)}
-        groups = Counter(
-            frozenset(index[pid] for pid in ballot if pid in index) for ballot in instance.ballots
-        )
+        groups = Counter()
+        for ballot, voters in ballots.items():
+            groups[frozenset(index[pid] for pid in ballot if pid in index)] += voters
         groups.pop(frozenset(), None)
         ballots = sorted(tuple(sorted(g)) for g in groups)  # independent of ballot order
         self.group_count = len(ballots)
@@ -808,8 +963,46 @@ class _MES:
         left = self.instance.budget - cost
         return all(pid in chosen or self.real_cost[pid] > left for pid in self.ids)
 
-    def run(self, k: int) -> _Run:
-        return _Run(self, k)
+    def run(self, k: int, ref: _Run | None = None) -> _Run:
+        return _Run(self, k, ref)
+
+    @staticmethod
+    def bracketed(low: _Run, high: _Run) -> bool:
+        """Proof that MES selects ``low.order`` at every increment between ``low.k`` and ``high.k``.
+
+        ``high`` must have been run against a reference run ``ref`` (see
+        :class:`_Run`) at an increment <= ``low.k``. Claim: if ``ref``,
+        ``low`` and ``high`` select the same projects in the same order, and
+        in every round j of ``high`` every project left loses against
+        ``ref``'s winner of round j at ``ref``'s price, then every k between
+        ``low.k`` and ``high.k`` selects that order too.
+
+        Monotonicity: if two increments k1 < k2 pick the same winners up to
+        round j, every voter's budget at the start of round j is at least as
+        large at k2 (budgets start at B/n + k; a price is non-increasing in
+        its supporters' budgets; a voter keeps max(budget - price, 0), which
+        grows with the budget and shrinks with the price), so every
+        project's price per unit of utility at round j is at most as large
+        at k2, and every project affordable at k1 is affordable at k2.
+
+        By induction on the rounds, assuming the winners before round j agree
+        at every k in [ref.k, high.k]: round j's winner w costs at k at most
+        its price at ``ref.k`` and is affordable (it was at ``ref.k``); any
+        other project is either unaffordable at k (it was at ``high.k``) or
+        costs at least its price at ``high.k``, which exceeds w's price at
+        ``ref.k`` (or equals it, with a larger id): w wins round j at k.
+        After the last round nothing is affordable at ``high.k``, hence at k.
+        The selection, the only input of the add1 stopping checks, is
+        therefore the same at every k in between.
+        """
+        ref = high.ref
+        return (
+            ref is not None
+            and ref.k <= low.k
+            and ref.order == low.order == high.order
+            and len(high.beaten) == len(high.order)
+            and all(high.beaten)
+        )
 
     @property
     def can_jump(self) -> bool:

@@ -225,6 +225,76 @@ RESULT_PAGE_PARAMETERS = [
 ]
 
 
+HEX = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+LEDGER_HEAD = {
+    "cycle_id": {"type": "integer"},
+    "size": {"type": "integer", "minimum": 0, "description": "Number of ledger entries"},
+    "root": {**HEX, "description": "Merkle tree root (RFC 6962), hex"},
+    "algorithm": {"type": "string", "const": "RFC6962-SHA256"},
+    "leaf": {"type": "string"},
+    "node": {"type": "string"},
+    "frozen": {"type": "boolean", "description": "True once voting closed (never changes)"},
+    "frozen_at": STAMP,
+    "leaves_url": {"type": ["string", "null"], "description": "Every entry, after close"},
+}
+RESULT_VERSION = _obj(
+    {
+        "rule": {"type": "string"},
+        "version": {"type": "integer", "minimum": 1},
+        "reason": {"type": ["string", "null"], "description": "Why a correction was made"},
+        "published_at": STAMP,
+        "engine_rule": {"type": ["string", "null"]},
+        "min_votes": {"type": ["integer", "null"]},
+        "costs": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "votes": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "selected": {"type": "array", "items": {"type": "integer"}},
+        "total_cost": {"type": "integer"},
+        "ledger": {
+            "type": ["object", "null"],
+            "description": "The frozen ledger head this result was computed from",
+        },
+    }
+)
+SCHEMAS.update(
+    {
+        "LedgerHead": _obj(LEDGER_HEAD),
+        "LedgerProof": _obj(
+            {
+                "cycle_id": {"type": "integer"},
+                "leaf_index": {"type": "integer", "minimum": 0},
+                "tree_size": {"type": "integer", "minimum": 1},
+                "root": HEX,
+                "algorithm": {"type": "string"},
+                "leaf_data": {"type": "string", "description": "Canonical JSON of the entry"},
+                "leaf_hash": HEX,
+                "audit_path": {"type": "array", "items": HEX},
+            }
+        ),
+        "LedgerLeaves": _obj(
+            {
+                "cycle_id": {"type": "integer"},
+                "size": {"type": "integer", "minimum": 0},
+                "root": HEX,
+                "algorithm": {"type": "string"},
+                "leaves": {"type": "array", "items": {"type": "string"}},
+            }
+        ),
+        "Verification": _obj(
+            {
+                "cycle_id": {"type": "integer"},
+                "budget": {"type": "integer"},
+                "ballot_rule": {"type": "string"},
+                "winner_rule": {"type": "string"},
+                "min_votes": {"type": ["integer", "null"]},
+                "voting_closed": {"type": "boolean"},
+                "ledger": _obj(LEDGER_HEAD),
+                "results": {"type": "array", "items": RESULT_VERSION},
+            }
+        ),
+    }
+)
+
+
 def _id(name):
     return {
         "name": name,
@@ -283,6 +353,47 @@ PATHS = {
         params=[_id("cycle_id"), *RESULT_PAGE_PARAMETERS],
         operation_id="getResults",
     ),
+    "/cycles/{cycle_id}/ledger": _get(
+        "The public ballot ledger's head: size, root hash, algorithm",
+        "LedgerHead",
+        params=[_id("cycle_id")],
+        operation_id="getLedgerHead",
+    ),
+    "/cycles/{cycle_id}/ledger/proof": _get(
+        "A ballot's ledger entry and its audit path, by receipt code (404: unknown code)",
+        "LedgerProof",
+        params=[
+            _id("cycle_id"),
+            {"name": "receipt", "in": "query", "required": True, "schema": {"type": "string"}},
+        ],
+        operation_id="getLedgerProof",
+    ),
+    "/cycles/{cycle_id}/ledger/leaves": _get(
+        "Every ledger entry in order, once voting has closed (404 before)",
+        "LedgerLeaves",
+        params=[_id("cycle_id")],
+        operation_id="listLedgerLeaves",
+    ),
+    "/cycles/{cycle_id}/verification": _get(
+        "Rules, costs and every published result version, for independent recounts",
+        "Verification",
+        params=[_id("cycle_id")],
+        operation_id="getVerification",
+    ),
+    "/cycles/{cycle_id}/ballots.pb": {
+        "get": {
+            "operationId": "getBallotsPb",
+            "summary": "The anonymised ballots as a pabulib .pb file, once voting has closed",
+            "parameters": [_id("cycle_id")],
+            "responses": {
+                "200": {
+                    "description": "OK",
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                },
+                **ERRORS,
+            },
+        }
+    },
     "/drafts": _get(
         "Draft laws under discussion", "DraftPage", paged=True, operation_id="listDrafts"
     ),

@@ -10,7 +10,7 @@ import traceback
 from pathlib import Path
 
 from huey import RedisHuey, SqliteHuey
-from sqlalchemy import event
+from sqlalchemy import event, update
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
@@ -120,12 +120,15 @@ def _update(job_id, **fields):
 
 
 def _claim(job_id):
-    """Mark the job running unless another worker already took it (or it is unknown)."""
+    """Mark the job running unless another worker already took it (or it is unknown): one
+    conditional UPDATE, so two workers handed the same id cannot both run it."""
     with _side_session() as session:
-        row = session.get(Job, job_id)
-        if row is None or row.status != "queued":
-            return None
-        row.status, row.started_at = "running", utcnow()
+        claimed = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == "queued")
+            .values(status="running", started_at=utcnow())
+        ).rowcount
+        row = session.get(Job, job_id) if claimed else None
         session.commit()
         return row
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from portal.budgeting import pabulib
+from portal.budgeting import pabulib, tally
 from portal.budgeting.tally import RULES, Instance, Project, Share, TallyError, _run, run
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "pabulib"
@@ -200,3 +200,34 @@ def test_small_electorate_with_a_large_budget_skips_increments_exactly(rule):
     assert time.perf_counter() - start < 2  # a guard only: one by one this takes minutes
     assert result.total_cost <= 60_000_000
     assert result.increment > 1_000_000
+
+
+def larger_electorate_big_budget(unit: int) -> Instance:
+    """12 projects, 300 voters, budget 60,000 * unit: too many ballots for the exact replay."""
+    rng = random.Random(5)
+    ids = [str(i) for i in range(1, 13)]
+    projects = tuple(
+        Project(i, rng.randint(2, 30) * 1000 * unit + rng.randint(0, 999) * unit) for i in ids
+    )
+    ballots = tuple(frozenset(rng.sample(ids, rng.randint(1, 6))) for _ in range(300))
+    return Instance(60_000 * unit, projects, ballots)
+
+
+@pytest.mark.parametrize("rule", ["mes-add1", "mes-add1-early"])
+def test_larger_electorate_with_a_large_budget_brackets_increments_exactly(rule, monkeypatch):
+    scaled = larger_electorate_big_budget(1)
+    engine = tally._MES(scaled)
+    assert engine.group_count * len(engine.ids) > tally._JUMP_LIMIT  # bracketing, not replay
+    assert run(scaled, rule) == _run(scaled, rule, single_steps=True)
+    runs = []
+    original = tally._MES.run
+
+    def counted(self, k, ref=None):
+        runs.append(k)
+        return original(self, k, ref)
+
+    monkeypatch.setattr(tally._MES, "run", counted)
+    result = run(larger_electorate_big_budget(1000), rule)  # 60,000,000
+    assert result.total_cost <= 60_000_000
+    assert result.increment > 50_000
+    assert len(runs) < result.increment / 10  # one by one: one run per increment

@@ -162,3 +162,14 @@ def big_budget_instances(draw):
 @given(big_budget_instances(), st.sampled_from(ADD1_RULES))
 def test_skipping_increments_gives_the_one_by_one_result(instance, rule):
     assert _run(instance, rule, single_steps=False) == _run(instance, rule, single_steps=True)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.one_of(instances(), tied_instances(), big_budget_instances()),
+    st.sampled_from(ADD1_RULES),
+)
+def test_bracketing_increments_gives_the_one_by_one_result(instance, rule):
+    # forced on small electorates too, where the exact replay would otherwise serve
+    bracketed = _run(instance, rule, single_steps=False, bracket=True)
+    assert bracketed == _run(instance, rule, single_steps=True)

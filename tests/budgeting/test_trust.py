@@ -19,7 +19,7 @@ from portal.budgeting.models import Ballot, CycleDateChange, CycleResult
 
 make_cycle = budget_fixtures.make_cycle
 make_project = budget_fixtures.make_project
-SECRET = "testing-secret"  # = TestingConfig.SECRET_KEY, so the CLI checks receipts too
+SECRET = "testing-receipt-key"  # = TestingConfig.RECEIPT_KEY, so the CLI checks receipts too
 KEY = "testing-ballot-key"
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -409,3 +409,30 @@ def test_budgeting_actions_reach_the_audit_log(db, voting):
         sa.select(AuditEntry).where(AuditEntry.action == "budgeting.paper_ballot")
     )
     assert paper.actor_id == staff.id and str(voter.id) not in paper.details
+
+
+def test_ledger_responses_match_the_openapi_document(db, voting, client):
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
+    cycle = _published(db, voting)
+    spec = client.get("/api/v1/openapi.json").get_json()
+    registry = Registry().with_resource("urn:t", Resource(contents=spec, specification=DRAFT202012))
+    receipt = db.session.scalar(sa.select(Ballot.receipt).where(Ballot.cycle_id == cycle.id))
+    for path, url in (
+        ("/cycles/{cycle_id}/ledger", f"/api/v1/cycles/{cycle.id}/ledger"),
+        (
+            "/cycles/{cycle_id}/ledger/proof",
+            f"/api/v1/cycles/{cycle.id}/ledger/proof?receipt={receipt}",
+        ),
+        ("/cycles/{cycle_id}/ledger/leaves", f"/api/v1/cycles/{cycle.id}/ledger/leaves"),
+        ("/cycles/{cycle_id}/verification", f"/api/v1/cycles/{cycle.id}/verification"),
+    ):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        pointer = path.replace("~", "~0").replace("/", "~1")
+        ref = f"urn:t#/paths/{pointer}/get/responses/200/content/application~1json/schema"
+        validator = Draft202012Validator({"$ref": ref}, registry=registry)
+        errors = [e.message for e in validator.iter_errors(json.loads(response.data))]
+        assert errors == [], (url, errors)

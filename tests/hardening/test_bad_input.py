@@ -698,3 +698,20 @@ def test_proposal_pages_show_no_names_to_the_public(app, db, as_role):
         assert "Secretname" not in page
     staff_page = as_role("staff").get(f"/budget/proposals/{proposal.id}").get_data(as_text=True)
     assert "Aigerim Secretname" in staff_page
+
+
+@pytest.mark.parametrize("url", ["/api/v1/cycles", "/budget/", "/login"])
+def test_wrong_method_says_which_are_allowed(db, client, url):
+    response = client.open(url, method="TRACE")
+    assert response.status_code == 405
+    assert "GET" in response.headers["Allow"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/budget/photos/a%00b.jpg", "/budget/photos/thumbs/%1b.png", "/api/v1/x%00"]
+)
+def test_control_characters_in_the_path_are_not_found(db, client, path):
+    before = row_counts()
+    response = client.get(path, headers=EN)
+    assert response.status_code == 404
+    assert row_counts() == before

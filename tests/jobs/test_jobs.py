@@ -2,6 +2,7 @@
 real `flask jobs worker` process doing a job end to end."""
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -12,7 +13,7 @@ from dbutil import fresh_database_url, prepare_schema
 
 from portal import create_app
 from portal.extensions import db as _db
-from portal.jobs import enqueue, job
+from portal.jobs import enqueue, init_app, job
 from portal.jobs.models import Job
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,8 +92,37 @@ def worker_setup(tmp_path, worker_id):
         _db.engine.dispose()
 
 
-def test_real_worker_process_completes_a_job(worker_setup):
+@pytest.fixture
+def redis_url(tmp_path):
+    """A redis-server of the test's own on a free port (installed by `make redis`)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    yield f"redis://127.0.0.1:{port}/0"
+    server.terminate()
+    server.wait(timeout=20)
+
+
+@pytest.mark.parametrize("queue", ["sqlite", "redis"])
+def test_real_worker_process_completes_a_job(worker_setup, queue, request):
     app, env = worker_setup
+    if queue == "redis":
+        url = request.getfixturevalue("redis_url")
+        app.config["JOBS_REDIS_URL"] = env["JOBS_REDIS_URL"] = url
+        init_app(app)  # the app's queue is now the Redis one, like the worker's
+        assert app.extensions["huey"].storage.__class__.__name__ == "RedisStorage"
     with app.app_context():
         row = enqueue(_db.session, "jobs.ping", {"steps": 4})
         _db.session.commit()
