@@ -110,6 +110,9 @@ def _attach_register_error(form, code):
             form.full_name,
             _("This field contains characters that are not allowed."),
         ),
+        "bad_name": (form.full_name, _("Enter your full name (at most 200 characters).")),
+        "bad_email": (form.email, _("Enter a valid e-mail address.")),
+        "bad_phone": (form.phone, _("Enter a Kazakhstan number: +7 and 10 digits.")),
     }
     field, message = messages[code]
     field.errors = list(field.errors) + [message]
