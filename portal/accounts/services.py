@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import hmac
 import io
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -53,6 +54,9 @@ def iin_digest(iin, key):
     return hmac.new(key.encode(), iin.strip().encode(), hashlib.sha256).hexdigest()
 
 
+PHONE_RE = re.compile(r"^\+7\d{10}$")
+
+
 def normalise_email(email):
     return (email or "").strip().lower()
 
@@ -83,6 +87,13 @@ def register(
         raise AccountError("consent_required")
     if bad_field(single={"full_name": full_name, "email": email, "phone": phone}):
         raise AccountError("control_chars")
+    # The form checks these too; CLI commands, imports and scripts come here directly.
+    if not 0 < len((full_name or "").strip()) <= 200:
+        raise AccountError("bad_name")
+    if not 0 < len(normalise_email(email)) <= 254 or "@" not in (email or ""):
+        raise AccountError("bad_email")
+    if not PHONE_RE.match(phone or ""):
+        raise AccountError("bad_phone")
     info = parse_iin(iin)
     iin_hash = iin_digest(iin, key)
     email = normalise_email(email)

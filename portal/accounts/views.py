@@ -135,6 +135,16 @@ def _attach_register_error(form, code):
         form.full_name.errors = list(form.full_name.errors) + [
             _("This field contains characters that are not allowed.")
         ]
+    elif code == "bad_name":
+        form.full_name.errors = list(form.full_name.errors) + [
+            _("Enter your full name (at most 200 characters).")
+        ]
+    elif code == "bad_email":
+        form.email.errors = list(form.email.errors) + [_("Enter a valid e-mail address.")]
+    elif code == "bad_phone":
+        form.phone.errors = list(form.phone.errors) + [
+            _("Enter a Kazakhstan number: +7 and 10 digits.")
+        ]
     else:  # consent_required: the form checks it first; the service checks again
         form.consent.errors = list(form.consent.errors) + [
             _("Without your consent we cannot create an account. Read the notice.")
