@@ -608,6 +608,9 @@ class _Run:
         heap = list(engine.initial_heap)  # a sorted list is a valid heap
         while self._round(heap):
             pass
+        # keep only what :meth:`_MES.bracketed` reads, not a chain of whole runs
+        self.ref_k, self.ref_order = (ref.k, ref.order) if ref is not None else (None, None)
+        self.ref = None
 
     # ---------------------------------------------------------- one round
     def _round(self, heap) -> bool:
@@ -995,11 +998,10 @@ class _MES:
         The selection, the only input of the add1 stopping checks, is
         therefore the same at every k in between.
         """
-        ref = high.ref
         return (
-            ref is not None
-            and ref.k <= low.k
-            and ref.order == low.order == high.order
+            high.ref_k is not None
+            and high.ref_k <= low.k
+            and high.ref_order == low.order == high.order
             and len(high.beaten) == len(high.order)
             and all(high.beaten)
         )
