@@ -15,9 +15,9 @@ from helpers import PASSWORD, make_user, post_form
 from portal import create_app, database
 from portal.accounts import services as account_services
 from portal.accounts.models import User, utcnow
+from portal.extensions import db as _db
 
 DAY = dt.timedelta(days=1)
-from portal.extensions import db as _db
 
 sqlite_only = pytest.mark.skipif(
     postgres_base_url() is not None, reason="SQLite locking; PostgreSQL readers never wait"
