@@ -36,7 +36,7 @@ def create_app(config="development"):
 
 
 def _register_extensions(app):
-    from portal import database, i18n, security
+    from portal import database, formatting, i18n, security
     from portal.accounts.services import configure_hasher
     from portal.extensions import csrf, db, login_manager, migrate
 
@@ -47,6 +47,7 @@ def _register_extensions(app):
     csrf.init_app(app)
     login_manager.init_app(app)
     i18n.init_app(app)
+    formatting.init_app(app)
     configure_hasher(**app.config.get("ARGON2_PARAMS", {}))
 
 

@@ -17,6 +17,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
 
 from portal import charts
 from portal.accounts.domain import IINError
@@ -513,6 +514,30 @@ def notifications():
     services.mark_notifications_read(db.session, current_user)
     db.session.commit()
     return render_template("budgeting/notifications.html", page=page, unread=unread)
+
+
+@bp.route("/my/proposals")
+@login_required
+def my_proposals():
+    query = (
+        select(Proposal)
+        .options(joinedload(Proposal.cycle))
+        .where(Proposal.author_id == current_user.id)
+        .order_by(Proposal.created_at.desc(), Proposal.id.desc())
+    )
+    return render_template("budgeting/my_proposals.html", page=paginate(query))
+
+
+@bp.route("/my/ballots")
+@login_required
+def my_ballots():
+    query = (
+        select(Ballot)
+        .options(joinedload(Ballot.cycle))
+        .where(Ballot.voter_id == current_user.id)
+        .order_by(Ballot.created_at.desc(), Ballot.id.desc())
+    )
+    return render_template("budgeting/my_ballots.html", page=paginate(query))
 
 
 # ------------------------------------------------------------------ voting

@@ -287,8 +287,8 @@ def report(comment_id):
 @bp.route("/my-comments")
 @login_required
 def my_comments():
-    comments = services.comments_of(db.session, current_user)
-    return render_template("consultations/my_comments.html", comments=comments)
+    page = paginate(services.comments_of_query(current_user))
+    return render_template("consultations/my_comments.html", page=page, comments=page.items)
 
 
 @bp.route("/<int:draft_id>/summary")
