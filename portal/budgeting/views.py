@@ -51,6 +51,7 @@ from portal.budgeting.models import (
     Proposal,
     ProposalPhoto,
 )
+from portal.errors import Refusal
 from portal.extensions import db
 from portal.pagination import paginate
 from portal.permissions import require_region_access, roles_required
@@ -122,6 +123,47 @@ def _is_staff_for(cycle):
         current_user.is_authenticated
         and current_user.role in ("staff", "admin")
         and current_user.works_for(cycle.region_id)
+    )
+
+
+def participation_refusal(cycle):
+    """Why the signed-in user may not propose or vote in the cycle, and what to do about it."""
+    user = current_user
+    if user.verified_region_id is None:
+        return Refusal(
+            _(
+                "Your residence is not verified yet, so you cannot propose or vote. "
+                "Akimat staff verify residents, or your IIN is found in the voter register."
+            ),
+            url_for("main.verification_help"),
+            _("How to get verified"),
+        )
+    if user.verified_region_id != cycle.region_id:
+        return Refusal(
+            _(
+                "This cycle is for residents of %(region)s; you are verified as a resident "
+                "of %(yours)s.",
+                region=cycle.region.name,
+                yours=user.verified_region.name,
+            ),
+            url_for("main.index", region=user.verified_region.code),
+            _("See the cycles of your region"),
+        )
+    return Refusal(
+        _(
+            "This cycle is only for residents of the district %(district)s.",
+            district=cycle.district.name if cycle.district else "—",
+        ),
+        url_for("budgeting.cycle", cycle_id=cycle.id),
+        _("Back to the cycle"),
+    )
+
+
+def author_refusal(proposal):
+    return Refusal(
+        _("Only the author of a proposal may change or withdraw it."),
+        url_for("budgeting.proposal", proposal_id=proposal.id),
+        _("Back to the proposal"),
     )
 
 
@@ -349,7 +391,7 @@ def _save_photos(proposal, form):
 def new_proposal(cycle_id):
     cycle = db.get_or_404(BudgetCycle, cycle_id)
     if not services.may_take_part(current_user, cycle):
-        abort(403)
+        raise participation_refusal(cycle)
     form = ProposalForm(cap=cycle.cost_cap)
     _proposal_form_choices(form, cycle)
     status = 200
@@ -402,7 +444,7 @@ def edit_proposal(proposal_id):
     proposal = db.get_or_404(Proposal, proposal_id)
     cycle = proposal.cycle
     if proposal.author_id != current_user.id:
-        abort(403)
+        raise author_refusal(proposal)
     form = ProposalForm(cap=cycle.cost_cap, obj=proposal if request.method == "GET" else None)
     _proposal_form_choices(form, cycle)
     if request.method == "GET":
@@ -434,7 +476,7 @@ def edit_proposal(proposal_id):
 def withdraw_proposal(proposal_id):
     proposal = db.get_or_404(Proposal, proposal_id)
     if proposal.author_id != current_user.id:
-        abort(403)
+        raise author_refusal(proposal)
     try:
         services.withdraw_proposal(db.session, current_user, proposal)
     except BudgetRuleError as error:
@@ -567,7 +609,7 @@ def _ballot_page(cycle, chosen=(), error=None, status=200, paper_form=None):
 def ballot(cycle_id):
     cycle = db.get_or_404(BudgetCycle, cycle_id)
     if not services.may_take_part(current_user, cycle):
-        abort(403)
+        raise participation_refusal(cycle)
     if request.method == "GET":
         return _ballot_page(cycle)
     EmptyForm().validate_on_submit()
@@ -576,7 +618,13 @@ def ballot(cycle_id):
         stored = services.cast_ballot(db.session, current_user, cycle, chosen, secret=_secret())
     except BudgetRuleError as error:
         db.session.rollback()
-        return _ballot_page(cycle, chosen, message(error), _status_for(error))
+        text = message(error)
+        if error.code == "other_channel":
+            text = _(
+                "You have already voted on paper at an akimat desk in this cycle. One person "
+                "votes once, and your paper ballot counts."
+            )
+        return _ballot_page(cycle, chosen, text, _status_for(error))
     db.session.commit()
     return redirect(url_for("budgeting.receipt", cycle_id=cycle.id, ballot_id=stored.id))
 
@@ -590,7 +638,11 @@ def receipt(cycle_id, ballot_id):
     if stored.voter_id != current_user.id and not (
         stored.channel == "paper" and _is_staff_for(stored.cycle)
     ):
-        abort(403)
+        raise Refusal(
+            _("This receipt belongs to another voter. Anyone can check a receipt by its code."),
+            url_for("budgeting.lookup_receipt"),
+            _("Check a receipt"),
+        )
     projects = db.session.scalars(
         select(Proposal).where(Proposal.id.in_(stored.project_ids)).order_by(Proposal.id)
     ).all()
@@ -669,7 +721,11 @@ def counts(cycle_id):
     cycle = db.get_or_404(BudgetCycle, cycle_id)
     user = current_user if current_user.is_authenticated else None
     if not services.counts_visible(user, cycle):
-        abort(403)
+        raise Refusal(
+            _("Vote counts are shown when voting has closed, so that they do not sway voters."),
+            url_for("budgeting.cycle", cycle_id=cycle.id),
+            _("Back to the cycle"),
+        )
     votes = services.vote_counts(db.session, cycle)
     projects = services.ballot_projects(db.session, cycle)
     rows = sorted(projects, key=lambda p: (-votes[p.id], p.id))

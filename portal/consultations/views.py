@@ -22,6 +22,7 @@ from portal.consultations.forms import (
 )
 from portal.consultations.models import Article, Comment, Draft
 from portal.consultations.services import ConsultationError
+from portal.errors import Refusal
 from portal.extensions import db
 from portal.forms import BaseForm
 from portal.pagination import paginate
@@ -133,7 +134,14 @@ def _draft_or_404(draft_id):
 
 def _manage_or_403(draft):
     if not (current_user.is_authenticated and services.can_manage(current_user, draft)):
-        abort(403)
+        raise Refusal(
+            _(
+                "Only the akimat staff of the draft's region (or administrators, for national "
+                "drafts) manage it."
+            ),
+            url_for("consultations.show", draft_id=draft.id),
+            _("Back to the draft"),
+        )
 
 
 def _user():

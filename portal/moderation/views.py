@@ -12,6 +12,7 @@ from sqlalchemy import select
 from portal.consultations.models import Campaign, Comment, Draft
 from portal.consultations.services import can_moderate, plain
 from portal.consultations.views import error_message
+from portal.errors import Refusal
 from portal.extensions import db
 from portal.moderation import services
 from portal.moderation.forms import ActionForm, QueueFilterForm, TopicForm
@@ -21,6 +22,14 @@ from portal.regions.models import Region
 
 bp = Blueprint("moderation", __name__, url_prefix="/moderation")
 ACTIONS = ("publish", "reject", "restore")
+
+
+def _other_region():
+    return Refusal(
+        _("This draft is moderated by the moderators of its region."),
+        url_for("moderation.queue"),
+        _("Go to your queue"),
+    )
 
 
 def _wants_json():
@@ -104,7 +113,7 @@ def _comment_or_404(comment_id):
     if comment is None:
         abort(404)
     if not can_moderate(current_user, comment.draft):
-        abort(403)
+        raise _other_region()
     return comment
 
 
@@ -154,7 +163,7 @@ def bulk():
     except ModerationError as error:
         db.session.rollback()
         if error.code == "forbidden":
-            abort(403)
+            raise _other_region() from None
         return _done(error_message(error), ok=False, status=422)
     db.session.commit()
     return _done(_("%(count)d comments updated.", count=len(comments)))
@@ -177,7 +186,7 @@ def _draft_for_moderation(draft_id):
     if draft is None:
         abort(404)
     if not can_moderate(current_user, draft):
-        abort(403)
+        raise _other_region()
     return draft
 
 
