@@ -19,7 +19,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
-from portal import charts
+from portal import charts, formatting
 from portal.accounts.domain import IINError
 from portal.accounts.forms import EmptyForm
 from portal.accounts.models import iin_key, utcnow
@@ -73,16 +73,12 @@ SORTS = {
 
 @bp.app_template_filter("tenge")
 def tenge_filter(value):
-    if value is None:
-        return "—"
-    return f"{int(value):,}".replace(",", "\u202f") + "\u00a0₸"
+    return formatting.money(value)
 
 
 @bp.app_template_filter("localtime")
 def localtime_filter(value):
-    if value is None:
-        return "—"
-    return domain.utc_to_local(value).strftime("%Y-%m-%d %H:%M")
+    return formatting.when(value, "short")
 
 
 @bp.app_context_processor

@@ -1,11 +1,11 @@
 """Draft-law consultations: public pages, comments, staff publishing and answers."""
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from portal import formatting
 from portal.consultations import calendar, services
 from portal.consultations.forms import (
     AnswerForm,
@@ -39,9 +39,9 @@ def error_message(error):
     messages = {
         "forbidden": _("You may not do this for this draft."),
         "closed": _(
-            "The discussion is closed: comments were accepted until the end of %(day)s "
-            "(Astana time).",
-            day=format_date(last_day) if last_day else "—",
+            "The discussion is closed: comments were accepted until the end of %(day)s (%(zone)s).",
+            day=formatting.day(last_day) if last_day else "—",
+            zone=formatting.TIME_ZONE_NAME,
         ),
         "not_open_yet": _("This draft is not open for discussion yet."),
         "empty_text": _("Write your comment first."),

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import default_exceptions
 
 from portal import charts
+from portal.budgeting.forms import CATEGORY_LABELS
 from portal.budgeting.models import BudgetCycle
 from portal.consultations.models import Draft
 from portal.exports import dashboards, forms, services
@@ -111,7 +112,10 @@ def _cycle_context(cycle):
     context["day_chart"] = charts.column_chart(figures["per_day"])
     context["label_every"] = charts.label_every(len(figures["per_day"]))
     context["category_chart"] = charts.bar_chart(
-        sorted(figures["by_category"].items(), key=lambda kv: -kv[1])
+        sorted(
+            ((CATEGORY_LABELS.get(k, k), v) for k, v in figures["by_category"].items()),
+            key=lambda kv: -kv[1],
+        )
     )
     return context
 
@@ -187,6 +191,7 @@ def _download(subject, obj, check):
         "lang": current_language(),
         "labels": forms.headers(),
         "sheet_titles": forms.sheet_titles(),
+        "value_labels": forms.value_labels(),
     }
     bind, model, obj_id = db.session.get_bind(), type(obj), obj.id
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from portal.consultations.models import Campaign, Comment, Draft
 from portal.consultations.services import can_moderate, plain
-from portal.consultations.views import error_message
+from portal.consultations.views import error_message, labels
 from portal.errors import Refusal
 from portal.extensions import db
 from portal.moderation import services
@@ -117,9 +117,12 @@ def _comment_or_404(comment_id):
     return comment
 
 
-def _done(message, ok=True, status=200):
+def _done(message, ok=True, status=200, status_label=None):
     if _wants_json():
-        return jsonify({"ok": ok, "message": message}), status
+        body = {"ok": ok, "message": message}
+        if status_label is not None:
+            body["status_label"] = status_label
+        return jsonify(body), status
     flash(message, "success" if ok else "error")
     return redirect(_safe_next(url_for("moderation.queue")))
 
@@ -144,7 +147,10 @@ def act(comment_id, action):
         "reject": _("Comment %(id)d is rejected.", id=comment.id),
         "restore": _("Comment %(id)d is published again.", id=comment.id),
     }
-    return _done(messages[action])
+    label = labels()["statuses"][comment.status]
+    if comment.reject_reason:
+        label = f"{label}: {labels()['reasons'][comment.reject_reason]}"
+    return _done(messages[action], status_label=label)
 
 
 @bp.route("/bulk", methods=["POST"])

@@ -49,6 +49,8 @@ document.addEventListener("DOMContentLoaded", function () {
       say(result.body.message);
       if (result.ok) {
         row.classList.add("is-done");
+        var cell = row.querySelector(".js-status");
+        if (cell && result.body.status_label) { cell.textContent = result.body.status_label; }
         row.querySelectorAll("form.js-publish, form.js-reject").forEach(function (f) { f.remove(); });
         focusRow(current + 1);
       }
