@@ -56,6 +56,36 @@ def _safe_next(default):
     return default
 
 
+SHORTCUTS_COOKIE = "shortcuts"
+
+
+def shortcuts_on():
+    """Single-key shortcuts are on unless the moderator switched them off (WCAG 2.1.4)."""
+    return request.cookies.get(SHORTCUTS_COOKIE) != "off"
+
+
+@bp.route("/shortcuts", methods=["POST"])
+@roles_required("moderator")
+def shortcuts():
+    """Switch the queue's single-key shortcuts on or off; remembered for a year."""
+    ActionForm().validate_on_submit()  # CSRF is checked globally
+    on = request.form.get("on") == "1"
+    response = redirect(_safe_next(url_for("moderation.queue")))
+    response.set_cookie(
+        SHORTCUTS_COOKIE,
+        "on" if on else "off",
+        max_age=365 * 24 * 3600,
+        httponly=True,
+        samesite="Lax",
+        secure=request.is_secure,
+    )
+    flash(
+        _("Single-key shortcuts are on.") if on else _("Single-key shortcuts are off."),
+        "success",
+    )
+    return response
+
+
 @bp.route("/")
 @roles_required("moderator")
 def queue():
@@ -92,6 +122,7 @@ def queue():
     )
     return render_template(
         "moderation/queue.html",
+        shortcuts_on=shortcuts_on(),
         comments=comments,
         total=total,
         count_cap=services.COUNT_CAP,

@@ -68,6 +68,8 @@ document.addEventListener("DOMContentLoaded", function () {
   });
 
   document.addEventListener("keydown", function (event) {
+    // The moderator may switch single-key shortcuts off (WCAG 2.1.4); buttons still work.
+    if (table.getAttribute("data-shortcuts") === "off") { return; }
     var tag = event.target.tagName;
     if (event.ctrlKey || event.metaKey || event.altKey) { return; }
     if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT") { return; }
