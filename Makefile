@@ -11,7 +11,7 @@ CHROMIUM := /usr/bin/chromium
 # Two workers match the 2-core CI machine; override with `make test PYTEST_ARGS=...`.
 PYTEST_ARGS ?= -n 2
 
-.PHONY: setup run test db translations chromium lint extract-messages bench bench-tally clean
+.PHONY: setup run test db translations chromium pdf-libs lint extract-messages bench bench-tally clean
 
 setup: $(VENV)/.installed translations
 
@@ -28,7 +28,7 @@ db: setup
 	$(FLASK) db upgrade
 	$(FLASK) demo load
 
-run: db
+run: db pdf-libs
 	@echo "Tynda is starting on http://$(HOST):$(PORT)/ (Ctrl+C to stop)"
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
@@ -43,7 +43,20 @@ chromium:
 	  fi; \
 	fi
 
-test: setup chromium
+# WeasyPrint (PDF reports) needs Pango and a font with Kazakh letters; the tests read PDFs
+# back with poppler's pdftotext.
+PDF_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils
+pdf-libs:
+	@if ! dpkg -s $(PDF_PACKAGES) >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Pango, DejaVu fonts and poppler-utils for PDF reports..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PDF_PACKAGES) >/dev/null; \
+	  else \
+	    echo "PDF reports need: sudo apt-get install $(PDF_PACKAGES)" >&2; exit 1; \
+	  fi; \
+	fi
+
+test: setup chromium pdf-libs
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: setup
