@@ -28,8 +28,11 @@ db: setup
 	$(FLASK) db upgrade
 	$(FLASK) demo load
 
+# A job worker runs beside the dev server (tallies, clustering); Ctrl+C stops both.
 run: db pdf-libs
-	@echo "Tynda is starting on http://$(HOST):$(PORT)/ (Ctrl+C to stop)"
+	@echo "Tynda is starting on http://$(HOST):$(PORT)/ with a job worker (Ctrl+C to stop)"
+	@$(FLASK) jobs worker & WORKER=$$!; \
+	trap 'kill $$WORKER 2>/dev/null; wait $$WORKER 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 chromium:

@@ -36,12 +36,13 @@ def create_app(config="development"):
 
 
 def _register_extensions(app):
-    from portal import database, formatting, i18n, security
+    from portal import database, formatting, i18n, jobs, security
     from portal.accounts.services import configure_hasher
     from portal.extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)
     database.configure_engines()
+    jobs.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     security.init_app(app)
     csrf.init_app(app)
@@ -54,10 +55,13 @@ def _register_extensions(app):
 def _register_blueprints(app):
     from portal import errors
     from portal.accounts.views import bp as accounts_bp
+    from portal.audit.views import bp as audit_bp
+    from portal.budgeting.ledger_api import bp as budgeting_api_bp
     from portal.budgeting.views import bp as budgeting_bp
     from portal.consultations.views import bp as consultations_bp
     from portal.exports.api import bp as exports_api_bp
     from portal.exports.views import bp as exports_bp
+    from portal.jobs.views import bp as jobs_bp
     from portal.main.views import bp as main_bp
     from portal.moderation.views import bp as moderation_bp
 
@@ -68,16 +72,22 @@ def _register_blueprints(app):
     app.register_blueprint(moderation_bp)
     app.register_blueprint(exports_bp)
     app.register_blueprint(exports_api_bp)
+    app.register_blueprint(audit_bp)
+    app.register_blueprint(jobs_bp)
+    app.register_blueprint(budgeting_api_bp)
     errors.init_app(app)
 
 
 def _register_cli(app):
     from portal import demo
     from portal.accounts.cli import cli as accounts_cli
+    from portal.audit.cli import cli as audit_cli
     from portal.budgeting import commands as _budgeting_commands  # noqa: F401 (adds commands)
+    from portal.budgeting import verify_commands as _verify  # noqa: F401 (adds `verify`)
     from portal.budgeting.cli import cli as budgeting_cli
     from portal.consultations.cli import cli as consultations_cli
     from portal.exports.cli import cli as exports_cli
+    from portal.jobs.cli import cli as jobs_cli
     from portal.moderation.cli import cli as moderation_cli
     from portal.regions.cli import cli as regions_cli
 
@@ -87,4 +97,6 @@ def _register_cli(app):
     app.cli.add_command(consultations_cli)
     app.cli.add_command(moderation_cli)
     app.cli.add_command(exports_cli)
+    app.cli.add_command(jobs_cli)
     app.cli.add_command(demo.cli)
+    app.cli.add_command(audit_cli)

@@ -83,10 +83,39 @@ def load_all(session):
 
 
 @cli.command("load")
-def load_command():
+@click.option(
+    "--scale",
+    type=click.Choice(["city", "small"]),
+    default=None,
+    help="Also load a city's worth of data: 10,000 proposals, 200,000 ballots, "
+    "100,000 comments (city), or the same shapes with ~100 rows (small).",
+)
+def load_command(scale):
     """Load regions, demo accounts and every capability's demo data (idempotent)."""
     load_all(db.session)
     db.session.commit()
     click.echo(f"Demo data is loaded. Demo accounts (password: {PASSWORD}):")
     for email, _name, _iin, role, _district in ACCOUNTS:
         click.echo(f"  {role:<10} {email}")
+    if scale:
+        _load_scale(scale)
+
+
+def _load_scale(name):
+    import time
+
+    from portal import demo_city
+
+    scale = demo_city.SCALES[name]
+    if all(demo_city.find(db.session, scale)):
+        click.echo(f"The {name}-scale data is already loaded; nothing to do.")
+        return
+    staff = db.session.scalar(select(User).where(User.email == ACCOUNTS[2][0]))
+    started = time.monotonic()
+    try:
+        demo_city.load_scale(db.session, scale, staff, echo=click.echo)
+    except RuntimeError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"The {name}-scale data is loaded in {time.monotonic() - started:.0f} s.")

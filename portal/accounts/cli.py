@@ -29,7 +29,7 @@ def grant_command(email, role, region_code):
         if region is None:
             raise click.UsageError(f"Unknown region {region_code!r}; use an ISO code like KZ-75.")
     try:
-        services.grant_role(db.session, user, role, region)
+        services.grant_role(db.session, user, role, region, via="cli")
     except services.AccountError as error:
         if error.code == "region_required":
             raise click.UsageError(f"The role {role!r} needs --region.") from None

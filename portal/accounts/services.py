@@ -15,6 +15,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 
+from portal import database
 from portal.accounts.domain import IINError, parse_iin
 from portal.accounts.models import (
     REGIONAL_ROLES,
@@ -25,6 +26,7 @@ from portal.accounts.models import (
     new_token,
     utcnow,
 )
+from portal.audit import record
 
 _hasher = PasswordHasher()
 
@@ -39,7 +41,7 @@ class AccountError(Exception):
 
 
 def configure_hasher(**params):
-    """Set Argon2 parameters (tests use cheap ones; production keeps the library defaults)."""
+    """Set Argon2id parameters (config.py: OWASP's minimum; tests use cheaper ones)."""
     global _hasher
     _hasher = PasswordHasher(**params) if params else PasswordHasher()
 
@@ -114,27 +116,50 @@ def authenticate(session, email, password, *, client, attempts, window_seconds, 
 
     Raises AccountError("throttled", minutes=…) when the e-mail or client has failed
     `attempts` times within the window, and AccountError("bad_credentials") otherwise.
+    The checks and the slow Argon2 work run before any write, and `database.start_write`
+    takes the write lock only for the few rows written afterwards (on SQLite a sign-in
+    never holds the lock through hashing; call it in a fresh or read-only transaction).
     """
     now = now or utcnow()
     since = now - dt.timedelta(seconds=window_seconds)
     keys = _throttle_keys(email, client)
-    session.execute(delete(FailedLogin).where(FailedLogin.at < since))
     recent = session.scalar(
         select(func.count()).where(FailedLogin.key.in_(keys), FailedLogin.at >= since)
     )
     if recent >= attempts:
         raise AccountError("throttled", minutes=max(1, window_seconds // 60))
     user = session.scalar(select(User).where(User.email == normalise_email(email)))
-    if user is None or not _password_matches(user, password):
+    user_id = user.id if user is not None else None
+    matches = user is not None and _password_matches(user, password)
+    new_hash = None
+    if matches and _hasher.check_needs_rehash(user.password_hash):
+        new_hash = _hasher.hash(password)
+    database.start_write(session)
+    session.execute(delete(FailedLogin).where(FailedLogin.at < since))
+    if not matches:
         for key in keys:
             session.add(FailedLogin(key=key, at=now))
         session.flush()
         raise AccountError("bad_credentials")
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+    user = session.get(User, user_id)
+    if new_hash is not None:
+        user.password_hash = new_hash
     session.execute(delete(FailedLogin).where(FailedLogin.key == keys[0]))
+    if user.role != "resident":
+        record(
+            session,
+            user,
+            "accounts.sign_in",
+            target=f"user:{user.id}",
+            region_code=_code(user.scope_region),
+            now=now,
+        )
     session.flush()
     return user
+
+
+def _code(region):
+    return region.code if region is not None else None
 
 
 def _password_matches(user, password):
@@ -162,6 +187,13 @@ def verify_resident(session, actor, user):
     if not actor.works_for(user.region_id) or actor.role == "moderator":
         raise AccountError("forbidden")
     mark_verified(user, user.region_id, "staff")
+    record(
+        session,
+        actor,
+        "accounts.verify",
+        target=f"user:{user.id}",
+        region_code=_code(user.region),
+    )
     session.flush()
     return user
 
@@ -215,19 +247,41 @@ def import_register(session, actor, region, iins, key):
         if user.verified_region_id != region.id:
             mark_verified(user, region.id, "register")
             verified += 1
+    added = len(hashes - known)
+    record(
+        session,
+        actor,
+        "accounts.register_import",
+        target=f"region:{region.code}",
+        details={"entries": len(hashes), "added": added, "verified": verified},
+        region_code=region.code,
+    )
     session.flush()
-    return len(hashes - known), verified
+    return added, verified
 
 
-def grant_role(session, user, role, region=None):
-    """Give a user a role; regional roles need a region. Signs the user out everywhere."""
+def grant_role(session, user, role, region=None, *, actor=None, via="web"):
+    """Give a user a role; regional roles need a region. Signs the user out everywhere.
+
+    The grant is audited; actor None with via "cli" is the server's operator.
+    """
     if role not in ROLES:
         raise AccountError("unknown_role")
     if role in REGIONAL_ROLES and region is None:
         raise AccountError("region_required")
+    before = user.role
     user.role = role
     user.scope_region_id = region.id if role in REGIONAL_ROLES else None
     sign_out_everywhere(session, user)
+    code = region.code if role in REGIONAL_ROLES else None
+    record(
+        session,
+        actor,
+        "accounts.grant_role",
+        target=f"user:{user.id}",
+        details={"email": user.email, "role": role, "before": before, "via": via},
+        region_code=code,
+    )
     return user
 
 

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
+from portal import database
 from portal.accounts import services
 from portal.accounts.forms import (
     IIN_MESSAGES,
@@ -122,6 +123,7 @@ def login():
     status = 200
     if form.validate_on_submit():
         config = current_app.config
+        database.start_read(db.session)  # check the password in a snapshot, no lock held
         try:
             user = services.authenticate(
                 db.session,

@@ -31,6 +31,7 @@ from portal.accounts.models import User
 from portal.budgeting import interchange, pabulib, services
 from portal.budgeting.cli import cli
 from portal.budgeting.domain import BudgetRuleError
+from portal.budgeting.jobs import compute_and_store
 from portal.budgeting.models import BudgetCycle
 from portal.extensions import db
 from portal.regions.services import region_by_code
@@ -63,16 +64,18 @@ def cycles_command():
 @click.argument("cycle_id", type=int)
 @click.option("--as", "email", required=True, help="E-mail of the staff member or admin.")
 @click.option("--rule", "rules", multiple=True, type=click.Choice(["greedy", "mes"]))
-@click.option("--deadline", type=float, default=None, help="Seconds before MES falls back.")
+@click.option(
+    "--deadline", type=float, default=None, help="Give up (store nothing) after this many seconds."
+)
 def compute_results_command(cycle_id, email, rules, deadline):
-    """Tally a closed vote and store the (unpublished) results."""
+    """Tally a closed vote and store the (unpublished) results.
+
+    Runs here, synchronously, like the web's background job: ballots are read in a snapshot
+    and only storing takes the write lock. A rule is never swapped for another."""
+    actor_id, cycle_id = _actor(email).id, _cycle(cycle_id).id
     try:
-        results = services.compute_results(
-            db.session,
-            _actor(email),
-            _cycle(cycle_id),
-            rules=list(rules) or None,
-            deadline=deadline,
+        results = compute_and_store(
+            db.session, actor_id, cycle_id, rules=list(rules) or None, deadline=deadline
         )
     except BudgetRuleError as error:
         raise click.ClickException(error.code) from None

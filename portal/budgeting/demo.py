@@ -10,7 +10,7 @@ from portal.accounts import services as accounts
 from portal.accounts.domain import check_digit
 from portal.accounts.models import User, utcnow
 from portal.accounts.models import iin_key as app_iin_key
-from portal.budgeting import services
+from portal.budgeting import integrity, services
 from portal.budgeting.models import BudgetCycle, Proposal
 from portal.regions.services import region_by_code
 
@@ -210,6 +210,7 @@ def _fill(session, cycle, phase, staff, resident, voters, districts, now):
             cycle,
             picks,
             secret=_secret(),
+            ballot_key=integrity.ballot_key(current_app.config),
             now=at,
             voter=voter,
             channel=channel,

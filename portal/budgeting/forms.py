@@ -135,6 +135,23 @@ MESSAGES = {
     "rule_unknown": _l("Choose a rule."),
     "phase_unknown": _l("Choose a phase."),
     "min_votes": _l("The minimum number of votes cannot be negative."),
+    "rules_frozen": _l(
+        "Voting has opened, so the rule, budget, limits, district, projects and opening dates "
+        "of this cycle can no longer change. The closing dates may only move later, with a "
+        "public reason."
+    ),
+    "extension_reason": _l(
+        "Write the public reason for moving the date (at least 10 characters); it is shown "
+        "on the cycle page."
+    ),
+    "ledger_frozen": _l("Voting has closed; the ballot ledger is final."),
+    "already_published": _l(
+        "This version is already published and cannot change. Compute the results again to "
+        "prepare a correction."
+    ),
+    "correction_reason": _l(
+        "A correction replaces published results: write the public reason (at least 10 characters)."
+    ),
 }
 
 

@@ -38,7 +38,7 @@ from fractions import Fraction
 from sqlalchemy import func, insert, select
 
 from portal.accounts.models import utcnow
-from portal.budgeting import domain, pabulib
+from portal.budgeting import domain, integrity, pabulib
 from portal.budgeting.models import Ballot, BallotChoice, BudgetCycle, Proposal
 from portal.budgeting.pabulib import PabulibError, PabulibFile
 
@@ -167,8 +167,8 @@ def import_pabulib(
         rows = [
             {
                 "cycle_id": cycle.id,
-                "voter_id": None,
                 "channel": "imported",
+                "ledger_version": 1,
                 "receipt": "",
                 "created_at": cast_at,
                 "updated_at": cast_at,
@@ -185,7 +185,16 @@ def import_pabulib(
         ]
         if choices:
             session.execute(insert(BallotChoice), choices)
+        integrity.append(
+            session,
+            cycle,
+            [
+                (ballot_id, 1, [ids[external] for external in chosen])
+                for ballot_id, chosen in zip(ballot_ids, chunk)
+            ],
+        )
         progress(len(chunk))
+    integrity.freeze(cycle, now or utcnow(), session)
     session.flush()
     if notes is not None:
         withdrawn = sum(p.withdrawn for p in plan.projects)

@@ -44,10 +44,14 @@ class BudgetCycle(db.Model):
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     # Where an imported cycle came from (e.g. "pabulib: Assen Top Idee"); None for our own.
     source = db.Column(db.String(300), nullable=True)
+    # Set when voting opens (the first ballot or a phase move); from then on database
+    # triggers refuse changes to the rule, budget, limits, district and ballot projects.
+    rules_frozen_at = db.Column(db.DateTime, nullable=True)
 
     region = db.relationship("Region")
     district = db.relationship("District")
     proposals = db.relationship("Proposal", back_populates="cycle", lazy="dynamic")
+    date_changes = db.relationship("CycleDateChange", order_by="CycleDateChange.id", viewonly=True)
 
     __table_args__ = (
         db.CheckConstraint("budget > 0", name="budget_positive"),
@@ -87,6 +91,21 @@ class BudgetCycle(db.Model):
 
     def voting_closed(self, now=None):
         return self.phase(now) in ("results", "implementation")
+
+
+class CycleDateChange(db.Model):
+    """A date moved after voting opened (only ever later), with its public reason."""
+
+    __tablename__ = "budget_date_change"
+
+    id = db.Column(db.Integer, primary_key=True)
+    cycle_id = db.Column(db.Integer, db.ForeignKey("budget_cycle.id"), nullable=False, index=True)
+    field = db.Column(db.String(24), nullable=False)
+    old_value = db.Column(db.DateTime, nullable=True)
+    new_value = db.Column(db.DateTime, nullable=False)
+    reason = db.Column(db.Text, nullable=False)
+    actor_id = db.Column(db.Integer, db.ForeignKey("user_account.id"), nullable=True)
+    at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
 
 class PhaseChange(db.Model):
@@ -200,18 +219,28 @@ class ProposalEvent(db.Model):
 
 
 class Ballot(db.Model):
-    """One resident's ballot in one cycle. The unique constraint is the last line of defence."""
+    """One resident's ballot in one cycle. The unique constraint is the last line of defence.
+
+    No voter id: `voter_key` is an HMAC of (cycle, voter) under BALLOT_KEY, a key kept in
+    the server's configuration, never in the database. A copy of the database alone cannot
+    tell whose ballot a row is; the server can still find a voter's own ballot.
+    """
 
     __tablename__ = "budget_ballot"
     __table_args__ = (
-        db.UniqueConstraint("cycle_id", "voter_id"),
+        db.UniqueConstraint("cycle_id", "voter_key"),
         db.CheckConstraint(f"channel IN {_in(domain.CHANNELS)}", name="channel"),
     )
 
     id = db.Column(db.Integer, primary_key=True)
     cycle_id = db.Column(db.Integer, db.ForeignKey("budget_cycle.id"), nullable=False, index=True)
     # None for anonymised imported ballots; NULLs never collide in the unique constraint.
-    voter_id = db.Column(db.Integer, db.ForeignKey("user_account.id"), nullable=True)
+    voter_key = db.Column(db.String(64), nullable=True)
+    # The voter's birth year and sex for the published turnout figures (as in the .pb file).
+    birth_year = db.Column(db.Integer, nullable=True)
+    sex = db.Column(db.String(1), nullable=True)
+    # Which version of this ballot the ledger holds last (1 on casting, +1 per replacement).
+    ledger_version = db.Column(db.Integer, nullable=False, default=0)
     channel = db.Column(db.String(8), nullable=False, default="online")
     entered_by_id = db.Column(db.Integer, db.ForeignKey("user_account.id"), nullable=True)
     # The voter's district when voting, for turnout by district.
@@ -221,7 +250,6 @@ class Ballot(db.Model):
     updated_at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
     cycle = db.relationship("BudgetCycle")
-    voter = db.relationship("User", foreign_keys=[voter_id])
     choices = db.relationship(
         "BallotChoice", cascade="all, delete-orphan", order_by="BallotChoice.proposal_id"
     )
@@ -239,14 +267,21 @@ class BallotChoice(db.Model):
 
 
 class CycleResult(db.Model):
-    """The tally of a cycle with one winner rule; published when staff say so."""
+    """The tally of a cycle with one winner rule; published when staff say so.
+
+    A published version never changes (database triggers refuse it); a correction is a new
+    version with a public reason, and earlier versions stay on the results page.
+    """
 
     __tablename__ = "budget_result"
-    __table_args__ = (db.UniqueConstraint("cycle_id", "rule"),)
+    __table_args__ = (db.UniqueConstraint("cycle_id", "rule", "version"),)
 
     id = db.Column(db.Integer, primary_key=True)
     cycle_id = db.Column(db.Integer, db.ForeignKey("budget_cycle.id"), nullable=False)
     rule = db.Column(db.String(24), nullable=False)
+    version = db.Column(db.Integer, nullable=False, default=1)
+    # Why a later version corrects an earlier published one (public); None for version 1.
+    reason = db.Column(db.Text, nullable=True)
     # {"selected": [ids], "votes": {id: n}, "costs": {id: n}, "payments": {id: [[amount, n]]},
     #  "turnout": {...}, "ballots": n}
     data = db.Column(db.JSON, nullable=False)
@@ -297,3 +332,40 @@ class Notification(db.Model):
     read_at = db.Column(db.DateTime, nullable=True)
 
     proposal = db.relationship("Proposal")
+
+
+class LedgerLeaf(db.Model):
+    """One leaf of a cycle's public ballot ledger (append-only: triggers refuse changes)."""
+
+    __tablename__ = "budget_ledger_leaf"
+    __table_args__ = (
+        db.Index("ix_budget_ledger_leaf_ballot", "cycle_id", "ballot_id", "position"),
+    )
+
+    cycle_id = db.Column(db.Integer, db.ForeignKey("budget_cycle.id"), primary_key=True)
+    position = db.Column(db.Integer, primary_key=True, autoincrement=False)
+    ballot_id = db.Column(db.Integer, nullable=False)
+    data = db.Column(db.Text, nullable=False)
+    hash = db.Column(db.String(64), nullable=False)
+
+
+class LedgerChunk(db.Model):
+    """The root of each full, aligned block of CHUNK leaves, so proofs read few rows."""
+
+    __tablename__ = "budget_ledger_chunk"
+
+    cycle_id = db.Column(db.Integer, db.ForeignKey("budget_cycle.id"), primary_key=True)
+    index = db.Column(db.Integer, primary_key=True, autoincrement=False)
+    hash = db.Column(db.String(64), nullable=False)
+
+
+class LedgerHead(db.Model):
+    """The ledger's current size and root with its frontier; frozen (unchangeable) at close."""
+
+    __tablename__ = "budget_ledger_head"
+
+    cycle_id = db.Column(db.Integer, db.ForeignKey("budget_cycle.id"), primary_key=True)
+    size = db.Column(db.Integer, nullable=False, default=0)
+    root = db.Column(db.String(64), nullable=False)
+    frontier = db.Column(db.JSON, nullable=False)
+    frozen_at = db.Column(db.DateTime, nullable=True)

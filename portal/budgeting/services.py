@@ -12,7 +12,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from portal.accounts.models import User, utcnow
-from portal.budgeting import domain, richtext
+from portal.audit import code_of, record
+from portal.budgeting import domain, integrity, richtext
 from portal.budgeting.domain import BudgetRuleError
 from portal.budgeting.models import (
     Ballot,
@@ -26,7 +27,7 @@ from portal.budgeting.models import (
     ProposalEvent,
     ProposalPhoto,
 )
-from portal.budgeting.winners import compute_winners
+from portal.budgeting.winners import TallyTimeout, compute_winners
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 MAX_PHOTOS = 5
@@ -81,6 +82,17 @@ CYCLE_FIELDS = (
 )
 
 
+def _audit(session, actor, action, cycle, **details):
+    record(
+        session,
+        actor,
+        action,
+        target=f"cycle:{cycle.id}",
+        details=details,
+        region_code=code_of(cycle.region),
+    )
+
+
 def create_cycle(session, actor, region, **values):
     """Create a cycle; the dates are naive UTC (the form converts from local time)."""
     _require_staff(actor, region.id)
@@ -88,12 +100,41 @@ def create_cycle(session, actor, region, **values):
     _apply_cycle(session, cycle, region, values)
     session.add(cycle)
     session.flush()
+    _audit(session, actor, "budgeting.cycle_create", cycle, budget=cycle.budget)
     return cycle
 
 
-def update_cycle(session, actor, cycle, **values):
+def update_cycle(session, actor, cycle, reason="", now=None, **values):
+    """Edit a cycle. Once voting has opened the rule, budget, limits, district and the
+    first three dates are frozen; the closing and implementation dates may only move later,
+    with a public `reason`."""
     _require_staff(actor, cycle.region_id)
-    _apply_cycle(session, cycle, cycle.region, values)
+    before = integrity.snapshot(cycle)
+    frozen = integrity.is_frozen(cycle, now)
+    try:
+        _apply_cycle(session, cycle, cycle.region, values)
+    except BudgetError:
+        if frozen:
+            for name, value in before.items():
+                setattr(cycle, name, value)
+        raise
+    moved = []
+    if frozen:
+        moved = integrity.check_cycle_change(session, actor, cycle, before, reason, now)
+    changed = {
+        name: str(getattr(cycle, name))
+        for name, value in before.items()
+        if getattr(cycle, name) != value
+    }
+    _audit(
+        session,
+        actor,
+        "budgeting.cycle_edit",
+        cycle,
+        changed=changed,
+        extended=moved,
+        reason=reason or "",
+    )
     session.flush()
     return cycle
 
@@ -144,7 +185,13 @@ def move_phase(session, actor, cycle, to_phase, now=None):
         raise BudgetError("phase_unknown")
     now = now or utcnow()
     before = cycle.phase(now)
+    after = domain.effective_phase(cycle.schedule, now, to_phase)
+    if cycle.rules_frozen_at is not None and after not in integrity.VOTING_OR_LATER:
+        raise BudgetError("rules_frozen", field="phase")
+    if after in integrity.VOTING_OR_LATER:
+        integrity.freeze(cycle, now, session)
     cycle.phase_override = to_phase
+    _audit(session, actor, "budgeting.phase_move", cycle, before=before, to=to_phase or "dates")
     session.add(
         PhaseChange(
             cycle_id=cycle.id, from_phase=before, to_phase=to_phase, actor_id=actor.id, at=now
@@ -295,6 +342,8 @@ def review_proposal(session, actor, proposal, *, feasible, reason="", final_cost
     cycle = proposal.cycle
     _require_staff(actor, cycle.region_id)
     _require_phase(cycle, now, "proposals", "review")
+    if cycle.rules_frozen_at is not None:
+        raise BudgetError("rules_frozen", field="projects")
     if proposal.status == "withdrawn":
         raise BudgetError("withdrawn")
     reason = (reason or "").strip()
@@ -313,6 +362,15 @@ def review_proposal(session, actor, proposal, *, feasible, reason="", final_cost
     proposal.reviewed_at = now
     proposal.updated_at = now
     _event(session, proposal, actor, proposal.status, note=reason or None, now=now)
+    record(
+        session,
+        actor,
+        "budgeting.review",
+        target=f"proposal:{proposal.id}",
+        details={"status": proposal.status, "cost": proposal.cost, "reason": reason},
+        region_code=code_of(cycle.region),
+        now=now,
+    )
     if proposal.author_id is not None:  # imported projects have no author to tell
         session.add(
             Notification(user_id=proposal.author_id, proposal_id=proposal.id, kind=proposal.status)
@@ -322,6 +380,22 @@ def review_proposal(session, actor, proposal, *, feasible, reason="", final_cost
 
 
 # ------------------------------------------------------------------ voting
+def ballot_query(cycle):
+    """The feasible projects on the ballot as a select, by category then id (index order)."""
+    return (
+        select(Proposal)
+        .where(Proposal.cycle_id == cycle.id, Proposal.status == "feasible")
+        .order_by(Proposal.category, Proposal.id)
+    )
+
+
+def chosen_projects(session, cycle, ids):
+    """The feasible projects of the cycle among `ids` (a ballot's worth), in ballot order."""
+    if not ids:
+        return []
+    return session.scalars(ballot_query(cycle).where(Proposal.id.in_(sorted(set(ids))))).all()
+
+
 def ballot_projects(session, cycle):
     """The feasible projects on the ballot, cheapest first within categories."""
     return session.scalars(
@@ -331,9 +405,34 @@ def ballot_projects(session, cycle):
     ).all()
 
 
-def ballot_of(session, cycle, voter):
+def chosen_costs(session, cycle, ids):
+    """id -> ballot cost of those of `ids` that are feasible projects of the cycle.
+
+    One query whose work grows with the ballot, not with the cycle: a POST choosing three
+    projects out of 10,000 reads three rows. An id missing from the answer is 'unknown'.
+    """
+    ids = sorted(set(ids))
+    costs = {}
+    # Chunks keep a huge (hostile) POST under the databases' bound-parameter limits.
+    for start in range(0, len(ids), 500):
+        rows = session.execute(
+            select(Proposal.id, func.coalesce(Proposal.final_cost, Proposal.estimated_cost)).where(
+                Proposal.cycle_id == cycle.id,
+                Proposal.status == "feasible",
+                Proposal.id.in_(ids[start : start + 500]),
+            )
+        )
+        costs.update(rows.tuples().all())
+    return costs
+
+
+def ballot_of(session, cycle, voter, key):
+    """The voter's ballot, found by its keyed pseudonym (`key`: the server's BALLOT_KEY)."""
     return session.scalar(
-        select(Ballot).where(Ballot.cycle_id == cycle.id, Ballot.voter_id == voter.id)
+        select(Ballot).where(
+            Ballot.cycle_id == cycle.id,
+            Ballot.voter_key == integrity.voter_key(key, cycle.id, voter.id),
+        )
     )
 
 
@@ -348,7 +447,18 @@ def _parse_choices(raw):
     return ids
 
 
-def cast_ballot(session, actor, cycle, choices, *, secret, now=None, voter=None, channel="online"):
+def cast_ballot(
+    session,
+    actor,
+    cycle,
+    choices,
+    *,
+    secret,
+    ballot_key=None,
+    now=None,
+    voter=None,
+    channel="online",
+):
     """Store or replace a ballot atomically; returns the Ballot.
 
     Online: actor is the voter. Paper: actor is staff of the region and `voter` the resident
@@ -356,6 +466,9 @@ def cast_ballot(session, actor, cycle, choices, *, secret, now=None, voter=None,
     PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers), so parallel submissions
     for one voter run one after another and see each other's ballot; the unique constraint
     (cycle, voter) still stops a second row if anything slips past.
+
+    The row holds no voter id, only an HMAC of (cycle, voter) under `ballot_key` (default
+    `secret`); the ballot's choices are appended to the cycle's public ledger.
     """
     now = now or utcnow()
     if channel == "paper":
@@ -370,13 +483,13 @@ def cast_ballot(session, actor, cycle, choices, *, secret, now=None, voter=None,
     if not may_take_part(voter, cycle):
         raise BudgetError("not_resident")
     ids = _parse_choices(choices)
-    costs = {p.id: p.cost for p in ballot_projects(session, cycle)}
-    chosen = domain.validate_ballot(cycle.rule, ids, costs)
+    chosen = domain.validate_ballot(cycle.rule, ids, chosen_costs(session, cycle, ids))
 
+    pseudonym = integrity.voter_key(ballot_key or secret, cycle.id, voter.id)
     session.execute(select(User.id).where(User.id == voter.id).with_for_update())
     ballot = session.scalar(
         select(Ballot)
-        .where(Ballot.cycle_id == cycle.id, Ballot.voter_id == voter.id)
+        .where(Ballot.cycle_id == cycle.id, Ballot.voter_key == pseudonym)
         .execution_options(populate_existing=True)
     )
     if ballot is not None:
@@ -390,7 +503,10 @@ def cast_ballot(session, actor, cycle, choices, *, secret, now=None, voter=None,
     else:
         ballot = Ballot(
             cycle_id=cycle.id,
-            voter_id=voter.id,
+            voter_key=pseudonym,
+            birth_year=voter.birth_year,
+            sex=voter.sex,
+            ledger_version=0,
             channel=channel,
             entered_by_id=actor.id if channel == "paper" else None,
             district_id=voter.district_id,
@@ -407,6 +523,11 @@ def cast_ballot(session, actor, cycle, choices, *, secret, now=None, voter=None,
     for pid in chosen:
         session.add(BallotChoice(ballot_id=ballot.id, proposal_id=pid))
     ballot.receipt = domain.receipt_code(cycle.id, ballot.id, chosen, secret)
+    ballot.ledger_version += 1
+    integrity.freeze(cycle, now, session)
+    integrity.append(session, cycle, [(ballot.id, ballot.ledger_version, chosen)])
+    if channel == "paper":  # who entered it, never what it says nor for whom
+        _audit(session, actor, "budgeting.paper_ballot", cycle)
     session.flush()
     session.expire(ballot, ["choices"])
     return ballot
@@ -438,10 +559,35 @@ def vote_counts(session, cycle):
     return {p.id: counts.get(p.id, 0) for p in ballot_projects(session, cycle)}
 
 
+def counted_projects(cycle):
+    """The ballot's projects, most votes first: a select of Proposal to paginate."""
+    votes = (
+        select(func.count())
+        .where(BallotChoice.proposal_id == Proposal.id)
+        .correlate(Proposal)
+        .scalar_subquery()
+    )
+    return (
+        select(Proposal)
+        .where(Proposal.cycle_id == cycle.id, Proposal.status == "feasible")
+        .order_by(votes.desc(), Proposal.id)
+    )
+
+
+def votes_of(session, ids):
+    """Approvals of the given projects (a page's worth), 0 included."""
+    counts = dict(
+        session.execute(
+            select(BallotChoice.proposal_id, func.count())
+            .where(BallotChoice.proposal_id.in_(ids))
+            .group_by(BallotChoice.proposal_id)
+        ).all()
+    )
+    return {i: counts.get(i, 0) for i in ids}
+
+
 def counts_visible(user, cycle, now=None):
-    """Vote counts stay hidden from everyone but admins until voting closes."""
-    if user is not None and getattr(user, "is_admin", False):
-        return True
+    """Vote counts stay hidden from everyone, admins included, until voting closes."""
     return cycle.voting_closed(now)
 
 
@@ -464,11 +610,34 @@ def turnout(session, cycle):
 
 
 # ------------------------------------------------------------------ results
-def compute_results(session, actor, cycle, rules=None, now=None, deadline=None):
-    """Tally the closed vote with the cycle's winner rule (and any others asked for)."""
+def check_results_allowed(actor, cycle, rules=None, now=None):
+    """Refuse early (before a job is queued) what `tally_results` would refuse."""
+    _require_staff(actor, cycle.region_id)
+    _require_phase(cycle, now or utcnow(), "results", "implementation")
+    if any(rule not in domain.WINNER_RULES for rule in rules or ()):
+        raise BudgetError("rule_unknown")
+
+
+def compute_results(session, actor, cycle, rules=None, now=None, deadline=None, progress=None):
+    """Tally the closed vote with the cycle's winner rule (and any others asked for) and
+    store the (unpublished) results: `store_results(tally_results(...))` in one go."""
+    tallies = tally_results(session, actor, cycle, rules, now, deadline, progress)
+    return store_results(session, actor, cycle, tallies, now)
+
+
+def tally_results(session, actor, cycle, rules=None, now=None, deadline=None, progress=None):
+    """Read the ballots and run the rules; writes nothing, so it can run in a read snapshot.
+
+    Returns [(rule, data, total_cost)]. Every rule is computed as asked or not at all:
+    there is no fallback to another rule, and past `deadline` seconds the tally raises
+    BudgetError("tally_timeout"). `progress(done, total, message)` (a background job's)
+    hears how far the tallies got, in thousandths per rule."""
     now = now or utcnow()
     _require_staff(actor, cycle.region_id)
     _require_phase(cycle, now, "results", "implementation")
+    rules = rules or [cycle.winner_rule]
+    if any(rule not in domain.WINNER_RULES for rule in rules):
+        raise BudgetError("rule_unknown")
     projects = {p.id: p.cost for p in ballot_projects(session, cycle)}
     ballots = {}
     for ballot_id, proposal_id in session.execute(
@@ -477,51 +646,127 @@ def compute_results(session, actor, cycle, rules=None, now=None, deadline=None):
         .where(Ballot.cycle_id == cycle.id)
     ):
         ballots.setdefault(ballot_id, set()).add(proposal_id)
-    results = []
-    for rule in rules or [cycle.winner_rule]:
-        if rule not in domain.WINNER_RULES:
-            raise BudgetError("rule_unknown")
-        options = {"deadline": deadline} if deadline is not None else {}
-        winners = compute_winners(
-            projects, ballots.values(), cycle.budget, rule, cycle.min_votes, **options
-        )
+    cycle_turnout = turnout(session, cycle)
+    tallies = []
+    for number, rule in enumerate(rules):
+        report = None
+        if progress is not None:
+            progress(1000 * number, 1000 * len(rules), rule)
+
+            def report(share, number=number, rule=rule):
+                progress(1000 * number + int(1000 * share), 1000 * len(rules), rule)
+
+        try:
+            winners = compute_winners(
+                projects,
+                ballots.values(),
+                cycle.budget,
+                rule,
+                cycle.min_votes,
+                deadline=deadline,
+                progress=report,
+            )
+        except TallyTimeout:
+            raise BudgetError("tally_timeout") from None
         data = {
             "selected": winners.selected,
             "votes": {str(k): v for k, v in winners.votes.items()},
             "costs": {str(k): v for k, v in projects.items()},
             "payments": {str(k): v for k, v in winners.payments.items()},
-            "turnout": turnout(session, cycle),
+            "turnout": cycle_turnout,
             "min_votes": cycle.min_votes,
             "engine_rule": winners.engine_rule,
         }
-        result = session.scalar(
-            select(CycleResult).where(CycleResult.cycle_id == cycle.id, CycleResult.rule == rule)
-        ) or CycleResult(cycle_id=cycle.id, rule=rule)
+        tallies.append((rule, data, winners.total_cost))
+    return tallies
+
+
+def store_results(session, actor, cycle, tallies, now=None):
+    """Store tallies from `tally_results` as the cycle's unpublished results (flush only).
+
+    Voting is closed, so the ledger head cannot move between the tally and this write: it is
+    frozen here and recorded beside every result, to be published with it."""
+    now = now or utcnow()
+    _require_staff(actor, cycle.region_id)
+    _require_phase(cycle, now, "results", "implementation")
+    integrity.freeze(cycle, now, session)
+    integrity.freeze_ledger(session, cycle, now)
+    size, root, _frozen = integrity.head_of(session, cycle)
+    ledger_algorithm = integrity.ledger.ALGORITHM
+    results = []
+    for rule, data, total_cost in tallies:
+        data["ledger"] = {"size": size, "root": root, "algorithm": ledger_algorithm}
+        result = _draft_result(session, cycle, rule)
         result.data = data
-        result.total_cost = winners.total_cost
+        result.total_cost = total_cost
         result.computed_at = now
         result.computed_by_id = actor.id
-        result.published_at = None
-        result.published_by_id = None
         session.add(result)
         results.append(result)
+        _audit(
+            session,
+            actor,
+            "budgeting.results_compute",
+            cycle,
+            rule=rule,
+            version=result.version,
+            selected=data["selected"],
+        )
     session.flush()
     return results
 
 
-def publish_results(session, actor, cycle, rule=None, now=None):
-    """Publish the result of the winner rule; its winners become funded projects."""
+def _latest_result(session, cycle, rule):
+    return session.scalar(
+        select(CycleResult)
+        .where(CycleResult.cycle_id == cycle.id, CycleResult.rule == rule)
+        .order_by(CycleResult.version.desc())
+        .limit(1)
+    )
+
+
+def _draft_result(session, cycle, rule):
+    """The unpublished version to (re)write: a published one is never touched; computing
+    again after publication prepares the next version (a correction) instead."""
+    latest = _latest_result(session, cycle, rule)
+    if latest is not None and latest.published_at is None:
+        return latest
+    version = latest.version + 1 if latest is not None else 1
+    return CycleResult(cycle_id=cycle.id, rule=rule, version=version)
+
+
+def publish_results(session, actor, cycle, rule=None, now=None, reason=""):
+    """Publish the latest computed version of the winner rule; its winners become funded.
+
+    A published version never changes. Publishing a later version is a correction and needs
+    a public `reason`; the earlier versions stay visible.
+    """
     now = now or utcnow()
     _require_staff(actor, cycle.region_id)
     _require_phase(cycle, now, "results", "implementation")
     rule = rule or cycle.winner_rule
-    result = session.scalar(
-        select(CycleResult).where(CycleResult.cycle_id == cycle.id, CycleResult.rule == rule)
-    )
+    result = _latest_result(session, cycle, rule)
     if result is None:
         raise BudgetError("not_computed")
+    if result.published_at is not None:
+        raise BudgetError("already_published")
+    reason = (reason or "").strip()
+    if result.version > 1:
+        if len(reason) < 10:
+            raise BudgetError("correction_reason")
+        result.reason = reason
     result.published_at = now
     result.published_by_id = actor.id
+    _audit(
+        session,
+        actor,
+        "budgeting.results_publish",
+        cycle,
+        rule=rule,
+        version=result.version,
+        reason=reason,
+        selected=result.data["selected"],
+    )
     winners = set(result.data["selected"])
     for proposal in ballot_projects(session, cycle):
         proposal.funded = proposal.id in winners
@@ -533,11 +778,25 @@ def publish_results(session, actor, cycle, rule=None, now=None):
 
 
 def published_result(session, cycle):
+    """The newest published version, of the cycle's winner rule first."""
     return session.scalar(
         select(CycleResult)
         .where(CycleResult.cycle_id == cycle.id, CycleResult.published_at.is_not(None))
-        .order_by(CycleResult.rule != cycle.winner_rule, CycleResult.rule)
+        .order_by(
+            CycleResult.rule != cycle.winner_rule, CycleResult.rule, CycleResult.version.desc()
+        )
+        .limit(1)
     )
+
+
+def published_versions(session, cycle):
+    """Every published version (newest first), for the public record of corrections."""
+    return session.scalars(
+        select(CycleResult)
+        .where(CycleResult.cycle_id == cycle.id, CycleResult.published_at.is_not(None))
+        .order_by(CycleResult.published_at.desc(), CycleResult.id.desc())
+        .limit(50)
+    ).all()
 
 
 # ------------------------------------------------------------------ implementation

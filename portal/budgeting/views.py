@@ -1,6 +1,7 @@
 """Budgeting pages: cycles, proposals, review, ballots (online and paper), receipts, results,
 implementation. Each request commits at most once; services do the writing."""
 
+import hmac
 from pathlib import Path
 
 from flask import (
@@ -17,14 +18,14 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal import charts, formatting
 from portal.accounts.domain import IINError
 from portal.accounts.forms import EmptyForm
 from portal.accounts.models import iin_key, utcnow
 from portal.accounts.services import find_by_iin
-from portal.budgeting import domain, services
+from portal.budgeting import domain, integrity, services
 from portal.budgeting.domain import BudgetRuleError
 from portal.budgeting.forms import (
     BALLOT_RULE_LABELS,
@@ -43,6 +44,7 @@ from portal.budgeting.forms import (
     UpdateForm,
     message,
 )
+from portal.budgeting.jobs import RESULTS_JOB
 from portal.budgeting.models import (
     Ballot,
     BudgetCycle,
@@ -53,14 +55,23 @@ from portal.budgeting.models import (
 )
 from portal.errors import Refusal
 from portal.extensions import db
-from portal.pagination import paginate
+from portal.jobs import enqueue
+from portal.pagination import paginate, paginate_list
 from portal.permissions import require_region_access, roles_required
 from portal.regions.models import District, Region
 
 bp = Blueprint("budgeting", __name__, url_prefix="/budget")
 
 # Refusals that mean "not now" or "not again" rather than "bad input".
-CONFLICT_CODES = {"wrong_phase", "already_voted", "other_channel", "not_editable", "withdrawn"}
+CONFLICT_CODES = {
+    "wrong_phase",
+    "already_voted",
+    "other_channel",
+    "not_editable",
+    "withdrawn",
+    "rules_frozen",
+    "ledger_frozen",
+}
 FORBIDDEN_CODES = {"forbidden", "not_resident"}
 SORTS = {
     "new": Proposal.created_at.desc(),
@@ -98,6 +109,18 @@ def _labels():
 
 def _secret():
     return current_app.config.get("BUDGET_RECEIPT_SECRET") or current_app.config["SECRET_KEY"]
+
+
+def _ballot_key():
+    return integrity.ballot_key(current_app.config)
+
+
+def _owns(ballot):
+    """The signed-in user cast this ballot (their pseudonym under the server's key)."""
+    if not current_user.is_authenticated or ballot.voter_key is None:
+        return False
+    expected = integrity.voter_key(_ballot_key(), ballot.cycle_id, current_user.id)
+    return hmac.compare_digest(expected, ballot.voter_key)
 
 
 def _upload_dir():
@@ -260,7 +283,13 @@ def edit_cycle(cycle_id):
             getattr(form, name).data = domain.utc_to_local(getattr(cycle, name))
     if form.validate_on_submit():
         try:
-            services.update_cycle(db.session, current_user, cycle, **_cycle_values(form))
+            services.update_cycle(
+                db.session,
+                current_user,
+                cycle,
+                reason=request.form.get("extension_reason", "")[:2000],
+                **_cycle_values(form),
+            )
         except BudgetRuleError as error:
             db.session.rollback()
             form.form_errors.append(message(error))
@@ -269,7 +298,13 @@ def edit_cycle(cycle_id):
             flash(_("The budget cycle is saved."), "success")
             return redirect(url_for("budgeting.cycle", cycle_id=cycle.id))
     status = 422 if request.method == "POST" else 200
-    return render_template("budgeting/cycle_form.html", form=form, cycle=cycle), status
+    return render_template(
+        "budgeting/cycle_form.html",
+        form=form,
+        cycle=cycle,
+        frozen=integrity.is_frozen(cycle),
+        extension_reason=request.form.get("extension_reason", ""),
+    ), status
 
 
 @bp.route("/<int:cycle_id>")
@@ -277,7 +312,7 @@ def cycle(cycle_id):
     cycle = db.get_or_404(BudgetCycle, cycle_id)
     now = utcnow()
     user = current_user if current_user.is_authenticated else None
-    ballot = services.ballot_of(db.session, cycle, user) if user else None
+    ballot = services.ballot_of(db.session, cycle, user, _ballot_key()) if user else None
     changes = db.session.scalars(
         select(PhaseChange).where(PhaseChange.cycle_id == cycle.id).order_by(PhaseChange.id)
     ).all()
@@ -296,6 +331,8 @@ def cycle(cycle_id):
         counts=counts,
         result=services.published_result(db.session, cycle),
         phase_form=PhaseForm(phase=cycle.phase_override or ""),
+        ledger_head=integrity.head_of(db.session, cycle),
+        date_changes=cycle.date_changes,
     )
 
 
@@ -314,12 +351,19 @@ def move_phase(cycle_id):
 
 
 # ------------------------------------------------------------------ proposals
-@bp.route("/<int:cycle_id>/proposals")
-def proposals(cycle_id):
-    cycle = db.get_or_404(BudgetCycle, cycle_id)
-    args = request.args
-    query = select(Proposal).where(Proposal.cycle_id == cycle.id)
-    q = args.get("q", "").strip()[:100]
+def _filters(source):
+    """(search text, category, district id) from the query string or the ballot form."""
+    q = source.get("q", "").strip()[:100]
+    category = source.get("category", "")
+    district = source.get("district", "")
+    return (
+        q,
+        category if category in CATEGORY_LABELS else "",
+        int(district) if district.isdigit() and len(district) <= 9 else None,
+    )
+
+
+def _filtered(query, q, category, district):
     if q:
         like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(
@@ -329,15 +373,25 @@ def proposals(cycle_id):
                 Proposal.address.ilike(like, escape="\\"),
             )
         )
-    if args.get("category") in CATEGORY_LABELS:
-        query = query.where(Proposal.category == args["category"])
+    if category:
+        query = query.where(Proposal.category == category)
+    if district is not None:
+        query = query.where(Proposal.district_id == district)
+    return query
+
+
+@bp.route("/<int:cycle_id>/proposals")
+def proposals(cycle_id):
+    cycle = db.get_or_404(BudgetCycle, cycle_id)
+    args = request.args
+    query = select(Proposal).where(Proposal.cycle_id == cycle.id)
+    q, category, district = _filters(args)
+    query = _filtered(query, q, category, district)
     if args.get("status") in STATUS_LABELS:
         query = query.where(Proposal.status == args["status"])
-    if args.get("district", "").isdigit():
-        query = query.where(Proposal.district_id == int(args["district"]))
     sort = args.get("sort", "new")
     query = query.order_by(SORTS.get(sort, SORTS["new"]), Proposal.id)
-    page = paginate(query)
+    page = paginate(query.options(joinedload(Proposal.district)))
     return render_template(
         "budgeting/proposals.html",
         cycle=cycle,
@@ -566,38 +620,92 @@ def my_proposals():
     return render_template("budgeting/my_proposals.html", page=paginate(query))
 
 
+MY_BALLOT_CYCLES = 500
+
+
 @bp.route("/my/ballots")
 @login_required
 def my_ballots():
+    # Ballots carry a keyed pseudonym per cycle, not the voter's id: compute the user's
+    # pseudonyms for the cycles of their region (bounded) and look those up.
+    region_id = current_user.verified_region_id or current_user.region_id
+    cycle_ids = db.session.scalars(
+        select(BudgetCycle.id)
+        .where(BudgetCycle.region_id == region_id)
+        .order_by(BudgetCycle.id.desc())
+        .limit(MY_BALLOT_CYCLES)
+    ).all()
+    keys = [integrity.voter_key(_ballot_key(), cid, current_user.id) for cid in cycle_ids]
     query = (
         select(Ballot)
         .options(joinedload(Ballot.cycle))
-        .where(Ballot.voter_id == current_user.id)
+        .where(Ballot.voter_key.in_(keys or [""]))
         .order_by(Ballot.created_at.desc(), Ballot.id.desc())
     )
     return render_template("budgeting/my_ballots.html", page=paginate(query))
 
 
 # ------------------------------------------------------------------ voting
-def _ballot_page(cycle, chosen=(), error=None, status=200, paper_form=None):
-    projects = services.ballot_projects(db.session, cycle)
+# How many chosen projects a ballot page carries at most; more is no real ballot.
+MAX_CARRIED = 500
+
+
+def _chosen_ids(raw):
+    ids = []
+    for value in raw:
+        text = str(value).strip()
+        if text.isascii() and text.isdigit() and len(text) <= 12 and int(text) not in ids:
+            ids.append(int(text))
+    return ids[:MAX_CARRIED]
+
+
+def _ballot_page(cycle, chosen=None, error=None, status=200, paper_form=None):
+    """One page of the ballot: filters, a page of projects, and the chosen ones carried along.
+
+    The chosen projects on other pages travel as hidden inputs, so paging and filtering
+    (submit buttons named `browse`) keep the selection without JavaScript. The HTML is
+    bounded by the page size plus the chosen projects, never by the size of the cycle.
+    """
+    source = request.form if request.method == "POST" else request.args
+    q, category, district = _filters(source)
     user = current_user if current_user.is_authenticated else None
-    ballot = services.ballot_of(db.session, cycle, user) if user and not paper_form else None
-    if not chosen and ballot is not None:
-        chosen = ballot.project_ids
+    ballot = (
+        services.ballot_of(db.session, cycle, user, _ballot_key())
+        if user and not paper_form
+        else None
+    )
+    if chosen is None:
+        chosen = ballot.project_ids if ballot is not None else []
+    removed = set(_chosen_ids(request.form.getlist("remove")))
+    ids = [i for i in _chosen_ids(chosen) if i not in removed]
+    chosen_rows = services.chosen_projects(db.session, cycle, ids)
+    query = _filtered(services.ballot_query(cycle), q, category, district)
+    page = paginate(
+        query.options(joinedload(Proposal.district)),
+        page=source.get("browse") or source.get("page"),
+    )
+    on_page = {p.id for p in page.items}
     return render_template(
         "budgeting/paper.html" if paper_form else "budgeting/ballot.html",
         cycle=cycle,
-        projects=projects,
-        chosen={int(c) for c in chosen if str(c).isdigit()},
-        total=domain.ballot_total(
-            [int(c) for c in chosen if str(c).isdigit()], {p.id: p.cost for p in projects}
-        ),
+        page=page,
+        filters={"q": q, "category": category, "district": district},
+        filtered=bool(q or category or district is not None),
+        chosen={p.id for p in chosen_rows},
+        chosen_rows=chosen_rows,
+        carried=[p for p in chosen_rows if p.id not in on_page],
+        total=sum(p.cost for p in chosen_rows),
+        districts=sorted(cycle.region.districts, key=_by_name),
         ballot=ballot,
         error=error,
         phase=cycle.phase(),
         form=paper_form or EmptyForm(),
     ), status
+
+
+def _browsing():
+    """A POST that pages, filters or removes a choice: show the ballot again, cast nothing."""
+    return "browse" in request.form or "remove" in request.form
 
 
 @bp.route("/<int:cycle_id>/ballot", methods=["GET", "POST"])
@@ -610,8 +718,12 @@ def ballot(cycle_id):
         return _ballot_page(cycle)
     EmptyForm().validate_on_submit()
     chosen = request.form.getlist("project")
+    if _browsing():
+        return _ballot_page(cycle, chosen)
     try:
-        stored = services.cast_ballot(db.session, current_user, cycle, chosen, secret=_secret())
+        stored = services.cast_ballot(
+            db.session, current_user, cycle, chosen, secret=_secret(), ballot_key=_ballot_key()
+        )
     except BudgetRuleError as error:
         db.session.rollback()
         text = message(error)
@@ -631,9 +743,7 @@ def receipt(cycle_id, ballot_id):
     stored = db.get_or_404(Ballot, ballot_id)
     if stored.cycle_id != cycle_id:
         abort(404)
-    if stored.voter_id != current_user.id and not (
-        stored.channel == "paper" and _is_staff_for(stored.cycle)
-    ):
+    if not _owns(stored) and not (stored.channel == "paper" and _is_staff_for(stored.cycle)):
         raise Refusal(
             _("This receipt belongs to another voter. Anyone can check a receipt by its code."),
             url_for("budgeting.lookup_receipt"),
@@ -649,6 +759,7 @@ def receipt(cycle_id, ballot_id):
         projects=projects,
         code=domain.group_receipt(stored.receipt),
         total=sum(p.cost for p in projects),
+        proof=integrity.proof(db.session, stored.cycle, stored),
     )
 
 
@@ -656,7 +767,7 @@ def receipt(cycle_id, ballot_id):
 def lookup_receipt():
     raw = request.args.get("code", "")
     found = services.find_receipt(db.session, raw) if raw else None
-    own = found is not None and current_user.is_authenticated and found.voter_id == current_user.id
+    own = found is not None and _owns(found)
     return render_template(
         "budgeting/lookup.html",
         code=raw[:40],
@@ -665,6 +776,7 @@ def lookup_receipt():
         found=found,
         counted=found is not None and services.receipt_is_current(found, _secret()),
         own=own,
+        proof=integrity.proof(db.session, found.cycle, found) if found is not None else None,
     ), (200 if found or not raw else 404)
 
 
@@ -677,6 +789,9 @@ def paper_ballot(cycle_id):
     if request.method == "GET":
         return _ballot_page(cycle, paper_form=form)
     chosen = request.form.getlist("project")
+    if _browsing():
+        form.iin.errors = []
+        return _ballot_page(cycle, chosen, paper_form=form)
     if not form.validate_on_submit():
         return _ballot_page(cycle, chosen, None, 422, paper_form=form)
     try:
@@ -692,6 +807,7 @@ def paper_ballot(cycle_id):
             cycle,
             chosen,
             secret=_secret(),
+            ballot_key=_ballot_key(),
             voter=voter,
             channel="paper",
         )
@@ -713,7 +829,7 @@ def paper_ballot(cycle_id):
 # ------------------------------------------------------------------ results
 @bp.route("/<int:cycle_id>/counts")
 def counts(cycle_id):
-    """Live approvals per project: admins at any time, everyone once voting has closed."""
+    """Approvals per project, for everyone (admins included) only once voting has closed."""
     cycle = db.get_or_404(BudgetCycle, cycle_id)
     user = current_user if current_user.is_authenticated else None
     if not services.counts_visible(user, cycle):
@@ -722,14 +838,12 @@ def counts(cycle_id):
             url_for("budgeting.cycle", cycle_id=cycle.id),
             _("Back to the cycle"),
         )
-    votes = services.vote_counts(db.session, cycle)
-    projects = services.ballot_projects(db.session, cycle)
-    rows = sorted(projects, key=lambda p: (-votes[p.id], p.id))
+    page = paginate(services.counted_projects(cycle))
     return render_template(
         "budgeting/counts.html",
         cycle=cycle,
-        rows=rows,
-        votes=votes,
+        page=page,
+        votes=services.votes_of(db.session, [p.id for p in page.items]),
         turnout=services.turnout(db.session, cycle),
     )
 
@@ -744,12 +858,21 @@ def results(cycle_id):
         from portal.budgeting.models import CycleResult
 
         drafts = db.session.scalars(
-            select(CycleResult).where(CycleResult.cycle_id == cycle.id).order_by(CycleResult.rule)
+            select(CycleResult)
+            .where(CycleResult.cycle_id == cycle.id, CycleResult.published_at.is_(None))
+            .order_by(CycleResult.rule, CycleResult.version.desc())
         ).all()
     shown = result
     if shown is None and is_staff and drafts:
         shown = next((d for d in drafts if d.rule == cycle.winner_rule), drafts[0])
-    context = {"cycle": cycle, "result": result, "shown": shown, "drafts": drafts}
+    context = {
+        "cycle": cycle,
+        "result": result,
+        "shown": shown,
+        "drafts": drafts,
+        "versions": services.published_versions(db.session, cycle),
+        "ledger_head": integrity.head_of(db.session, cycle),
+    }
     if shown is not None:
         context.update(_result_context(cycle, shown))
     return render_template(
@@ -761,28 +884,51 @@ def results(cycle_id):
     )
 
 
+# Bars in the results chart; the rest is one "other projects" bar (the table has them all).
+CHART_TOP = 15
+
+
 def _result_context(cycle, result):
+    """The summary, a chart of the top projects and one page of the table, never all rows.
+
+    The stored result holds every project's votes; only the projects of the chart and of the
+    page are read from the database. Full data is in the exports and the API.
+    """
     data = result.data
-    proposals = {
-        p.id: p
-        for p in db.session.scalars(
-            select(Proposal).where(Proposal.id.in_([int(k) for k in data["costs"]]))
-        )
-    }
+    votes = data["votes"]
     selected = set(data["selected"])
-    rows = sorted(proposals.values(), key=lambda p: (-data["votes"].get(str(p.id), 0), p.id))
-    chart = charts.bar_chart(
-        [(p.title, data["votes"].get(str(p.id), 0), p.id in selected) for p in rows]
-    )
+    funded_only = request.args.get("funded") == "1"
+    ranked = sorted((int(k) for k in data["costs"]), key=lambda i: (-votes.get(str(i), 0), i))
+    listed = [i for i in ranked if i in selected] if funded_only else ranked
+    page = paginate_list(listed)
+    top = ranked[:CHART_TOP]
+    wanted = set(page.items) | set(top)
+    proposals = {
+        p.id: p for p in db.session.scalars(select(Proposal).where(Proposal.id.in_(wanted)))
+    }
+    bars = [(proposals[i].title, votes.get(str(i), 0), i in selected) for i in top]
+    rest = ranked[CHART_TOP:]
+    if rest:
+        bars.append(
+            (
+                _("Other projects (%(n)d)", n=len(rest)),
+                sum(votes.get(str(i), 0) for i in rest),
+                False,
+            )
+        )
     district_names = {str(d.id): d.name for d in cycle.region.districts}
     return {
-        "rows": rows,
+        "page": page,
+        "rows": [proposals[i] for i in page.items],
+        "funded_only": funded_only,
+        "winners": len(selected),
         "selected": selected,
-        "votes": data["votes"],
+        "votes": votes,
         "payments": data.get("payments", {}),
         "turnout": data["turnout"],
         "district_names": district_names,
-        "chart": chart,
+        "chart": charts.bar_chart(bars),
+        "chart_rest": len(rest),
         "remaining": cycle.budget - result.total_cost,
     }
 
@@ -790,19 +936,21 @@ def _result_context(cycle, result):
 @bp.route("/<int:cycle_id>/results/compute", methods=["POST"])
 @roles_required("staff")
 def compute_results(cycle_id):
+    """Queue the tally as a background job (it can take minutes) and show its progress."""
     cycle = db.get_or_404(BudgetCycle, cycle_id)
     require_region_access(cycle.region_id)
     EmptyForm().validate_on_submit()
     rules = [r for r in request.form.getlist("rule") if r in domain.WINNER_RULES] or None
     try:
-        services.compute_results(db.session, current_user, cycle, rules=rules)
+        services.check_results_allowed(current_user, cycle, rules)
     except BudgetRuleError as error:
-        db.session.rollback()
         flash(message(error), "error")
         return redirect(url_for("budgeting.results", cycle_id=cycle.id)), 303
+    back = url_for("budgeting.results", cycle_id=cycle.id)
+    payload = {"cycle_id": cycle.id, "actor_id": current_user.id, "rules": rules, "back": back}
+    queued = enqueue(db.session, RESULTS_JOB, payload, actor=current_user)
     db.session.commit()
-    flash(_("The results are computed. Check them, then publish."), "success")
-    return redirect(url_for("budgeting.results", cycle_id=cycle.id))
+    return redirect(url_for("jobs.status", job_id=queued.id))
 
 
 @bp.route("/<int:cycle_id>/results/publish", methods=["POST"])
@@ -812,7 +960,9 @@ def publish_results(cycle_id):
     require_region_access(cycle.region_id)
     EmptyForm().validate_on_submit()
     try:
-        services.publish_results(db.session, current_user, cycle)
+        services.publish_results(
+            db.session, current_user, cycle, reason=request.form.get("reason", "")[:2000]
+        )
     except BudgetRuleError as error:
         db.session.rollback()
         flash(message(error), "error")
@@ -826,12 +976,13 @@ def publish_results(cycle_id):
 @bp.route("/<int:cycle_id>/implementation")
 def implementation(cycle_id):
     cycle = db.get_or_404(BudgetCycle, cycle_id)
-    funded = db.session.scalars(
+    page = paginate(
         select(Proposal)
         .where(Proposal.cycle_id == cycle.id, Proposal.funded.is_(True))
         .order_by(Proposal.id)
-    ).all()
-    return render_template("budgeting/implementation.html", cycle=cycle, funded=funded)
+        .options(selectinload(Proposal.updates))
+    )
+    return render_template("budgeting/implementation.html", cycle=cycle, page=page)
 
 
 @bp.route("/proposals/<int:proposal_id>/updates", methods=["POST"])

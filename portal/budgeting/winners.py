@@ -17,13 +17,12 @@ except ImportError:  # FALLBACK: remove once tally.py is on every branch
 
 # Portal rule name -> tally engine rule name.
 ENGINE_RULES = {"greedy": "greedy", "mes": "mes-add1"}
-# MES with completion (+1 tenge per voter per round) can take minutes on large budgets with
-# few voters; past this many seconds plain MES (no completion) is used and recorded as such.
-DEFAULT_DEADLINE = 5.0
 
 
-class _Deadline(Exception):
-    pass
+class TallyTimeout(Exception):
+    """The tally ran past its deadline. There is no fallback to another rule: a result is
+    computed with the cycle's rule or not at all (the web runs tallies as background jobs,
+    without a deadline)."""
 
 
 @dataclass
@@ -38,8 +37,11 @@ class Winners:
     engine_rule: str = ""
 
 
-def compute_winners(projects, ballots, budget, rule, min_votes=None, deadline=DEFAULT_DEADLINE):
+def compute_winners(projects, ballots, budget, rule, min_votes=None, deadline=None, progress=None):
     """projects: {id: cost}; ballots: iterable of sets of ids; rule: "greedy" or "mes".
+
+    `progress(share)` is called with the share of the budget spent so far (0–1); with
+    `deadline` (seconds) the tally raises TallyTimeout once it runs longer.
 
     With min_votes, projects with fewer approvals cannot win (they are left out of the
     instance, which is how the greedy-threshold rule of the engine treats them too).
@@ -60,15 +62,13 @@ def compute_winners(projects, ballots, budget, rule, min_votes=None, deadline=DE
     engine_rule = ENGINE_RULES[rule]
     started = time.monotonic()
 
-    def progress(_share):
+    def report(share):
         if deadline is not None and time.monotonic() - started > deadline:
-            raise _Deadline
+            raise TallyTimeout(f"{rule} took longer than {deadline} s")
+        if progress is not None:
+            progress(share)
 
-    try:
-        result = tally.run(instance, engine_rule, progress=progress)
-    except _Deadline:
-        engine_rule = "mes"
-        result = tally.run(instance, engine_rule)
+    result = tally.run(instance, engine_rule, progress=report)
     payments = {
         int(pid): [(_decimal(share.amount), share.voters) for share in shares]
         for pid, shares in result.payments.items()

@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload
 
 from portal import spreadsheets
 from portal.accounts.models import utcnow
+from portal.audit import code_of, record
 from portal.consultations import calendar, domain
 from portal.consultations.models import (
     DRAFT_KINDS,
@@ -195,8 +196,20 @@ def open_draft(session, user, draft, *, working_days=None, now=None):
     except domain.TransitionError as error:
         raise ConsultationError("bad_transition", message=str(error)) from None
     _write_state(draft, state)
+    _audit_draft(session, user, draft, "consultations.open", days=days)
     session.flush()
     return draft
+
+
+def _audit_draft(session, user, draft, action, **details):
+    record(
+        session,
+        user,
+        action,
+        target=f"draft:{draft.id}",
+        details=details,
+        region_code=code_of(draft.region),
+    )
 
 
 def extend_draft(session, user, draft, *, working_days, reason, now=None):
@@ -224,6 +237,7 @@ def extend_draft(session, user, draft, *, working_days, reason, now=None):
         )
     )
     _write_state(draft, state)
+    _audit_draft(session, user, draft, "consultations.extend", days=working_days, reason=reason)
     session.flush()
     return draft
 
@@ -240,6 +254,7 @@ def close_draft(session, user, draft, *, now=None):
     draft.status = state.status.value
     draft.closed_at = naive(closed_at)
     draft.answer_due = naive(calendar.answer_deadline(closed_at))
+    _audit_draft(session, user, draft, "consultations.close")
     session.flush()
     return draft
 
@@ -253,6 +268,7 @@ def publish_report(session, user, draft, *, now=None):
     except domain.TransitionError as error:
         raise ConsultationError("bad_transition", message=str(error)) from None
     draft.status = state.status.value
+    _audit_draft(session, user, draft, "consultations.publish_report")
     session.flush()
     return draft
 
@@ -448,6 +464,17 @@ def answer_comment(session, user, comment, *, decision, justification="", new_wo
     for target, state in zip(targets, states):
         write_comment_state(target, state)
         target.answered_at, target.answered_by_id = at, user.id
+    record(
+        session,
+        user,
+        "consultations.answer",
+        target=f"comment:{comment.id}",
+        details={
+            "decision": getattr(decision, "value", decision),
+            "comments": [t.id for t in targets],
+        },
+        region_code=code_of(comment.draft.region),
+    )
     session.flush()
     return targets
 
@@ -455,13 +482,22 @@ def answer_comment(session, user, comment, *, decision, justification="", new_wo
 # Reading ----------------------------------------------------------------------------------
 
 
-def article_counts(session, draft):
-    """{article_id or None: {"support": n, "object": n, "reword": n, "total": n}} (published)."""
-    rows = session.execute(
-        select(Comment.article_id, Comment.stance, func.count())
-        .where(Comment.draft_id == draft.id, Comment.status == "published")
-        .group_by(Comment.article_id, Comment.stance)
+def article_counts(session, draft, article_ids=None):
+    """{article_id or None: {"support": n, "object": n, "reword": n, "total": n}} (published).
+
+    `article_ids` (e.g. [one id] or [None]) limits the count to those articles' rows.
+    """
+    statement = select(Comment.article_id, Comment.stance, func.count()).where(
+        Comment.draft_id == draft.id, Comment.status == "published"
     )
+    if article_ids is not None:
+        ids = [i for i in article_ids if i is not None]
+        statement = statement.where(
+            Comment.article_id.in_(ids) | Comment.article_id.is_(None)
+            if None in article_ids
+            else Comment.article_id.in_(ids)
+        )
+    rows = session.execute(statement.group_by(Comment.article_id, Comment.stance))
     counts = {}
     for article_id, stance, n in rows:
         entry = counts.setdefault(article_id, {s: 0 for s in STANCES} | {"total": 0})
@@ -483,46 +519,37 @@ def vote_counts(session, draft):
 def public_positions(session, draft, article_id, *, limit=50):
     """Published comments on an article, a campaign shown once with its count.
 
-    Returns [(comment, campaign_count)], oldest first.
+    Returns [(comment, campaign_count)], oldest first: the individual comments and, for each
+    campaign, its first published comment on this article. Both queries read only this
+    draft's and this article's rows (index ix_comment_positions), so other drafts never
+    slow them down, and each stops after `limit` positions.
     """
-    campaign_sizes = dict(
-        session.execute(
-            select(Comment.campaign_id, func.count())
-            .where(
-                Comment.draft_id == draft.id,
-                Comment.status == "published",
-                Comment.campaign_id.is_not(None),
-                Comment.article_id.is_(None)
-                if article_id is None
-                else Comment.article_id == article_id,
-            )
-            .group_by(Comment.campaign_id)
-        ).all()
+    on_article = (
+        Comment.article_id.is_(None) if article_id is None else Comment.article_id == article_id
     )
-    seen_campaign = func.min(Comment.id)
-    first_of_campaign = (
-        select(seen_campaign)
-        .where(
-            Comment.draft_id == draft.id,
-            Comment.status == "published",
-            Comment.campaign_id.is_not(None),
-        )
-        .group_by(Comment.campaign_id)
-    )
-    statement = (
+    here = (Comment.draft_id == draft.id, Comment.status == "published", on_article)
+    singles = session.scalars(
         select(Comment)
-        .where(
-            Comment.draft_id == draft.id,
-            Comment.status == "published",
-            Comment.article_id.is_(None)
-            if article_id is None
-            else Comment.article_id == article_id,
-            (Comment.campaign_id.is_(None)) | Comment.id.in_(first_of_campaign),
-        )
+        .where(*here, Comment.campaign_id.is_(None))
         .order_by(Comment.id)
         .limit(limit)
-    )
-    return [(c, campaign_sizes.get(c.campaign_id, 1)) for c in session.scalars(statement)]
+    ).all()
+    first = func.min(Comment.id)
+    campaigns = session.execute(
+        select(first, func.count())
+        .where(*here, Comment.campaign_id.is_not(None))
+        .group_by(Comment.campaign_id)
+        .order_by(first)
+        .limit(limit)
+    ).all()
+    shown = sorted([(c.id, 1) for c in singles] + [tuple(row) for row in campaigns])[:limit]
+    comments = {c.id: c for c in singles}
+    wanted = [comment_id for comment_id, _size in shown if comment_id not in comments]
+    if wanted:
+        comments.update(
+            (c.id, c) for c in session.scalars(select(Comment).where(Comment.id.in_(wanted)))
+        )
+    return [(comments[comment_id], size) for comment_id, size in shown]
 
 
 def summary_rows(session, draft):

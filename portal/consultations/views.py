@@ -194,7 +194,9 @@ def _article_page(draft, article, form, status=200):
             draft=draft,
             article=article,
             form=form,
-            counts=services.article_counts(db.session, draft).get(article.id if article else None),
+            counts=services.article_counts(
+                db.session, draft, [article.id if article else None]
+            ).get(article.id if article else None),
             positions=services.public_positions(db.session, draft, article.id if article else None),
             status=services.effective_status(draft),
             report_form=BaseForm(),

@@ -4,13 +4,21 @@ published comments with their answers, and the summary table.
 Everything here is public (the same answer for every caller, signed in or not), carries no
 personal data (no authors, no voters, no IINs, names, phones or e-mails) and is described by
 the OpenAPI 3.1 document at /api/v1/openapi.json (`portal.exports.openapi`). Lists are
-paginated with `page` (1..1,000,000) and `per_page` (1..100); anything else is a 400 with a
-JSON error, as is every error under /api/.
+paginated with `page` (1..1,000,000) and `per_page` (1..100), or with an opaque `cursor`
+(keyset pagination: every page costs the same, however deep) taken from a previous answer's
+`next_cursor`; `next` is the URL of the following page. Anything else is a 400 with a JSON
+error, as is every error under /api/.
 """
 
-from flask import Blueprint, jsonify, request
+import base64
+import binascii
+import json
+
+from flask import Blueprint, Response, jsonify, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, joinedload
 from werkzeug.exceptions import BadRequest, NotFound
 
 from portal.accounts.models import utcnow
@@ -19,6 +27,7 @@ from portal.budgeting.services import published_result
 from portal.consultations.models import Article, Comment, Draft
 from portal.consultations.services import effective_status
 from portal.exports import openapi
+from portal.exports import services as export_services
 from portal.exports.services import plain_text
 from portal.extensions import db
 from portal.regions.models import Region
@@ -27,6 +36,8 @@ bp = Blueprint("exports_api", __name__, url_prefix="/api/v1")
 MAX_PAGE = 1_000_000
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 20
+# Results pages default to 100 projects: most cycles fit in one, as before paging.
+RESULTS_PER_PAGE = 100
 
 
 @bp.after_request
@@ -63,10 +74,64 @@ def _int_arg(name, default, maximum):
     return int(raw)
 
 
-def _page(statement, serialise):
-    page = _int_arg("page", 1, MAX_PAGE)
+def _encode_cursor(values):
+    raw = json.dumps(values, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _cursor(size):
+    """The `cursor` argument decoded to `size` key values (ints, or None), or None if absent."""
+    raw = request.args.get("cursor")
+    if raw is None:
+        return None
+    if "page" in request.args:
+        _bad(_("Use either page or cursor, not both."))
+    try:
+        values = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    except (ValueError, binascii.Error):
+        values = None
+    if (
+        not isinstance(values, list)
+        or len(values) != size
+        or not all(v is None or (type(v) is int and abs(v) < 2**53) for v in values)
+    ):
+        _bad(_("cursor is not valid: use the next_cursor of a previous answer."))
+    return values
+
+
+def _links(last_key):
+    """next_cursor and next (URL) after the item whose key is `last_key` (None: last page)."""
+    if last_key is None:
+        return {"next_cursor": None, "next": None}
+    cursor = _encode_cursor(last_key)
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    args.update(request.view_args or {})
+    args["cursor"] = cursor
+    return {"next_cursor": cursor, "next": url_for(request.endpoint, **args, _external=True)}
+
+
+def _page(statement, serialise, key):
+    """A page by `page`/`per_page` (OFFSET, with totals) or by `cursor` (keyset).
+
+    key: (column, descending) -- a unique column the statement is ordered by.
+    """
+    column, descending = key
     per_page = _int_arg("per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)
+    after = _cursor(1)
+    if after is not None:
+        if after[0] is None:
+            _bad(_("cursor is not valid: use the next_cursor of a previous answer."))
+        condition = column < after[0] if descending else column > after[0]
+        items = db.session.scalars(statement.where(condition).limit(per_page + 1)).all()
+        more = len(items) > per_page
+        items = items[:per_page]
+        last = [getattr(items[-1], column.key)] if more else None
+        return jsonify(
+            {"items": [serialise(i) for i in items], "per_page": per_page, **_links(last)}
+        )
+    page = _int_arg("page", 1, MAX_PAGE)
     result = db.paginate(statement, page=page, per_page=per_page, error_out=False, count=True)
+    last = [getattr(result.items[-1], column.key)] if result.has_next and result.items else None
     return jsonify(
         {
             "items": [serialise(item) for item in result.items],
@@ -74,6 +139,7 @@ def _page(statement, serialise):
             "per_page": per_page,
             "total": result.total,
             "pages": result.pages,
+            **_links(last),
         }
     )
 
@@ -116,7 +182,11 @@ def _cycle_or_404(cycle_id):
 
 @bp.route("/cycles")
 def cycles():
-    statement = select(BudgetCycle).order_by(BudgetCycle.id.desc())
+    statement = (
+        select(BudgetCycle)
+        .order_by(BudgetCycle.id.desc())
+        .options(joinedload(BudgetCycle.region), joinedload(BudgetCycle.district))
+    )
     region = request.args.get("region")
     if region:
         statement = statement.join(Region).where(Region.code == region[:8])
@@ -127,7 +197,7 @@ def cycles():
             and_(BudgetCycle.phase_override.is_not(None), BudgetCycle.phase_override != "draft"),
         )
     )
-    return _page(statement, _cycle_json)
+    return _page(statement, _cycle_json, (BudgetCycle.id, True))
 
 
 @bp.route("/cycles/<int:cycle_id>")
@@ -160,8 +230,13 @@ def projects(cycle_id):
             "submitted_at": _stamp(p.created_at),
         }
 
-    statement = select(Proposal).where(Proposal.cycle_id == cycle.id).order_by(Proposal.id)
-    return _page(statement, serialise)
+    statement = (
+        select(Proposal)
+        .where(Proposal.cycle_id == cycle.id)
+        .order_by(Proposal.id)
+        .options(joinedload(Proposal.district))
+    )
+    return _page(statement, serialise, (Proposal.id, False))
 
 
 @bp.route("/cycles/<int:cycle_id>/results")
@@ -182,6 +257,11 @@ def results(cycle_id):
         for pid, cost in data["costs"].items()
     ]
     rows.sort(key=lambda r: (-r["votes"], r["project_id"]))
+    # The stored result is one row: slicing it is cheap at any depth, so plain pages suffice.
+    page = _int_arg("page", 1, MAX_PAGE)
+    per_page = _int_arg("per_page", RESULTS_PER_PAGE, MAX_PER_PAGE)
+    total = len(rows)
+    rows = rows[(page - 1) * per_page : page * per_page]
     others = db.session.scalars(
         select(CycleResult.rule).where(
             CycleResult.cycle_id == cycle.id, CycleResult.published_at.is_not(None)
@@ -198,8 +278,41 @@ def results(cycle_id):
             "ballots_by_channel": data.get("turnout", {}).get("channel", {}),
             "published_at": _stamp(result.published_at),
             "projects": rows,
+            "page": page,
+            "per_page": per_page,
+            "total": total,
+            "pages": -(-total // per_page),
+            "next": url_for(
+                "exports_api.results",
+                cycle_id=cycle.id,
+                page=page + 1,
+                per_page=per_page,
+                _external=True,
+            )
+            if page * per_page < total
+            else None,
         }
     )
+
+
+@bp.route("/cycles/<int:cycle_id>/ballots.pb")
+def ballots_pb(cycle_id):
+    """The anonymised ballots as a pabulib .pb file, public once voting has closed."""
+    cycle = _cycle_or_404(cycle_id)
+    if not cycle.voting_closed():
+        _missing(_("The ballots are published when voting closes."))
+    bind = db.session.get_bind()
+    if isinstance(bind, Engine):
+        bind = bind.execution_options(read_only=True)
+
+    def generate():
+        with Session(bind=bind) as session:
+            target = session.get(BudgetCycle, cycle_id)
+            yield from export_services.build(session, "cycle", target, "pb", None)
+
+    response = Response(generate(), mimetype="text/plain")
+    response.headers["Content-Disposition"] = f'attachment; filename="tynda-cycle-{cycle_id}.pb"'
+    return response
 
 
 # ------------------------------------------------------------------ consultations
@@ -227,8 +340,13 @@ def _draft_or_404(draft_id):
 
 @bp.route("/drafts")
 def drafts():
-    statement = select(Draft).where(Draft.status != "draft").order_by(Draft.id.desc())
-    return _page(statement, _draft_json)
+    statement = (
+        select(Draft)
+        .where(Draft.status != "draft")
+        .order_by(Draft.id.desc())
+        .options(joinedload(Draft.region))
+    )
+    return _page(statement, _draft_json, (Draft.id, True))
 
 
 @bp.route("/drafts/<int:draft_id>")
@@ -250,6 +368,7 @@ def articles(draft_id):
             "chapter": a.chapter,
             "text": a.text,
         },
+        (Article.position, False),
     )
 
 
@@ -289,6 +408,7 @@ def comments(draft_id):
             "created_at": _stamp(c.created_at),
             "answer": _answer(c),
         },
+        (Comment.id, False),
     )
 
 
@@ -315,12 +435,22 @@ def summary(draft_id):
             "answered_at": _stamp(comment.answered_at),
         }
 
-    page = _int_arg("page", 1, MAX_PAGE)
     per_page = _int_arg("per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)
+    after = _cursor(2)
+    if after is not None:
+        rows, last = _summary_after(draft, after, per_page)
+        return jsonify(
+            {"items": [serialise(r) for r in rows], "per_page": per_page, **_links(last)}
+        )
+    page = _int_arg("page", 1, MAX_PAGE)
     total = db.session.scalar(
         select(db.func.count()).where(Comment.draft_id == draft.id, Comment.status == "published")
     )
     rows = db.session.execute(statement.limit(per_page).offset((page - 1) * per_page)).all()
+    last = None
+    if rows and page * per_page < total:
+        comment, _number = rows[-1]
+        last = [_position(comment), comment.id]
     return jsonify(
         {
             "items": [serialise(r) for r in rows],
@@ -328,8 +458,49 @@ def summary(draft_id):
             "per_page": per_page,
             "total": total,
             "pages": -(-total // per_page),
+            **_links(last),
         }
     )
+
+
+def _position(comment):
+    return comment.article.position if comment.article_id else None
+
+
+def _summary_after(draft, after, per_page):
+    """Summary rows after the key (article position or None, comment id): one article at a
+    time in article order, each read by the index on (draft, status, article, id)."""
+    position, comment_id = after
+    if comment_id is None:
+        _bad(_("cursor is not valid: use the next_cursor of a previous answer."))
+    articles = db.session.execute(
+        select(Article.id, Article.position, Article.number)
+        .where(Article.draft_id == draft.id)
+        .order_by(Article.position)
+    ).all()
+    segments = [(None, None, None)] + [tuple(a) for a in articles]
+    if position is not None:
+        segments = [s for s in segments if s[1] is not None and s[1] >= position]
+    rows, more = [], False
+    for article_id, article_position, number in segments:
+        here = (
+            Comment.article_id.is_(None) if article_id is None else Comment.article_id == article_id
+        )
+        statement = select(Comment).where(
+            Comment.draft_id == draft.id, Comment.status == "published", here
+        )
+        if article_position == position:
+            statement = statement.where(Comment.id > comment_id)
+        found = db.session.scalars(
+            statement.order_by(Comment.id).limit(per_page + 1 - len(rows))
+        ).all()
+        rows.extend((c, number) for c in found)
+        if len(rows) > per_page:
+            more = True
+            break
+    rows = rows[:per_page]
+    last = [_position(rows[-1][0]), rows[-1][0].id] if more else None
+    return rows, last
 
 
 @bp.route("/openapi.json", endpoint="openapi")

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from portal.accounts.models import User, utcnow
 from portal.budgeting.models import Ballot, BallotChoice, BudgetCycle, CycleResult, Proposal
-from portal.budgeting.services import ballot_projects, counts_visible
+from portal.budgeting.services import counts_visible
 from portal.consultations.models import Article, Campaign, Comment, Draft
 from portal.consultations.services import effective_status
 from portal.exports.services import AGE_BANDS, age_band, plain_text
@@ -55,11 +55,11 @@ def cycle_figures(session, cycle, user, now=None):
     )
     by_band_sex = defaultdict(Counter)
     year = cycle.voting_open_at.year
+    # Ballots carry the voter's birth year and sex, never the voter (ballot secrecy).
     for birth_year, sex, n in session.execute(
-        select(User.birth_year, User.sex, func.count())
-        .join(Ballot, Ballot.voter_id == User.id)
-        .where(Ballot.cycle_id == cycle.id)
-        .group_by(User.birth_year, User.sex)
+        select(Ballot.birth_year, Ballot.sex, func.count())
+        .where(Ballot.cycle_id == cycle.id, Ballot.birth_year.is_not(None))
+        .group_by(Ballot.birth_year, Ballot.sex)
     ):
         by_band_sex[age_band(birth_year, year)][sex] += n
     per_day = [
@@ -88,6 +88,7 @@ def cycle_figures(session, cycle, user, now=None):
         "per_day": per_day,
         "counts_shown": counts_visible(user, cycle, now) and phase != "voting",
         "results": [],
+        "results_more": 0,
         "result": None,
     }
     if figures["counts_shown"]:
@@ -95,59 +96,84 @@ def cycle_figures(session, cycle, user, now=None):
     return figures
 
 
+# Projects in the dashboard's results table; the results page and the exports have them all.
+TOP_RESULTS = 20
+
+
 def _results(session, cycle):
+    """The top projects by votes: from the stored result when there is one (no pass over the
+    ballots), else counted in SQL; only the shown projects are read."""
     results = {
         r.rule: r
         for r in session.scalars(select(CycleResult).where(CycleResult.cycle_id == cycle.id))
     }
     result = results.get(cycle.winner_rule) or next(iter(results.values()), None)
-    counts = dict(
-        session.execute(
-            select(BallotChoice.proposal_id, func.count())
-            .join(Ballot, Ballot.id == BallotChoice.ballot_id)
-            .where(Ballot.cycle_id == cycle.id)
-            .group_by(BallotChoice.proposal_id)
+    if result is not None:
+        votes = {int(k): v for k, v in result.data.get("votes", {}).items()}
+        on_ballot = [int(k) for k in result.data.get("costs", {})]
+        ranked = sorted(on_ballot, key=lambda i: (-votes.get(i, 0), i))
+        total = len(ranked)
+        top = ranked[:TOP_RESULTS]
+    else:
+        counted = (
+            select(Proposal.id, func.count(BallotChoice.ballot_id).label("votes"))
+            .outerjoin(BallotChoice, BallotChoice.proposal_id == Proposal.id)
+            .where(Proposal.cycle_id == cycle.id, Proposal.status == "feasible")
+            .group_by(Proposal.id)
+        )
+        rows = session.execute(
+            counted.order_by(func.count(BallotChoice.ballot_id).desc(), Proposal.id).limit(
+                TOP_RESULTS
+            )
         ).all()
-    )
+        votes = dict(rows)
+        top = [pid for pid, _n in rows]
+        total = session.scalar(
+            select(func.count()).where(Proposal.cycle_id == cycle.id, Proposal.status == "feasible")
+        )
     selected = set(result.data.get("selected", ())) if result else set()
+    projects = {p.id: p for p in session.scalars(select(Proposal).where(Proposal.id.in_(top)))}
     rows = [
-        {"id": p.id, "title": p.title, "cost": p.cost, "votes": counts.get(p.id, 0),
-         "won": p.id in selected}
-        for p in ballot_projects(session, cycle)
+        {"id": i, "title": projects[i].title, "cost": projects[i].cost,
+         "votes": votes.get(i, 0), "won": i in selected}
+        for i in top if i in projects
     ]  # fmt: skip
-    rows.sort(key=lambda r: (-r["votes"], r["id"]))
-    return {"results": rows, "result": result, "rules": sorted(results)}
+    return {
+        "results": rows,
+        "results_more": max(0, total - len(rows)),
+        "result": result,
+        "rules": sorted(results),
+    }
 
 
 # ------------------------------------------------------------------ consultations
 def draft_figures(session, draft, now=None):
+    """The draft's figures in one pass over its comments (plus the answered ones' waits and
+    the ten biggest campaigns), whatever the number of comments or campaigns."""
     now = now or utcnow()
-    status_counts = dict(
-        session.execute(
-            select(Comment.status, func.count())
-            .where(Comment.draft_id == draft.id)
-            .group_by(Comment.status)
-        ).all()
-    )
-    answered = session.scalar(
-        select(func.count()).where(Comment.draft_id == draft.id, Comment.decision.is_not(None))
-    )
-    decisions = dict(
-        session.execute(
-            select(Comment.decision, func.count())
-            .where(Comment.draft_id == draft.id, Comment.decision.is_not(None))
-            .group_by(Comment.decision)
-        ).all()
-    )
+    status_counts, decisions = Counter(), Counter()
+    per_article = defaultdict(Counter)
+    unanswered_published = 0
+    for article_id, stance, status, decision, n in session.execute(
+        select(Comment.article_id, Comment.stance, Comment.status, Comment.decision, func.count())
+        .where(Comment.draft_id == draft.id)
+        .group_by(Comment.article_id, Comment.stance, Comment.status, Comment.decision)
+    ):
+        status_counts[status] += n
+        if decision is not None:
+            decisions[decision] += n
+        entry = per_article[article_id]
+        entry["received"] += n
+        if status == "published":
+            entry["published"] += n
+            entry[stance] += n
+            if decision is None:
+                unanswered_published += n
+    answered = sum(decisions.values())
+    decisions = dict(decisions)
     overdue = 0
     if draft.answer_due is not None and now >= draft.answer_due:
-        overdue = session.scalar(
-            select(func.count()).where(
-                Comment.draft_id == draft.id,
-                Comment.status == "published",
-                Comment.decision.is_(None),
-            )
-        )
+        overdue = unanswered_published
     waits = [
         (answered_at - created_at).total_seconds() / 86400
         for created_at, answered_at in session.execute(
@@ -164,17 +190,6 @@ def draft_figures(session, draft, now=None):
             "p90": round(waits[min(len(waits) - 1, int(len(waits) * 0.9))], 1),
             "max": round(waits[-1], 1),
         }
-    per_article = defaultdict(Counter)
-    for article_id, stance, status, n in session.execute(
-        select(Comment.article_id, Comment.stance, Comment.status, func.count())
-        .where(Comment.draft_id == draft.id)
-        .group_by(Comment.article_id, Comment.stance, Comment.status)
-    ):
-        entry = per_article[article_id]
-        entry["received"] += n
-        if status == "published":
-            entry["published"] += n
-            entry[stance] += n
     articles = session.execute(
         select(Article.id, Article.number, Article.title)
         .where(Article.draft_id == draft.id)
@@ -186,20 +201,31 @@ def draft_figures(session, draft, now=None):
     ]
     if None in per_article:
         article_rows.insert(0, {"id": None, "number": None, "title": "", **per_article[None]})
-    campaigns = []
-    for campaign in session.scalars(
+    biggest = session.scalars(
         select(Campaign)
         .where(Campaign.draft_id == draft.id)
-        .order_by(Campaign.size.desc())
+        .order_by(Campaign.size.desc(), Campaign.id)
         .limit(10)
-    ):
-        representative = (
-            session.get(Comment, campaign.representative_id) if campaign.representative_id else None
+    ).all()
+    examples = {
+        c.id: c
+        for c in session.scalars(
+            select(Comment).where(
+                Comment.id.in_([c.representative_id for c in biggest if c.representative_id]),
+                Comment.status == "published",
+            )
         )
-        text = ""
-        if representative is not None and representative.status == "published":
-            text = plain_text(representative.text)
-        campaigns.append({"id": campaign.id, "size": campaign.size, "text": text[:300]})
+    }
+    campaigns = [
+        {
+            "id": c.id,
+            "size": c.size,
+            "text": plain_text(examples[c.representative_id].text)[:300]
+            if c.representative_id in examples
+            else "",
+        }
+        for c in biggest
+    ]
     return {
         "status": effective_status(draft, now),
         "received": sum(status_counts.values()),
@@ -235,50 +261,66 @@ def overdue_answers(session, region_id, now=None):
 
 # ------------------------------------------------------------------ region overview
 def overview(session, region_ids, now=None):
-    """Open cycles and drafts of the regions (None: every region) and what needs action."""
+    """Open cycles and drafts of the regions (None: every region) and what needs action.
+
+    Counts for all listed cycles and drafts come from a few grouped queries, not one per row.
+    """
     now = now or utcnow()
-    cycles_q = select(BudgetCycle).order_by(BudgetCycle.voting_open_at.desc())
-    drafts_q = select(Draft).order_by(Draft.created_at.desc())
+    cycles_q = select(BudgetCycle).order_by(BudgetCycle.voting_open_at.desc(), BudgetCycle.id)
+    drafts_q = select(Draft).order_by(Draft.created_at.desc(), Draft.id)
     if region_ids is not None:
         cycles_q = cycles_q.where(BudgetCycle.region_id.in_(region_ids))
         drafts_q = drafts_q.where(Draft.region_id.in_(region_ids))
+    listed_cycles = session.scalars(cycles_q.limit(50)).all()
+    cycle_ids = [c.id for c in listed_cycles]
+    waiting = dict(
+        session.execute(
+            select(Proposal.cycle_id, func.count())
+            .where(Proposal.cycle_id.in_(cycle_ids), Proposal.status == "submitted")
+            .group_by(Proposal.cycle_id)
+        ).all()
+    )
+    published = set(
+        session.scalars(
+            select(CycleResult.cycle_id).where(
+                CycleResult.cycle_id.in_(cycle_ids), CycleResult.published_at.is_not(None)
+            )
+        )
+    )
     cycles, actions = [], []
-    for cycle in session.scalars(cycles_q.limit(50)):
+    for cycle in listed_cycles:
         phase = cycle.phase(now)
         cycles.append((cycle, phase))
-        if phase in ("proposals", "review"):
-            waiting = session.scalar(
-                select(func.count()).where(
-                    Proposal.cycle_id == cycle.id, Proposal.status == "submitted"
-                )
+        if phase == "review" and waiting.get(cycle.id):
+            actions.append(("review", cycle, waiting[cycle.id]))
+        if phase in ("results", "implementation") and cycle.id not in published:
+            actions.append(("publish_results", cycle, None))
+    listed_drafts = session.scalars(drafts_q.limit(50)).all()
+    draft_ids = [d.id for d in listed_drafts]
+    pending = dict(
+        session.execute(
+            select(Comment.draft_id, func.count())
+            .where(Comment.draft_id.in_(draft_ids), Comment.status == "pending")
+            .group_by(Comment.draft_id)
+        ).all()
+    )
+    due = [d.id for d in listed_drafts if d.answer_due is not None and now >= d.answer_due]
+    unanswered = dict(
+        session.execute(
+            select(Comment.draft_id, func.count())
+            .where(
+                Comment.draft_id.in_(due),
+                Comment.status == "published",
+                Comment.decision.is_(None),
             )
-            if waiting and phase == "review":
-                actions.append(("review", cycle, waiting))
-        if phase in ("results", "implementation"):
-            published = session.scalar(
-                select(func.count()).where(
-                    CycleResult.cycle_id == cycle.id, CycleResult.published_at.is_not(None)
-                )
-            )
-            if not published:
-                actions.append(("publish_results", cycle, None))
+            .group_by(Comment.draft_id)
+        ).all()
+    )
     drafts = []
-    for draft in session.scalars(drafts_q.limit(50)):
-        status = effective_status(draft, now)
-        drafts.append((draft, status))
-        pending = session.scalar(
-            select(func.count()).where(Comment.draft_id == draft.id, Comment.status == "pending")
-        )
-        if pending:
-            actions.append(("moderate", draft, pending))
-        if draft.answer_due is not None and now >= draft.answer_due:
-            overdue = session.scalar(
-                select(func.count()).where(
-                    Comment.draft_id == draft.id,
-                    Comment.status == "published",
-                    Comment.decision.is_(None),
-                )
-            )
-            if overdue:
-                actions.append(("overdue", draft, overdue))
+    for draft in listed_drafts:
+        drafts.append((draft, effective_status(draft, now)))
+        if pending.get(draft.id):
+            actions.append(("moderate", draft, pending[draft.id]))
+        if unanswered.get(draft.id):
+            actions.append(("overdue", draft, unanswered[draft.id]))
     return {"cycles": cycles, "drafts": drafts, "actions": actions}

@@ -28,16 +28,34 @@ def _ref(name):
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+NEXT = {
+    "next_cursor": {
+        "type": ["string", "null"],
+        "description": "Pass as `cursor` for the next page; null on the last page.",
+    },
+    "next": {
+        "type": ["string", "null"],
+        "format": "uri",
+        "description": "URL of the next page (cursor-based); null on the last page.",
+    },
+}
+PAGE_NUMBERS = {
+    "page": {"type": "integer", "minimum": 1},
+    "total": {"type": "integer", "minimum": 0},
+    "pages": {"type": "integer", "minimum": 0},
+}
+
+
 def _page_of(name):
-    return _obj(
-        {
-            "items": {"type": "array", "items": _ref(name)},
-            "page": {"type": "integer", "minimum": 1},
-            "per_page": {"type": "integer", "minimum": 1, "maximum": 100},
-            "total": {"type": "integer", "minimum": 0},
-            "pages": {"type": "integer", "minimum": 0},
-        }
-    )
+    """A list page. With `page`, it has page, total and pages; with `cursor`, it has not
+    (counting every row would make deep pages cost as much as OFFSET did)."""
+    properties = {
+        "items": {"type": "array", "items": _ref(name)},
+        "per_page": {"type": "integer", "minimum": 1, "maximum": 100},
+        **PAGE_NUMBERS,
+        **NEXT,
+    }
+    return _obj(properties, required=["items", "next", "next_cursor", "per_page"])
 
 
 SCHEMAS = {
@@ -99,7 +117,7 @@ SCHEMAS = {
             "ballots_by_channel": {
                 "type": "object",
                 "additionalProperties": {"type": "integer"},
-                "propertyNames": {"enum": ["online", "paper"]},
+                "propertyNames": {"enum": ["online", "paper", "imported"]},
             },
             "published_at": STAMP,
             "projects": {
@@ -112,7 +130,11 @@ SCHEMAS = {
                         "selected": {"type": "boolean"},
                     }
                 ),
+                "description": "One page of the projects, most votes first.",
             },
+            "per_page": {"type": "integer", "minimum": 1, "maximum": 100},
+            **PAGE_NUMBERS,
+            "next": NEXT["next"],
         }
     ),
     "Draft": _obj(
@@ -186,6 +208,20 @@ PAGE_PARAMETERS = [
         "in": "query",
         "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
     },
+    {
+        "name": "cursor",
+        "in": "query",
+        "description": "Keyset pagination: the next_cursor of the previous page (not with page).",
+        "schema": {"type": "string"},
+    },
+]
+RESULT_PAGE_PARAMETERS = [
+    PAGE_PARAMETERS[0],
+    {
+        "name": "per_page",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 100},
+    },
 ]
 
 
@@ -242,9 +278,9 @@ PATHS = {
         operation_id="listProjects",
     ),
     "/cycles/{cycle_id}/results": _get(
-        "Published results of a cycle",
+        "Published results of a cycle (projects paged, most votes first)",
         "Results",
-        params=[_id("cycle_id")],
+        params=[_id("cycle_id"), *RESULT_PAGE_PARAMETERS],
         operation_id="getResults",
     ),
     "/drafts": _get(

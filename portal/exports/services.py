@@ -19,7 +19,8 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from portal.accounts.models import User, utcnow
+from portal.accounts.models import utcnow
+from portal.audit import code_of, record
 from portal.budgeting.models import Ballot, BallotChoice, BudgetCycle, CycleResult, Proposal
 from portal.budgeting.services import ballot_projects
 from portal.consultations.models import Article, Comment, Draft, Paragraph
@@ -123,6 +124,15 @@ def record_export(session, user, subject, obj, fmt, part, filename, via="web", n
         filename=filename,
     )
     session.add(entry)
+    record(
+        session,
+        user,
+        "exports.download",
+        target=f"{subject}:{obj.id}",
+        details={"format": fmt, "part": entry.part, "file": filename, "via": via},
+        region_code=code_of(session.get(Region, obj.region_id)) if obj.region_id else None,
+        now=now,
+    )
     session.flush()
     return entry
 
@@ -334,8 +344,7 @@ def ballot_rows(session, cycle, districts, vote_year):
         joined = func.aggregate_strings(proposal_id, ",")
     choices = select(joined).where(BallotChoice.ballot_id == Ballot.id).scalar_subquery()
     statement = (
-        select(Ballot.channel, Ballot.district_id, User.birth_year, User.sex, choices)
-        .outerjoin(User, User.id == Ballot.voter_id)  # imported ballots have no voter
+        select(Ballot.channel, Ballot.district_id, Ballot.birth_year, Ballot.sex, choices)
         .where(Ballot.cycle_id == cycle.id)
         .order_by(Ballot.id)
     )

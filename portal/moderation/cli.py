@@ -7,7 +7,7 @@ from flask.cli import AppGroup
 
 from portal.consultations.models import Draft
 from portal.extensions import db
-from portal.moderation import services
+from portal.moderation.jobs import cluster_and_store
 
 cli = AppGroup("moderation", help="Comment moderation.")
 
@@ -21,7 +21,8 @@ def cluster_command(draft_id, threshold):
     if draft is None:
         raise click.UsageError(f"No draft with id {draft_id}.")
     started = time.perf_counter()
-    campaigns = services.cluster_draft(db.session, None, draft, threshold=threshold)
+    # Synchronous here, but like the job: read in a snapshot, take the lock only to store.
+    campaigns = cluster_and_store(db.session, None, draft_id, threshold=threshold)
     db.session.commit()
     members = sum(c.size for c in campaigns)
     click.echo(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, text, update
 
 from portal.accounts.models import utcnow
+from portal.audit import code_of, record
 from portal.consultations import domain
 from portal.consultations.models import STANCES, Campaign, Comment, Draft
 from portal.consultations.services import (
@@ -140,6 +141,16 @@ def moderate(session, user, comments, action, reason=None):
                 at=now,
             )
         )
+    for draft_id in sorted({c.draft_id for c in comments}):
+        ids = [c.id for c in comments if c.draft_id == draft_id]
+        record(
+            session,
+            user,
+            f"moderation.{action}",
+            target=f"draft:{draft_id}",
+            details={"comments": ids, "reason": reason or ""},
+            region_code=code_of(next(c for c in comments if c.draft_id == draft_id).draft.region),
+        )
     session.flush()
     return comments
 
@@ -190,6 +201,14 @@ def moderate_campaign(session, user, campaign, action, reason=None):
             at=now,
         )
     )
+    record(
+        session,
+        user,
+        f"moderation.campaign_{action}",
+        target=f"campaign:{campaign.id}",
+        details={"draft": campaign.draft_id, "comments": len(members), "reason": reason or ""},
+        region_code=code_of(session.get(Draft, campaign.draft_id).region),
+    )
     session.flush()
     return len(members)
 
@@ -223,6 +242,14 @@ def cluster_draft(session, user, draft, *, threshold=None, cluster_fn=None):
     `portal.moderation.clustering.cluster`; it returns objects with `ids` and
     `representative_id`. Returns the list of Campaign rows.
     """
+    groups, count = find_campaigns(session, user, draft, threshold=threshold, cluster_fn=cluster_fn)
+    return store_campaigns(session, user, draft, groups, count)
+
+
+def find_campaigns(session, user, draft, *, threshold=None, cluster_fn=None):
+    """Read the draft's comments and cluster them; writes nothing (a read snapshot will do).
+
+    Returns ([(sorted member ids, representative id)], number of comments read)."""
     if user is not None and not can_moderate(user, draft):
         raise ModerationError("forbidden")
     if cluster_fn is None:
@@ -230,10 +257,16 @@ def cluster_draft(session, user, draft, *, threshold=None, cluster_fn=None):
     rows = session.execute(
         select(Comment.id, Comment.text).where(Comment.draft_id == draft.id).order_by(Comment.id)
     ).all()
-    ids = [row.id for row in rows]
     items = [(row.id, plain(row.text)) for row in rows]
     kwargs = {"threshold": threshold} if threshold is not None else {}
     groups = [(sorted(found.ids), found.representative_id) for found in cluster_fn(items, **kwargs)]
+    return groups, len(rows)
+
+
+def store_campaigns(session, user, draft, groups, count):
+    """Replace the draft's campaigns by `groups` from `find_campaigns` (flush only)."""
+    if user is not None and not can_moderate(user, draft):
+        raise ModerationError("forbidden")
     session.execute(
         update(Comment)
         .where(Comment.draft_id == draft.id, Comment.campaign_id.is_not(None))
@@ -267,7 +300,7 @@ def cluster_draft(session, user, draft, *, threshold=None, cluster_fn=None):
             draft_id=draft.id,
             moderator_id=user.id if user is not None else None,
             action="cluster",
-            detail=f"{len(campaigns)} campaigns from {len(ids)} comments",
+            detail=f"{len(campaigns)} campaigns from {count} comments",
         )
     )
     session.flush()
@@ -291,19 +324,38 @@ def _assign_campaigns(session, pairs):
 
 
 def campaigns_of(session, draft):
-    return session.scalars(
-        select(Campaign).where(Campaign.draft_id == draft.id).order_by(Campaign.size.desc())
-    ).all()
+    """The draft's campaigns, biggest first: a select to paginate."""
+    return (
+        select(Campaign)
+        .where(Campaign.draft_id == draft.id)
+        .order_by(Campaign.size.desc(), Campaign.id)
+    )
+
+
+def campaign_rows(session, campaigns):
+    """(campaign, example comment, {status: n}) for a page of campaigns, in three queries
+    whatever the page size."""
+    ids = [c.id for c in campaigns]
+    examples = {
+        c.id: c
+        for c in session.scalars(
+            select(Comment).where(
+                Comment.id.in_([c.representative_id for c in campaigns if c.representative_id])
+            )
+        )
+    }
+    states = {i: {} for i in ids}
+    for campaign_id, status, n in session.execute(
+        select(Comment.campaign_id, Comment.status, func.count())
+        .where(Comment.campaign_id.in_(ids))
+        .group_by(Comment.campaign_id, Comment.status)
+    ):
+        states[campaign_id][status] = n
+    return [(c, examples.get(c.representative_id), states[c.id]) for c in campaigns]
 
 
 def campaign_status_counts(session, campaign):
-    return dict(
-        session.execute(
-            select(Comment.status, func.count())
-            .where(Comment.campaign_id == campaign.id)
-            .group_by(Comment.status)
-        ).all()
-    )
+    return campaign_rows(session, [campaign])[0][2]
 
 
 STANCE_CHOICES = STANCES

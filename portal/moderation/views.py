@@ -14,9 +14,12 @@ from portal.consultations.services import can_moderate, plain
 from portal.consultations.views import error_message, labels
 from portal.errors import Refusal
 from portal.extensions import db
+from portal.jobs import enqueue
 from portal.moderation import services
 from portal.moderation.forms import ActionForm, QueueFilterForm, TopicForm
+from portal.moderation.jobs import CLUSTER_JOB
 from portal.moderation.services import ModerationError, QueueFilters
+from portal.pagination import paginate
 from portal.permissions import roles_required
 from portal.regions.models import Region
 
@@ -231,18 +234,12 @@ def _draft_for_moderation(draft_id):
 @roles_required("moderator")
 def campaigns(draft_id):
     draft = _draft_for_moderation(draft_id)
-    rows = [
-        (
-            c,
-            db.session.get(Comment, c.representative_id),
-            services.campaign_status_counts(db.session, c),
-        )
-        for c in services.campaigns_of(db.session, draft)
-    ]
+    page = paginate(services.campaigns_of(db.session, draft))
     return render_template(
         "moderation/campaigns.html",
         draft=draft,
-        rows=rows,
+        page=page,
+        rows=services.campaign_rows(db.session, page.items),
         action_form=ActionForm(),
         plain=plain,
     )
@@ -253,10 +250,12 @@ def campaigns(draft_id):
 def cluster(draft_id):
     draft = _draft_for_moderation(draft_id)
     ActionForm().validate_on_submit()
-    found = services.cluster_draft(db.session, current_user, draft)
+    # Clustering a large draft takes long: a background job does it while staff watch.
+    back = url_for("moderation.campaigns", draft_id=draft.id)
+    payload = {"draft_id": draft.id, "user_id": current_user.id, "back": back}
+    queued = enqueue(db.session, CLUSTER_JOB, payload, actor=current_user)
     db.session.commit()
-    flash(_("%(count)d campaigns found.", count=len(found)), "success")
-    return redirect(url_for("moderation.campaigns", draft_id=draft.id))
+    return redirect(url_for("jobs.status", job_id=queued.id))
 
 
 @bp.route("/campaigns/<int:campaign_id>/<action>", methods=["POST"])

@@ -107,8 +107,9 @@ def test_moving_the_phase_by_hand_is_recorded(db, make_cycle):
         "voting",
         staff.id,
     )
-    services.move_phase(db.session, staff, cycle, None)
-    assert cycle.phase() == "proposals"
+    # Once voting has opened the rules are frozen: no way back to an earlier phase.
+    assert _code(lambda: services.move_phase(db.session, staff, cycle, None)) == "rules_frozen"
+    assert cycle.phase() == "voting"
 
 
 # ------------------------------------------------------------------ proposals
@@ -390,10 +391,10 @@ def test_paper_and_online_exclude_each_other(db, voting):
     assert services.turnout(db.session, cycle)["channel"] == {"paper": 1, "online": 1}
 
 
-def test_counts_hidden_until_voting_closes_except_for_admins(db, voting):
+def test_counts_hidden_until_voting_closes_admins_included(db, voting):
     cycle, _projects = voting
     admin, staff = make_user(role="admin"), make_user(role="staff")
-    assert services.counts_visible(admin, cycle)
+    assert not services.counts_visible(admin, cycle)
     assert not services.counts_visible(staff, cycle)
     assert not services.counts_visible(None, cycle)
     assert services.counts_visible(None, cycle, now=cycle.voting_close_at)

@@ -130,3 +130,62 @@ def test_unpublished_things_are_not_public(db, client, voting_cycle, draft):
     assert client.get(f"/api/v1/drafts/{hidden.id}").status_code == 404
     assert hidden.id not in {d["id"] for d in client.get("/api/v1/drafts").get_json()["items"]}
     assert client.get(f"/api/v1/drafts/{draft.id}/comments?article=x").status_code == 400
+
+
+def _follow(client, spec, template, url, field="items"):
+    """Items of every page, following `next` from `url`; each answer validates."""
+    items, pages = [], 0
+    while url:
+        answer = _check(client, spec, template, url.removeprefix("http://localhost"))
+        items.extend(answer[field])
+        url = answer["next"]
+        pages += 1
+        assert pages < 50
+    return items, pages
+
+
+def test_cursor_pages_match_the_numbered_pages(db, client, spec, closed_cycle, draft):
+    from consult_helpers import make_comment, publish
+
+    for article in (None, 2, 1, 3, None):
+        publish(make_comment(draft, text=f"Cursor comment on {article}", article=article))
+    did, cid = draft.id, closed_cycle.id
+    for template, url, key in (
+        ("/drafts/{draft_id}/comments", f"/api/v1/drafts/{did}/comments", "id"),
+        ("/drafts/{draft_id}/summary", f"/api/v1/drafts/{did}/summary", "comment_id"),
+        ("/drafts/{draft_id}/articles", f"/api/v1/drafts/{did}/articles", "id"),
+        ("/cycles/{cycle_id}/projects", f"/api/v1/cycles/{cid}/projects", "id"),
+        ("/cycles", "/api/v1/cycles", "id"),
+    ):
+        whole = _check(client, spec, template, url + "?per_page=100")
+        assert whole["next"] is None and whole["next_cursor"] is None
+        by_cursor, pages = _follow(client, spec, template, url + "?per_page=2")
+        assert [i[key] for i in by_cursor] == [i[key] for i in whole["items"]], template
+        assert pages == max(1, -(-whole["total"] // 2))
+        first = _check(client, spec, template, url + "?per_page=2")
+        if first["next_cursor"]:
+            # The cursor and the second numbered page agree.
+            second = client.get(f"{url}?per_page=2&page=2").get_json()
+            after = client.get(f"{url}?per_page=2&cursor={first['next_cursor']}").get_json()
+            assert after["items"] == second["items"]
+            assert "total" not in after  # no count per cursor page
+    summary = client.get(f"/api/v1/drafts/{did}/summary?per_page=100").get_json()["items"]
+    assert [row["article"] for row in summary][:2] == [None, None]  # whole-draft comments first
+    results, pages = _follow(
+        client,
+        spec,
+        "/cycles/{cycle_id}/results",
+        f"/api/v1/cycles/{cid}/results?per_page=1",
+        "projects",
+    )
+    whole = client.get(f"/api/v1/cycles/{cid}/results").get_json()
+    assert pages == whole["total"] and len(whole["projects"]) == whole["total"]
+
+
+@pytest.mark.parametrize(
+    "query", ["cursor=abc", "cursor=W10", "cursor=WyJ4Il0", "cursor=WzFd&page=2", "cursor=%FF"]
+)
+def test_bad_cursors_are_400(client, draft, query):
+    response = client.get(f"/api/v1/drafts/{draft.id}/comments?{query}")
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == 400

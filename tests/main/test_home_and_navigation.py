@@ -15,10 +15,20 @@ from consult_helpers import make_comment, make_draft, publish
 from helpers import make_user
 
 from portal.accounts.models import utcnow
+from portal.budgeting import integrity
 from portal.budgeting.models import Ballot, CycleResult
 from portal.extensions import db as _db
 
 make_cycle = budget_fixtures.make_cycle
+
+
+def _voter_key(cycle_id, user_id):
+    """The keyed pseudonym a ballot row carries instead of the voter's id."""
+    from flask import current_app
+
+    return integrity.voter_key(integrity.ballot_key(current_app.config), cycle_id, user_id)
+
+
 make_project = budget_fixtures.make_project
 
 
@@ -93,7 +103,9 @@ def test_home_shows_region_cycles_drafts_results_answers(client, db, make_cycle,
     make_project(voting, 500_000)
     make_project(voting, 700_000)
     voter = make_user()
-    db.session.add(Ballot(cycle_id=voting.id, voter_id=voter.id, receipt="R" * 16))
+    db.session.add(
+        Ballot(cycle_id=voting.id, voter_key=_voter_key(voting.id, voter.id), receipt="R" * 16)
+    )
     closed = make_cycle("results", title_en="Almaty lights 2025")
     db.session.add(
         CycleResult(
@@ -196,7 +208,8 @@ def test_my_proposals_and_ballots_are_paged(as_role, db, make_cycle, make_projec
         make_project(cycle, 1000 + n, author=client.user, title=f"Mine {n:02d}")
     for n in range(21):
         other = make_cycle("voting", title_en=f"Cycle {n:02d}")
-        db.session.add(Ballot(cycle_id=other.id, voter_id=client.user.id, receipt=f"{n:016d}"))
+        key = _voter_key(other.id, client.user.id)
+        db.session.add(Ballot(cycle_id=other.id, voter_key=key, receipt=f"{n:016d}"))
     db.session.commit()
     first = client.get("/budget/my/proposals").get_data(as_text=True)
     second = client.get("/budget/my/proposals?page=2").get_data(as_text=True)

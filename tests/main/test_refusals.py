@@ -8,9 +8,18 @@ from helpers import make_user, post_form
 sys.path.insert(0, str(Path(__file__).parent.parent / "budgeting"))
 import budget_fixtures  # noqa: E402
 
+from portal.budgeting import integrity  # noqa: E402
 from portal.budgeting.models import Ballot  # noqa: E402
 
 make_cycle = budget_fixtures.make_cycle
+
+
+def _voter_key(cycle_id, user_id):
+    from flask import current_app
+
+    return integrity.voter_key(integrity.ballot_key(current_app.config), cycle_id, user_id)
+
+
 make_project = budget_fixtures.make_project
 
 
@@ -63,7 +72,7 @@ def test_staff_of_another_region_is_told_which_region(as_role, make_cycle):
 def test_receipt_of_another_voter_points_to_lookup(as_role, db, make_cycle):
     cycle = make_cycle("voting")
     owner = make_user()
-    ballot = Ballot(cycle_id=cycle.id, voter_id=owner.id, receipt="a" * 16)
+    ballot = Ballot(cycle_id=cycle.id, voter_key=_voter_key(cycle.id, owner.id), receipt="a" * 16)
     db.session.add(ballot)
     db.session.commit()
     html = as_role("resident").get(f"/budget/{cycle.id}/ballot/{ballot.id}/receipt")
@@ -76,7 +85,12 @@ def test_online_vote_after_paper_ballot_says_paper_counts(as_role, db, make_cycl
     project = make_project(cycle, 1000)
     client = as_role("resident")
     db.session.add(
-        Ballot(cycle_id=cycle.id, voter_id=client.user.id, channel="paper", receipt="b" * 16)
+        Ballot(
+            cycle_id=cycle.id,
+            voter_key=_voter_key(cycle.id, client.user.id),
+            channel="paper",
+            receipt="b" * 16,
+        )
     )
     db.session.commit()
     url = f"/budget/{cycle.id}/ballot"

@@ -1,0 +1,406 @@
+"""Trust in a budget vote: frozen rules, the stored ballot ledger and the server-side check.
+
+Services only flush; the view or command commits. No Flask imports.
+
+* Rules freeze when voting opens: `freeze` stamps the cycle (database triggers then refuse
+  changes to the rule, budget, limits, district and the projects on the ballot) and
+  `check_cycle_change` refuses the same in the services with a clear code first.
+* Every cast or replaced ballot appends a leaf to the cycle's ledger (`append`) under a lock
+  on the cycle's ledger head row, so two appends can never take the same position.
+* `verify_cycle` recomputes everything from the database and names the first mismatch.
+"""
+
+import hashlib
+import hmac
+import json
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm.attributes import set_committed_value
+
+from portal.accounts.models import utcnow
+from portal.budgeting import domain, ledger
+from portal.budgeting.domain import BudgetRuleError
+from portal.budgeting.models import (
+    Ballot,
+    BallotChoice,
+    BudgetCycle,
+    CycleDateChange,
+    CycleResult,
+    LedgerChunk,
+    LedgerHead,
+    LedgerLeaf,
+    Proposal,
+)
+
+# Leaves per cached chunk root: a proof reads at most two chunks of leaves plus one row per
+# chunk, whatever the ledger's size.
+CHUNK = 1024
+FROZEN_FIELDS = (
+    "budget",
+    "cost_cap",
+    "min_votes",
+    "ballot_rule",
+    "max_choices",
+    "winner_rule",
+    "district_id",
+    "ballots_final",
+)
+FIXED_DATES = ("proposals_open_at", "review_open_at", "voting_open_at")
+EXTENDABLE_DATES = ("voting_close_at", "implementation_at")
+VOTING_OR_LATER = ("voting", "results", "implementation")
+
+
+class IntegrityFailure(BudgetRuleError):
+    """A refused change to a frozen cycle or a published result."""
+
+
+def ballot_key(config):
+    """The key of voter pseudonyms: BALLOT_KEY, else the receipt secret, else SECRET_KEY.
+
+    Keep it out of the database and never rotate it during a vote (a voter's ballot is
+    found by it)."""
+    return config.get("BALLOT_KEY") or config.get("BUDGET_RECEIPT_SECRET") or config["SECRET_KEY"]
+
+
+def voter_key(key, cycle_id, voter_id):
+    """The keyed pseudonym that stands for a voter on their ballot row."""
+    message = f"tynda-voter|{cycle_id}|{voter_id}".encode()
+    return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
+
+
+# ------------------------------------------------------------------ frozen rules
+def is_frozen(cycle, now=None):
+    return cycle.rules_frozen_at is not None or cycle.phase(now) in VOTING_OR_LATER
+
+
+def freeze(cycle, now=None, session=None):
+    """Stamp the cycle's rules as frozen (idempotent and race-free).
+
+    With a session the stamp is one conditional UPDATE, so concurrent first ballots never
+    overwrite each other's stamp (the triggers refuse changing it); the loaded object is
+    updated without being marked dirty.
+    """
+    if cycle.rules_frozen_at is not None:
+        return
+    stamp = now or utcnow()
+    if session is None:
+        cycle.rules_frozen_at = stamp
+        return
+    session.execute(
+        update(BudgetCycle)
+        .where(BudgetCycle.id == cycle.id, BudgetCycle.rules_frozen_at.is_(None))
+        .values(rules_frozen_at=stamp)
+        .execution_options(synchronize_session=False)
+    )
+    set_committed_value(cycle, "rules_frozen_at", stamp)
+
+
+def snapshot(cycle):
+    return {name: getattr(cycle, name) for name in FROZEN_FIELDS + FIXED_DATES + EXTENDABLE_DATES}
+
+
+def _minute(value):
+    return value.replace(second=0, microsecond=0) if value is not None else None
+
+
+def check_cycle_change(session, actor, cycle, before, reason, now=None):
+    """After the new values are applied to a frozen cycle: refuse rule changes and earlier
+    dates, restore what was refused, and record each extended date with its public reason.
+
+    Dates are compared to the minute (forms carry no seconds).
+    """
+    changed = [name for name in FROZEN_FIELDS if getattr(cycle, name) != before[name]]
+    for name in FIXED_DATES:
+        if _minute(getattr(cycle, name)) != _minute(before[name]):
+            changed.append(name)
+    moved = []
+    for name in EXTENDABLE_DATES:
+        new, old = getattr(cycle, name), before[name]
+        if _minute(new) == _minute(old) or (new is None and old is None):
+            setattr(cycle, name, old)
+        elif old is not None and (new is None or new < old):
+            changed.append(name)
+        else:
+            moved.append(name)
+    if changed:
+        _restore(cycle, before)
+        raise IntegrityFailure("rules_frozen", field=changed[0])
+    for name in FIXED_DATES:
+        setattr(cycle, name, before[name])
+    reason = (reason or "").strip()
+    if moved and len(reason) < 10:
+        _restore(cycle, before)
+        raise IntegrityFailure("extension_reason")
+    now = now or utcnow()
+    for name in moved:
+        session.add(
+            CycleDateChange(
+                cycle_id=cycle.id,
+                field=name,
+                old_value=before[name],
+                new_value=getattr(cycle, name),
+                reason=reason,
+                actor_id=actor.id,
+                at=now,
+            )
+        )
+    return moved
+
+
+def _restore(cycle, before):
+    for name, value in before.items():
+        setattr(cycle, name, value)
+
+
+# ------------------------------------------------------------------ the ledger
+def _head(session, cycle_id, lock=False):
+    """The cycle's ledger head, created empty on first use; locked for appending."""
+    dialect = session.get_bind().dialect.name
+    values = {
+        "cycle_id": cycle_id,
+        "size": 0,
+        "root": ledger.EMPTY_ROOT.hex(),
+        "frontier": [],
+    }
+    if lock:
+        make = pg_insert if dialect == "postgresql" else sqlite_insert
+        session.execute(make(LedgerHead).values(**values).on_conflict_do_nothing())
+    statement = select(LedgerHead).where(LedgerHead.cycle_id == cycle_id)
+    if lock:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    head = session.scalar(statement)
+    return head
+
+
+def head_of(session, cycle):
+    """(size, root hex, frozen_at) of the cycle's ledger; an empty ledger has size 0."""
+    head = _head(session, cycle.id)
+    if head is None:
+        return 0, ledger.EMPTY_ROOT.hex(), None
+    return head.size, head.root, head.frozen_at
+
+
+def append(session, cycle, entries):
+    """Append leaves for [(ballot_id, version, choices)]; returns the first new position."""
+    head = _head(session, cycle.id, lock=True)
+    if head.frozen_at is not None:
+        raise IntegrityFailure("ledger_frozen")
+    frontier = ledger.Frontier.load(head.size, head.frontier)
+    first = head.size
+    rows, chunks = [], []
+    for ballot_id, version, choices in entries:
+        data = ledger.leaf_data(cycle.id, ballot_id, version, choices)
+        leaf = ledger.leaf_hash(data)
+        rows.append(
+            {
+                "cycle_id": cycle.id,
+                "position": frontier.size,
+                "ballot_id": ballot_id,
+                "data": data.decode(),
+                "hash": leaf.hex(),
+            }
+        )
+        frontier.append(leaf)
+        if frontier.size % CHUNK == 0:
+            chunks.append(frontier.size // CHUNK - 1)
+    if rows:
+        session.execute(insert(LedgerLeaf), rows)
+    for index in chunks:
+        hashes = _leaf_hashes(session, cycle.id, index * CHUNK, (index + 1) * CHUNK)
+        session.add(LedgerChunk(cycle_id=cycle.id, index=index, hash=ledger.root(hashes).hex()))
+    head.size = frontier.size
+    head.frontier = frontier.dump()
+    head.root = frontier.root().hex()
+    session.flush()
+    return first
+
+
+def freeze_ledger(session, cycle, now=None):
+    """Freeze the head at close: its size and root never change afterwards."""
+    head = _head(session, cycle.id, lock=True)
+    if head.frozen_at is None:
+        head.frozen_at = now or utcnow()
+    session.flush()
+    return head
+
+
+def _leaf_hashes(session, cycle_id, start, stop):
+    return [
+        bytes.fromhex(h)
+        for h in session.scalars(
+            select(LedgerLeaf.hash)
+            .where(
+                LedgerLeaf.cycle_id == cycle_id,
+                LedgerLeaf.position >= start,
+                LedgerLeaf.position < stop,
+            )
+            .order_by(LedgerLeaf.position)
+        )
+    ]
+
+
+def latest_leaf(session, cycle_id, ballot_id):
+    return session.scalar(
+        select(LedgerLeaf)
+        .where(LedgerLeaf.cycle_id == cycle_id, LedgerLeaf.ballot_id == ballot_id)
+        .order_by(LedgerLeaf.position.desc())
+        .limit(1)
+    )
+
+
+def proof(session, cycle, ballot):
+    """The inclusion proof of the ballot's current leaf, or None if it has no leaf.
+
+    {"leaf_index", "tree_size", "root", "leaf_data", "leaf_hash", "audit_path"}: the path
+    within the leaf's chunk (from its leaves) followed by the path among chunk roots.
+    """
+    leaf = latest_leaf(session, cycle.id, ballot.id)
+    if leaf is None:
+        return None
+    head = _head(session, cycle.id)
+    size = head.size
+    index = leaf.position
+    chunk = index // CHUNK
+    start = chunk * CHUNK
+    own = _leaf_hashes(session, cycle.id, start, min(start + CHUNK, size))
+    inner = ledger.path(index - start, own)
+    full = size // CHUNK
+    roots = [
+        bytes.fromhex(h)
+        for h in session.scalars(
+            select(LedgerChunk.hash)
+            .where(LedgerChunk.cycle_id == cycle.id, LedgerChunk.index < full)
+            .order_by(LedgerChunk.index)
+        )
+    ]
+    if size % CHUNK:
+        last = own if chunk == full else _leaf_hashes(session, cycle.id, full * CHUNK, size)
+        roots.append(ledger.root(last))
+    outer = ledger.path(chunk, roots) if len(roots) > 1 else []
+    return {
+        "leaf_index": index,
+        "tree_size": size,
+        "root": head.root,
+        "algorithm": ledger.ALGORITHM,
+        "leaf_data": leaf.data,
+        "leaf_hash": leaf.hash,
+        "audit_path": [h.hex() for h in inner + outer],
+    }
+
+
+def leaves(session, cycle_id, batch=5000):
+    """Every leaf's public data, in order (streamed)."""
+    return session.scalars(
+        select(LedgerLeaf.data)
+        .where(LedgerLeaf.cycle_id == cycle_id)
+        .order_by(LedgerLeaf.position)
+        .execution_options(yield_per=batch)
+    )
+
+
+# ------------------------------------------------------------------ the server-side check
+def verify_cycle(session, cycle, secret=None):
+    """None when ballots, ledger and published result agree; else the first mismatch."""
+    size, root_hex, _frozen = head_of(session, cycle)
+    frontier = ledger.Frontier()
+    latest = {}
+    for position, leaf in enumerate(
+        session.scalars(
+            select(LedgerLeaf)
+            .where(LedgerLeaf.cycle_id == cycle.id)
+            .order_by(LedgerLeaf.position)
+            .execution_options(yield_per=5000)
+        )
+    ):
+        if leaf.position != position:
+            return f"ledger leaf {position} is missing"
+        data = leaf.data.encode()
+        if ledger.leaf_hash(data).hex() != leaf.hash:
+            return f"ledger leaf {position} does not match its hash"
+        body = json.loads(data)
+        if body.get("cycle") != cycle.id or body.get("ballot") != leaf.ballot_id:
+            return f"ledger leaf {position} names another cycle or ballot"
+        frontier.append(bytes.fromhex(leaf.hash))
+        latest[leaf.ballot_id] = (position, body)
+    if frontier.size != size or frontier.root().hex() != root_hex:
+        return f"ledger head (size {size}) does not match its leaves (size {frontier.size})"
+    for chunk in session.scalars(select(LedgerChunk).where(LedgerChunk.cycle_id == cycle.id)):
+        hashes = _leaf_hashes(session, cycle.id, chunk.index * CHUNK, (chunk.index + 1) * CHUNK)
+        if ledger.root(hashes).hex() != chunk.hash:
+            return f"ledger chunk {chunk.index} does not match its leaves"
+    ballots = {}
+    for ballot_id, proposal_id in session.execute(
+        select(Ballot.id, BallotChoice.proposal_id)
+        .outerjoin(BallotChoice, BallotChoice.ballot_id == Ballot.id)
+        .where(Ballot.cycle_id == cycle.id)
+    ):
+        ballots.setdefault(ballot_id, set())
+        if proposal_id is not None:
+            ballots[ballot_id].add(proposal_id)
+    rows = {b.id: b for b in session.scalars(select(Ballot).where(Ballot.cycle_id == cycle.id))}
+    for ballot_id in sorted(ballots):
+        if ballot_id not in latest:
+            return f"ballot {ballot_id} is not in the ledger"
+        position, body = latest[ballot_id]
+        if sorted(ballots[ballot_id]) != body["choices"]:
+            return f"ballot {ballot_id}: its choices differ from ledger leaf {position}"
+        if rows[ballot_id].ledger_version != body["v"]:
+            return f"ballot {ballot_id}: its version differs from ledger leaf {position}"
+        if secret and rows[ballot_id].receipt and not _receipt_ok(rows[ballot_id], secret):
+            return f"ballot {ballot_id}: its receipt does not match its choices"
+    for ballot_id in sorted(set(latest) - set(ballots)):
+        return f"ledger leaf {latest[ballot_id][0]} names ballot {ballot_id}, which is gone"
+    return _check_results(session, cycle, ballots, size, root_hex)
+
+
+def _receipt_ok(ballot, secret):
+    expected = domain.receipt_code(ballot.cycle_id, ballot.id, ballot.project_ids, secret)
+    return hmac.compare_digest(expected, ballot.receipt)
+
+
+def _check_results(session, cycle, ballots, size, root_hex):
+    from portal.budgeting.winners import compute_winners
+
+    published = session.scalars(
+        select(CycleResult)
+        .where(CycleResult.cycle_id == cycle.id, CycleResult.published_at.is_not(None))
+        .order_by(CycleResult.rule, CycleResult.version)
+    ).all()
+    latest = {}
+    for result in published:
+        latest[result.rule] = result
+    costs = {
+        p.id: p.cost
+        for p in session.scalars(
+            select(Proposal).where(Proposal.cycle_id == cycle.id, Proposal.status == "feasible")
+        )
+    }
+    for rule, result in sorted(latest.items()):
+        data = result.data
+        head = data.get("ledger")
+        if head and (head.get("size"), head.get("root")) != (size, root_hex):
+            return f"result {rule} v{result.version}: the published ledger head differs"
+        if {str(k): v for k, v in costs.items()} != data.get("costs"):
+            return f"result {rule} v{result.version}: project costs differ from the ballot"
+        engine = data.get("engine_rule") or ""
+        winners = compute_winners(
+            costs,
+            ballots.values(),
+            cycle.budget,
+            rule,
+            data.get("min_votes"),
+            deadline=None if engine != "mes" else 0,
+        )
+        votes = {str(k): v for k, v in winners.votes.items()}
+        if votes != data.get("votes"):
+            first = next(k for k in sorted(votes) if votes[k] != data["votes"].get(k))
+            return f"result {rule} v{result.version}: votes for project {first} differ"
+        if sorted(winners.selected) != sorted(data.get("selected", [])):
+            return f"result {rule} v{result.version}: the winners differ"
+    return None
+
+
+def count(session, cycle):
+    return session.scalar(select(func.count()).where(LedgerLeaf.cycle_id == cycle.id))

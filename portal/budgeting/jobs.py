@@ -1,0 +1,47 @@
+"""Budgeting work that runs as background jobs: tallying a closed vote.
+
+MES with completion can take minutes on a city's ballots, so the results page queues a
+job and staff watch its progress. The ballots are read in a snapshot (SQLite: a deferred
+transaction, voters and commenters never wait), the rules run with no lock held, and only
+storing the results takes the write lock, after the checks are made again under it.
+"""
+
+from flask_babel import lazy_gettext as _l
+
+from portal import database
+from portal.accounts.models import User
+from portal.budgeting import services
+from portal.budgeting.models import BudgetCycle
+from portal.extensions import db
+from portal.jobs import job
+
+RESULTS_JOB = "budgeting.results"
+
+
+def compute_and_store(session, actor_id, cycle_id, rules=None, progress=None, deadline=None):
+    """Tally in a read snapshot, then store under the write lock; the caller commits.
+    The actor and cycle are loaded again after each restart: objects from before expire."""
+    database.start_read(session)
+    actor, cycle = session.get(User, actor_id), session.get(BudgetCycle, cycle_id)
+    if cycle is None:
+        raise LookupError(f"no budget cycle {cycle_id}")
+    tallies = services.tally_results(
+        session, actor, cycle, rules, deadline=deadline, progress=progress
+    )
+    database.start_write(session)
+    actor, cycle = session.get(User, actor_id), session.get(BudgetCycle, cycle_id)
+    return services.store_results(session, actor, cycle, tallies)
+
+
+@job(RESULTS_JOB, label=_l("Computing the results"))
+def compute_results_job(payload, progress):
+    """payload: {"cycle_id", "actor_id", "rules": [..] or None}."""
+    results = compute_and_store(
+        db.session, payload["actor_id"], payload["cycle_id"], payload.get("rules"), progress
+    )
+    return {
+        "cycle_id": payload["cycle_id"],
+        "rules": {
+            r.rule: {"selected": r.data["selected"], "total_cost": r.total_cost} for r in results
+        },
+    }

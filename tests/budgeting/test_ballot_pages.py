@@ -1,0 +1,133 @@
+"""The ballot at a city's size: one page of projects at a time, filters, and the chosen
+projects carried across pages (without JavaScript) until the resident casts the ballot."""
+
+import re
+
+import budget_fixtures
+import pytest
+from helpers import csrf_token
+from sqlalchemy import select
+
+from portal.budgeting.models import Ballot
+from portal.regions.models import District
+
+make_cycle = budget_fixtures.make_cycle
+make_project = budget_fixtures.make_project
+EN = {"Accept-Language": "en"}
+PAGE_SIZE = 3
+
+
+@pytest.fixture
+def big_ballot(app, monkeypatch, make_cycle, make_project, db):
+    monkeypatch.setitem(app.config, "PAGE_SIZE", PAGE_SIZE)
+    cycle = make_cycle("voting", budget=1_000_000)
+    district = db.session.scalar(select(District).where(District.region_id == cycle.region_id))
+    projects = []
+    for i in range(8):
+        projects.append(
+            make_project(
+                cycle,
+                100_000 + i,
+                title=f"Ballotproject{i}",
+                category="lighting" if i % 2 else "yards",
+                district_id=district.id if i == 7 else None,
+            )
+        )
+    make_project(cycle, 5, status="infeasible", title="Notonballot")
+    return cycle, projects, district
+
+
+def _titles(html):
+    return re.findall(r"<strong>(Ballotproject\d)</strong>", html)
+
+
+def _browse(client, cycle, token, page, chosen, **fields):
+    data = {"csrf_token": token, "browse": str(page), "project": [str(p) for p in chosen]}
+    data.update(fields)
+    return client.post(f"/budget/{cycle.id}/ballot", data=data, headers=EN)
+
+
+def test_ballot_pages_carry_the_choices_and_cast_them(db, as_role, big_ballot):
+    cycle, projects, _district = big_ballot
+    resident = as_role("resident")
+    url = f"/budget/{cycle.id}/ballot"
+    first = resident.get(url, headers=EN).get_data(as_text=True)
+    # By category (lighting before yards), then by id.
+    assert _titles(first) == ["Ballotproject1", "Ballotproject3", "Ballotproject5"]
+    assert "Notonballot" not in first
+    assert "Page 1 of 3" in first and 'name="browse" value="2"' in first
+    assert "Projects 1–3 of 8" in first
+    token = csrf_token(resident, url)
+
+    # Tick project 1 on page one and go to page two: 1 travels as a hidden input.
+    second = _browse(resident, cycle, token, 2, [projects[1].id])
+    html = second.get_data(as_text=True)
+    assert second.status_code == 200
+    assert _titles(html) == ["Ballotproject7", "Ballotproject0", "Ballotproject2"]
+    assert f'type="hidden" name="project" value="{projects[1].id}"' in html
+    assert "Ballotproject1 · 100" in html  # in "Your choices"
+    assert db.session.scalar(select(Ballot.id).where(Ballot.cycle_id == cycle.id)) is None
+
+    # Page three, having ticked 7 on page two; then remove 1 without JavaScript.
+    third = _browse(resident, cycle, token, 3, [projects[1].id, projects[7].id]).get_data(
+        as_text=True
+    )
+    assert _titles(third) == ["Ballotproject4", "Ballotproject6"]
+    assert f'type="hidden" name="project" value="{projects[7].id}"' in third
+    assert 'value="200008"' in third  # the budget bar shows the chosen total
+    removed = resident.post(
+        url,
+        data={
+            "csrf_token": token,
+            "remove": str(projects[1].id),
+            "project": [str(projects[1].id), str(projects[7].id)],
+        },
+        headers=EN,
+    ).get_data(as_text=True)
+    assert "Ballotproject1 ·" not in removed and "Ballotproject7 ·" in removed
+
+    # Casting sends the carried and the ticked projects together.
+    cast = resident.post(
+        url,
+        data={"csrf_token": token, "project": [str(projects[1].id), str(projects[7].id)]},
+    )
+    assert cast.status_code == 302
+    stored = db.session.scalar(select(Ballot).where(Ballot.cycle_id == cycle.id))
+    assert stored.project_ids == [projects[1].id, projects[7].id]
+    # Back on the ballot, the stored choices are summarised on every page.
+    again = resident.get(url + "?page=2", headers=EN).get_data(as_text=True)
+    assert "Ballotproject1 ·" in again and "Ballotproject7 ·" in again
+
+
+def test_ballot_filters_by_category_district_and_search(db, as_role, big_ballot):
+    cycle, projects, district = big_ballot
+    resident = as_role("resident")
+    url = f"/budget/{cycle.id}/ballot"
+    lighting = resident.get(url + "?category=lighting", headers=EN).get_data(as_text=True)
+    assert _titles(lighting) == ["Ballotproject1", "Ballotproject3", "Ballotproject5"]
+    assert "Page 1 of 2" in lighting
+    in_district = resident.get(f"{url}?district={district.id}", headers=EN).get_data(as_text=True)
+    assert _titles(in_district) == ["Ballotproject7"]
+    token = csrf_token(resident, url)
+    found = _browse(resident, cycle, token, 1, [projects[2].id], q="project6").get_data(
+        as_text=True
+    )
+    assert _titles(found) == ["Ballotproject6"]
+    assert "Ballotproject2 ·" in found  # still chosen while searching
+    none = resident.get(url + "?q=nothing-like-this", headers=EN).get_data(as_text=True)
+    assert "No project matches these filters" in none
+
+
+def test_paper_desk_pages_without_recording(db, as_role, big_ballot):
+    cycle, projects, _district = big_ballot
+    staff = as_role("staff")
+    url = f"/budget/{cycle.id}/paper"
+    token = csrf_token(staff, url)
+    page = staff.post(
+        url, data={"csrf_token": token, "browse": "2", "project": [str(projects[1].id)]}, headers=EN
+    )
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert _titles(html) == ["Ballotproject7", "Ballotproject0", "Ballotproject2"]
+    assert f'type="hidden" name="project" value="{projects[1].id}"' in html
+    assert db.session.scalar(select(Ballot.id).where(Ballot.cycle_id == cycle.id)) is None
