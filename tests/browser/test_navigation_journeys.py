@@ -5,6 +5,9 @@ import pytest
 from helpers import translate
 from playwright.sync_api import expect
 
+# Signing in hashes a password (argon2) and pages load on a loaded 2-core machine.
+WAIT = 20_000
+
 pytestmark = pytest.mark.browser
 DEMO_PASSWORD = "tynda-demo-2026"
 LANGUAGES = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
@@ -37,13 +40,15 @@ PROFILE = ["My notifications", "My proposals", "My ballots and receipts", "My co
 
 def _ok(page):
     """The page opened is a real page, not an error page."""
+    expect(page.locator("h1").first).to_be_visible(timeout=WAIT)
     expect(page.locator(".error-page")).to_have_count(0)
-    expect(page.locator("h1").first).to_be_visible()
 
 
 def _home(page, t):
     page.get_by_role("link", name="Tynda").first.click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(t("Have your say in your region"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        t("Have your say in your region"), timeout=WAIT
+    )
 
 
 def _nav(page, t):
@@ -62,13 +67,17 @@ def test_every_capability_is_clicks_away_from_home(browser, live_server, role, l
     try:
         page.goto("/")
         page.get_by_role("button", name=LANGUAGES[lang]).click()
-        expect(page.locator("html")).to_have_attribute("lang", lang)
+        expect(page.locator("html")).to_have_attribute("lang", lang, timeout=WAIT)
         if role != "anonymous":
             _nav(page, t).get_by_role("link", name=t("Sign in")).click()
             page.get_by_label(t("E-mail")).fill(f"{role}@demo.tynda.kz")
             page.get_by_label(t("Password")).fill(DEMO_PASSWORD)
             page.locator("form.stack button[type=submit]").click()
-            expect(_nav(page, t).get_by_role("link", name=t("My activity"))).to_be_visible()
+            # The account's saved language wins over the cookie: choose it again (saved too).
+            page.locator(f"form.lang-switch button[value={lang}]").click()
+            expect(page.locator("html")).to_have_attribute("lang", lang, timeout=WAIT)
+            my_activity = _nav(page, t).get_by_role("link", name=t("My activity"))
+            expect(my_activity).to_be_visible(timeout=WAIT)
             _home(page, t)
         for label in HEADER[role]:
             _nav(page, t).get_by_role("link", name=t(label), exact=True).click()
