@@ -12,7 +12,7 @@ REDIS_SERVER := /usr/bin/redis-server
 # Two workers match the 2-core CI machine; override with `make test PYTEST_ARGS=...`.
 PYTEST_ARGS ?= -n 2
 
-.PHONY: setup run test db translations chromium redis lint extract-messages bench bench-pages bench-tally clean
+.PHONY: setup run test db translations chromium redis pdf-libs lint extract-messages bench bench-pages bench-tally clean
 
 setup: $(VENV)/.installed translations
 
@@ -30,7 +30,7 @@ db: setup
 	$(FLASK) demo load
 
 # A job worker runs beside the dev server (tallies, clustering); Ctrl+C stops both.
-run: db
+run: db pdf-libs
 	@echo "Tynda is starting on http://$(HOST):$(PORT)/ with a job worker (Ctrl+C to stop)"
 	@$(FLASK) jobs worker & WORKER=$$!; \
 	trap 'kill $$WORKER 2>/dev/null; wait $$WORKER 2>/dev/null' EXIT INT TERM; \
@@ -59,7 +59,20 @@ redis:
 	  fi; \
 	fi
 
-test: setup chromium redis
+# WeasyPrint (PDF reports) needs Pango and a font with Kazakh letters; the tests read PDFs
+# back with poppler's pdftotext.
+PDF_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils
+pdf-libs:
+	@if ! dpkg -s $(PDF_PACKAGES) >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Pango, DejaVu fonts and poppler-utils for PDF reports..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PDF_PACKAGES) >/dev/null; \
+	  else \
+	    echo "PDF reports need: sudo apt-get install $(PDF_PACKAGES)" >&2; exit 1; \
+	  fi; \
+	fi
+
+test: setup chromium redis pdf-libs
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: setup

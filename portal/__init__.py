@@ -46,7 +46,7 @@ def _trust_proxies(app):
 
 
 def _register_extensions(app):
-    from portal import database, i18n, jobs, observability, security
+    from portal import database, formatting, i18n, jobs, observability, security
     from portal.accounts.services import configure_hasher
     from portal.extensions import csrf, db, limiter, login_manager, migrate
 
@@ -59,6 +59,7 @@ def _register_extensions(app):
     csrf.init_app(app)
     login_manager.init_app(app)
     i18n.init_app(app)
+    formatting.init_app(app)
     configure_hasher(**app.config.get("ARGON2_PARAMS", {}))
     limiter.init_app(app)
 

@@ -20,6 +20,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from portal import formatting
 from portal.accounts.forms import IIN
 from portal.budgeting import domain
 from portal.budgeting.domain import BudgetRuleError
@@ -167,7 +168,7 @@ def message(error):
         details["channel"] = CHANNEL_LABELS.get(details["channel"], details["channel"])
     for key in ("total", "budget", "cap"):
         if key in details:
-            details[key] = f"{details[key]:,}".replace(",", " ")
+            details[key] = formatting.number(details[key])
     text = MESSAGES.get(error.code, MESSAGES["forbidden"])
     return str(text) % details if details else str(text).replace("%%", "%")
 

@@ -338,7 +338,7 @@ def _parse_date(text: str, last: bool) -> dt.date | None:
 
 
 def _dates(meta: dict[str, str], now: dt.datetime) -> dict[str, dt.datetime]:
-    """Voting from date_begin to the end of date_end (Almaty time); else just before now.
+    """Voting from date_begin to the end of date_end (Kazakhstan time); else just before now.
 
     Every date is in the past and there is no implementation date, so the phase is
     "results".

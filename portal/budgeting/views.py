@@ -18,7 +18,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import or_, select
 from sqlalchemy.orm import defer, joinedload, selectinload
 
-from portal import charts, database
+from portal import charts, database, formatting
 from portal.accounts.domain import IINError
 from portal.accounts.forms import EmptyForm
 from portal.accounts.models import iin_key, utcnow
@@ -51,6 +51,7 @@ from portal.budgeting.models import (
     Proposal,
     ProposalPhoto,
 )
+from portal.errors import Refusal
 from portal.extensions import db
 from portal.forms import require_valid
 from portal.jobs import enqueue
@@ -87,16 +88,12 @@ SORTS = {
 
 @bp.app_template_filter("tenge")
 def tenge_filter(value):
-    if value is None:
-        return "—"
-    return f"{int(value):,}".replace(",", "\u202f") + "\u00a0₸"
+    return formatting.money(value)
 
 
 @bp.app_template_filter("localtime")
 def localtime_filter(value):
-    if value is None:
-        return "—"
-    return domain.utc_to_local(value).strftime("%Y-%m-%d %H:%M")
+    return formatting.when(value, "short")
 
 
 @bp.app_context_processor
@@ -143,6 +140,47 @@ def _is_staff_for(cycle):
         current_user.is_authenticated
         and current_user.role in ("staff", "admin")
         and current_user.works_for(cycle.region_id)
+    )
+
+
+def participation_refusal(cycle):
+    """Why the signed-in user may not propose or vote in the cycle, and what to do about it."""
+    user = current_user
+    if user.verified_region_id is None:
+        return Refusal(
+            _(
+                "Your residence is not verified yet, so you cannot propose or vote. "
+                "Akimat staff verify residents, or your IIN is found in the voter register."
+            ),
+            url_for("main.verification_help"),
+            _("How to get verified"),
+        )
+    if user.verified_region_id != cycle.region_id:
+        return Refusal(
+            _(
+                "This cycle is for residents of %(region)s; you are verified as a resident "
+                "of %(yours)s.",
+                region=cycle.region.name,
+                yours=user.verified_region.name,
+            ),
+            url_for("main.index", region=user.verified_region.code),
+            _("See the cycles of your region"),
+        )
+    return Refusal(
+        _(
+            "This cycle is only for residents of the district %(district)s.",
+            district=cycle.district.name if cycle.district else "—",
+        ),
+        url_for("budgeting.cycle", cycle_id=cycle.id),
+        _("Back to the cycle"),
+    )
+
+
+def author_refusal(proposal):
+    return Refusal(
+        _("Only the author of a proposal may change or withdraw it."),
+        url_for("budgeting.proposal", proposal_id=proposal.id),
+        _("Back to the proposal"),
     )
 
 
@@ -415,7 +453,7 @@ def _save_photos(proposal, form):
 def new_proposal(cycle_id):
     cycle = db.get_or_404(BudgetCycle, cycle_id)
     if not services.may_take_part(current_user, cycle):
-        abort(403)
+        raise participation_refusal(cycle)
     form = ProposalForm(cap=cycle.cost_cap)
     _proposal_form_choices(form, cycle)
     status = 200
@@ -468,7 +506,7 @@ def edit_proposal(proposal_id):
     proposal = db.get_or_404(Proposal, proposal_id)
     cycle = proposal.cycle
     if proposal.author_id != current_user.id:
-        abort(403)
+        raise author_refusal(proposal)
     form = ProposalForm(cap=cycle.cost_cap, obj=proposal if request.method == "GET" else None)
     _proposal_form_choices(form, cycle)
     if request.method == "GET":
@@ -500,7 +538,7 @@ def edit_proposal(proposal_id):
 def withdraw_proposal(proposal_id):
     proposal = db.get_or_404(Proposal, proposal_id)
     if proposal.author_id != current_user.id:
-        abort(403)
+        raise author_refusal(proposal)
     try:
         services.withdraw_proposal(db.session, current_user, proposal)
     except BudgetRuleError as error:
@@ -600,6 +638,43 @@ def notifications():
     return render_template("budgeting/notifications.html", page=page, unread=unread)
 
 
+@bp.route("/my/proposals")
+@login_required
+def my_proposals():
+    query = (
+        select(Proposal)
+        .options(joinedload(Proposal.cycle))
+        .where(Proposal.author_id == current_user.id)
+        .order_by(Proposal.created_at.desc(), Proposal.id.desc())
+    )
+    return render_template("budgeting/my_proposals.html", page=paginate(query))
+
+
+MY_BALLOT_CYCLES = 500
+
+
+@bp.route("/my/ballots")
+@login_required
+def my_ballots():
+    # Ballots carry a keyed pseudonym per cycle, not the voter's id: compute the user's
+    # pseudonyms for the cycles of their region (bounded) and look those up.
+    region_id = current_user.verified_region_id or current_user.region_id
+    cycle_ids = db.session.scalars(
+        select(BudgetCycle.id)
+        .where(BudgetCycle.region_id == region_id)
+        .order_by(BudgetCycle.id.desc())
+        .limit(MY_BALLOT_CYCLES)
+    ).all()
+    keys = [integrity.voter_key(_ballot_key(), cid, current_user.id) for cid in cycle_ids]
+    query = (
+        select(Ballot)
+        .options(joinedload(Ballot.cycle))
+        .where(Ballot.voter_key.in_(keys or [""]))
+        .order_by(Ballot.created_at.desc(), Ballot.id.desc())
+    )
+    return render_template("budgeting/my_ballots.html", page=paginate(query))
+
+
 # ------------------------------------------------------------------ voting
 # How many chosen projects a ballot page carries at most; more is no real ballot.
 MAX_CARRIED = 500
@@ -669,7 +744,7 @@ def _browsing():
 def ballot(cycle_id):
     cycle = db.get_or_404(BudgetCycle, cycle_id)
     if not services.may_take_part(current_user, cycle):
-        abort(403)
+        raise participation_refusal(cycle)
     if request.method == "GET":
         return _ballot_page(cycle)
     require_valid(EmptyForm())
@@ -682,7 +757,13 @@ def ballot(cycle_id):
         )
     except BudgetRuleError as error:
         db.session.rollback()
-        return _ballot_page(cycle, chosen, message(error), _status_for(error))
+        text = message(error)
+        if error.code == "other_channel":
+            text = _(
+                "You have already voted on paper at an akimat desk in this cycle. One person "
+                "votes once, and your paper ballot counts."
+            )
+        return _ballot_page(cycle, chosen, text, _status_for(error))
     db.session.commit()
     metrics.ballot_cast("online")
     return redirect(url_for("budgeting.receipt", cycle_id=cycle.id, ballot_id=stored.id))
@@ -695,7 +776,11 @@ def receipt(cycle_id, ballot_id):
     if stored.cycle_id != cycle_id:
         abort(404)
     if not _owns(stored) and not (stored.channel == "paper" and _is_staff_for(stored.cycle)):
-        abort(403)
+        raise Refusal(
+            _("This receipt belongs to another voter. Anyone can check a receipt by its code."),
+            url_for("budgeting.lookup_receipt"),
+            _("Check a receipt"),
+        )
     projects = db.session.scalars(
         select(Proposal).where(Proposal.id.in_(stored.project_ids)).order_by(Proposal.id)
     ).all()
@@ -782,7 +867,11 @@ def counts(cycle_id):
     cycle = db.get_or_404(BudgetCycle, cycle_id)
     user = current_user if current_user.is_authenticated else None
     if not services.counts_visible(user, cycle):
-        abort(403)
+        raise Refusal(
+            _("Vote counts are shown when voting has closed, so that they do not sway voters."),
+            url_for("budgeting.cycle", cycle_id=cycle.id),
+            _("Back to the cycle"),
+        )
     page = paginate(services.counted_projects(cycle))
     return render_template(
         "budgeting/counts.html",

@@ -280,7 +280,7 @@ def check_can_comment(draft: DraftState, now: datetime) -> None:
     if draft.status is not DraftStatus.OPEN or now >= draft.period_end:
         last_day = calendar.last_open_day(draft.period_end).isoformat()
         raise TransitionError(
-            f"The discussion closed at the end of {last_day} (Astana time).", "closed"
+            f"The discussion closed at the end of {last_day} (Kazakhstan time).", "closed"
         )
     if now < draft.period_start:
         raise TransitionError("The discussion has not started yet.", "not_started")

@@ -10,7 +10,7 @@ import html
 
 import bleach
 from sqlalchemy import and_, case, func, select, true
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, joinedload
 
 from portal import spreadsheets
 from portal.accounts import services as accounts_services
@@ -703,6 +703,16 @@ def drafts_for_list(session, user):
         elif user.role == "staff":
             visible = visible | and_(Draft.region_id == user.scope_region_id)
     return select(Draft).where(visible).order_by(Draft.created_at.desc(), Draft.id.desc())
+
+
+def comments_of_query(user):
+    """A user's comments, newest first, with their drafts and articles (for paging)."""
+    return (
+        select(Comment)
+        .options(joinedload(Comment.draft), joinedload(Comment.article))
+        .where(Comment.author_id == user.id)
+        .order_by(Comment.id.desc())
+    )
 
 
 def comments_of(session, user, *, limit=100):

@@ -1,12 +1,12 @@
 """Draft-law consultations: public pages, comments, staff publishing and answers."""
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from portal import formatting
 from portal.consultations import calendar, services
 from portal.consultations.forms import (
     AnswerForm,
@@ -23,6 +23,7 @@ from portal.consultations.forms import (
 )
 from portal.consultations.models import Article, Comment, Draft
 from portal.consultations.services import ConsultationError
+from portal.errors import Refusal
 from portal.extensions import db
 from portal.forms import BaseForm, require_valid
 from portal.pagination import paginate
@@ -40,9 +41,9 @@ def error_message(error):
     messages = {
         "forbidden": _("You may not do this for this draft."),
         "closed": _(
-            "The discussion is closed: comments were accepted until the end of %(day)s "
-            "(Astana time).",
-            day=format_date(last_day) if last_day else "—",
+            "The discussion is closed: comments were accepted until the end of %(day)s (%(zone)s).",
+            day=formatting.day(last_day) if last_day else "—",
+            zone=formatting.TIME_ZONE_NAME,
         ),
         "not_open_yet": _("This draft is not open for discussion yet."),
         "empty_text": _("Write your comment first."),
@@ -150,7 +151,14 @@ def _draft_or_404(draft_id):
 
 def _manage_or_403(draft):
     if not (current_user.is_authenticated and services.can_manage(current_user, draft)):
-        abort(403)
+        raise Refusal(
+            _(
+                "Only the akimat staff of the draft's region (or administrators, for national "
+                "drafts) manage it."
+            ),
+            url_for("consultations.show", draft_id=draft.id),
+            _("Back to the draft"),
+        )
 
 
 def _user():
@@ -317,8 +325,8 @@ def report(comment_id):
 @bp.route("/my-comments")
 @login_required
 def my_comments():
-    comments = services.comments_of(db.session, current_user)
-    return render_template("consultations/my_comments.html", comments=comments)
+    page = paginate(services.comments_of_query(current_user))
+    return render_template("consultations/my_comments.html", page=page, comments=page.items)
 
 
 @bp.route("/<int:draft_id>/summary")

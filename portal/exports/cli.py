@@ -43,6 +43,7 @@ def _run(subject, subject_id, fmt, part, path, lang):
         except services.ExportError as error:
             _fail(forms.message(error))
         labels, titles = forms.headers(), forms.sheet_titles()
+        values = forms.value_labels()
     target = Path(path)
     if target.is_dir():
         _fail(f"{path} is a directory; give a file name")
@@ -58,14 +59,14 @@ def _run(subject, subject_id, fmt, part, path, lang):
                 with click.progressbar(length=total, label="rows", file=sys.stderr) as bar:
                     chunks = services.build(
                         reader, subject, obj, fmt, part, lang=lang, labels=labels,
-                        sheet_titles=titles, progress=bar.update,
+                        sheet_titles=titles, progress=bar.update, value_labels=values,
                     )  # fmt: skip
                     for chunk in chunks:
                         out.write(chunk)
             else:
                 chunks = services.build(
                     reader, subject, obj, fmt, part, lang=lang, labels=labels,
-                    sheet_titles=titles,
+                    sheet_titles=titles, value_labels=values,
                 )  # fmt: skip
                 for chunk in chunks:
                     out.write(chunk)

@@ -250,6 +250,23 @@ def draft_figures(session, draft, now=None):
     }
 
 
+def overdue_answers(session, region_id, now=None):
+    """Published comments on the region's drafts still unanswered after the deadline."""
+    now = now or utcnow()
+    return session.scalar(
+        select(func.count())
+        .select_from(Comment)
+        .join(Draft, Draft.id == Comment.draft_id)
+        .where(
+            Draft.region_id == region_id,
+            Comment.status == "published",
+            Comment.decision.is_(None),
+            Draft.answer_due.is_not(None),
+            Draft.answer_due <= now,
+        )
+    )
+
+
 # ------------------------------------------------------------------ region overview
 def overview(session, region_ids, now=None):
     """Open cycles and drafts of the regions (None: every region) and what needs action.

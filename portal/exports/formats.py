@@ -60,9 +60,42 @@ class Table:
     fts: tuple[str, ...] = ()  # text columns indexed for full-text search (SQLite)
     pk: str | None = "id"
     labels: dict[str, str] = field(default_factory=dict)  # key -> header in the reader's language
+    # key -> {code: label in the reader's language}: the people's formats (CSV, XLSX) add a
+    # "<key>_label" column beside each such code column; the code keeps its own column.
+    value_labels: dict[str, dict] = field(default_factory=dict)
 
     def header(self):
         return [self.labels.get(c.key, c.key) for c in self.columns]
+
+    def labelled(self):
+        """This table with a translated-label column after every labelled code column."""
+        wanted = [i for i, c in enumerate(self.columns) if c.key in self.value_labels]
+        if not wanted:
+            return self
+        columns, maps = [], []
+        for index, column in enumerate(self.columns):
+            columns.append(column)
+            if index in wanted:
+                columns.append(Column(f"{column.key}_label"))
+                maps.append((index, self.value_labels[column.key]))
+        rows = self.rows
+
+        def labelled_rows():
+            for row in rows():
+                out = list(row)
+                # From the right, so earlier insertions do not shift later positions.
+                for position, names in reversed(maps):
+                    value = row[position]
+                    out.insert(position + 1, None if value is None else names.get(value, value))
+                yield tuple(out)
+
+        # The label column takes the column's own header; the code column says it is a code.
+        labels = dict(self.labels)
+        for index in wanted:
+            key = self.columns[index].key
+            labels[f"{key}_label"] = self.labels.get(key, key)
+            labels[key] = self.labels.get(f"{key}_code", key)
+        return Table(self.name, columns, labelled_rows, self.fts, self.pk, labels)
 
 
 @dataclass

@@ -45,6 +45,17 @@ HEADERS = {
     "number": _l("Number"),
     "chapter": _l("Chapter"),
 }
+# Headers of code columns when a translated label column stands beside them (CSV, XLSX).
+CODE_HEADERS = {
+    "category_code": _l("Category code"),
+    "district_code": _l("District code"),
+    "status_code": _l("Status code"),
+    "implementation_status_code": _l("Implementation code"),
+    "channel_code": _l("Channel code"),
+    "stance_code": _l("Position code"),
+    "reject_reason_code": _l("Rejection reason code"),
+    "decision_code": _l("Decision code"),
+}
 SHEETS = {
     "projects": _l("Tally"),
     "ballots": _l("Ballots"),
@@ -83,7 +94,34 @@ def message(error):
 
 def headers():
     """Column headers in the current language."""
-    return {key: str(label) for key, label in HEADERS.items()}
+    return {key: str(label) for key, label in (HEADERS | CODE_HEADERS).items()}
+
+
+def value_labels():
+    """Column key -> {code: label} in the current language, for the code columns of the
+    people's formats. Districts are added by the dataset (their names depend on the region)."""
+    from portal.budgeting.forms import (
+        CATEGORY_LABELS,
+        CHANNEL_LABELS,
+        IMPLEMENTATION_LABELS,
+        STATUS_LABELS,
+    )
+    from portal.consultations.views import labels
+
+    consult = labels()
+
+    def text(mapping):
+        return {key: str(value) for key, value in mapping.items()}
+
+    return {
+        "category": text(CATEGORY_LABELS),
+        "status": text(STATUS_LABELS) | text(consult["statuses"]),
+        "implementation_status": text(IMPLEMENTATION_LABELS),
+        "channel": text(CHANNEL_LABELS),
+        "stance": text(consult["stances"]),
+        "reject_reason": text(consult["reasons"]),
+        "decision": text(consult["decisions"]),
+    }
 
 
 def sheet_titles():

@@ -182,14 +182,18 @@ def cycle_results(session, cycle):
     }
 
 
-def cycle_dataset(session, cycle, lang="en", labels=None, now=None):
-    """Tally, ballots and proposals of a cycle whose vote has closed (or never opened)."""
+def cycle_dataset(session, cycle, lang="en", labels=None, now=None, value_labels=None):
+    """Tally, ballots and proposals of a cycle whose vote has closed (or never opened).
+
+    value_labels: column key -> {code: label} for the people's formats (CSV, XLSX)."""
     labels = labels or {}
     region = session.get(Region, cycle.region_id)
-    districts = {
-        d.id: d.slug
-        for d in session.scalars(select(District).where(District.region_id == cycle.region_id))
-    }
+    district_rows = session.scalars(
+        select(District).where(District.region_id == cycle.region_id)
+    ).all()
+    districts = {d.id: d.slug for d in district_rows}
+    value_labels = dict(value_labels or {})
+    value_labels["district"] = {d.slug: _localized(d, "name", lang) for d in district_rows}
     results = cycle_results(session, cycle)
     ballot_count = session.scalar(
         select(func.count()).select_from(Ballot).where(Ballot.cycle_id == cycle.id)
@@ -279,6 +283,7 @@ def cycle_dataset(session, cycle, lang="en", labels=None, now=None):
         ],
         tally_rows,
         labels=labels,
+        value_labels=value_labels or {},
     )
     ballots = Table(
         "ballots",
@@ -292,6 +297,7 @@ def cycle_dataset(session, cycle, lang="en", labels=None, now=None):
         ],
         lambda: ballot_rows(session, cycle, districts, vote_year),
         labels=labels,
+        value_labels=value_labels or {},
     )
     proposals = Table(
         "proposals",
@@ -313,6 +319,7 @@ def cycle_dataset(session, cycle, lang="en", labels=None, now=None):
         proposal_rows,
         fts=("title",),
         labels=labels,
+        value_labels=value_labels or {},
     )
     return Dataset(meta, [tally, ballots, proposals])
 
@@ -418,7 +425,7 @@ def pb_chunks(session, cycle, lang="en", now=None, progress=None) -> Iterator[st
 
 
 # ------------------------------------------------------------------ consultations
-def draft_dataset(session, draft, lang="en", labels=None, now=None):
+def draft_dataset(session, draft, lang="en", labels=None, now=None, value_labels=None):
     """Articles, every comment with its decision, and the summary table of a draft."""
     labels = labels or {}
     region = session.get(Region, draft.region_id) if draft.region_id else None
@@ -532,6 +539,7 @@ def draft_dataset(session, draft, lang="en", labels=None, now=None):
         comment_rows,
         fts=("text", "proposed_wording", "justification"),
         labels=labels,
+        value_labels=value_labels or {},
     )
     summary = Table(
         "summary",
@@ -548,6 +556,7 @@ def draft_dataset(session, draft, lang="en", labels=None, now=None):
         summary_rows,
         pk=None,
         labels=labels,
+        value_labels=value_labels or {},
     )
     articles = Table(
         "articles",
@@ -560,6 +569,7 @@ def draft_dataset(session, draft, lang="en", labels=None, now=None):
         ],
         article_rows,
         labels=labels,
+        value_labels=value_labels or {},
     )
     return Dataset(meta, [articles, comments, summary])
 
@@ -585,7 +595,8 @@ def export_chunks(
         return
     dataset = dataset_or_pb
     if fmt == "csv":
-        for chunk in formats.iter_csv(dataset.table(PART_TABLES.get(part, part)), progress):
+        table = dataset.table(PART_TABLES.get(part, part)).labelled()
+        for chunk in formats.iter_csv(table, progress):
             yield chunk.encode("utf-8")
         return
     if fmt == "json":
@@ -596,7 +607,8 @@ def export_chunks(
     os.close(handle)
     try:
         if fmt == "xlsx":
-            formats.write_xlsx(dataset, path, progress, sheet_titles=sheet_titles)
+            labelled = formats.Dataset(dataset.meta, [t.labelled() for t in dataset.tables])
+            formats.write_xlsx(labelled, path, progress, sheet_titles=sheet_titles)
         elif fmt == "sqlite":
             formats.write_sqlite(dataset, path, progress)
         else:
@@ -620,6 +632,7 @@ def build(
     sheet_titles=None,
     now=None,
     progress=None,
+    value_labels=None,
 ):
     """Byte chunks of one export (the subject already checked by *_for_export).
 
@@ -629,9 +642,9 @@ def build(
     if subject == "cycle":
         if fmt == "pb":
             return export_chunks(pb_chunks(session, obj, lang, now, progress), fmt, part)
-        dataset = cycle_dataset(session, obj, lang, labels, now)
+        dataset = cycle_dataset(session, obj, lang, labels, now, value_labels)
     else:
-        dataset = draft_dataset(session, obj, lang, labels, now)
+        dataset = draft_dataset(session, obj, lang, labels, now, value_labels)
     return export_chunks(dataset, fmt, part, progress, sheet_titles)
 
 

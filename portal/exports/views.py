@@ -6,13 +6,22 @@ Downloads stream (CSV, JSON, .pb) or are built in a temp file and streamed (XLSX
 the file name is always generated here, and every response is `Cache-Control: no-store`.
 """
 
-from flask import Blueprint, Response, abort, make_response, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    make_response,
+    render_template,
+    request,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.exceptions import default_exceptions
 
-from portal import charts
+from portal import charts, pdf
+from portal.budgeting.forms import CATEGORY_LABELS
 from portal.budgeting.models import BudgetCycle
 from portal.consultations.models import Draft
 from portal.exports import dashboards, forms, services
@@ -111,7 +120,10 @@ def _cycle_context(cycle):
     context["day_chart"] = charts.column_chart(figures["per_day"])
     context["label_every"] = charts.label_every(len(figures["per_day"]))
     context["category_chart"] = charts.bar_chart(
-        sorted(figures["by_category"].items(), key=lambda kv: -kv[1])
+        sorted(
+            ((CATEGORY_LABELS.get(k, k), v) for k, v in figures["by_category"].items()),
+            key=lambda kv: -kv[1],
+        )
     )
     return context
 
@@ -127,7 +139,20 @@ def cycle_dashboard(cycle_id):
 @roles_required("staff")
 def cycle_report(cycle_id):
     cycle = _cycle(cycle_id)
-    return render_template("exports/cycle_report.html", **_cycle_context(cycle))
+    overdue = dashboards.overdue_answers(db.session, cycle.region_id)
+    html = render_template("exports/cycle_report.html", overdue=overdue, **_cycle_context(cycle))
+    if request.args.get("format") == "pdf":
+        return _pdf(html, f"tynda-cycle-{cycle.id}-report.pdf")
+    return html
+
+
+def _pdf(html, name):
+    """The report page as a PDF download (WeasyPrint, print CSS)."""
+    data = pdf.html_to_pdf(html, request.url_root, current_app.static_folder)
+    response = Response(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @bp.route("/cycles/<int:cycle_id>/export")
@@ -158,7 +183,10 @@ def draft_dashboard(draft_id):
 @roles_required("staff", "moderator")
 def draft_report(draft_id):
     draft = _draft(draft_id)
-    return render_template("exports/draft_report.html", **_draft_context(draft))
+    html = render_template("exports/draft_report.html", **_draft_context(draft))
+    if request.args.get("format") == "pdf":
+        return _pdf(html, f"tynda-draft-{draft.id}-report.pdf")
+    return html
 
 
 @bp.route("/drafts/<int:draft_id>/export")
@@ -187,6 +215,7 @@ def _download(subject, obj, check):
         "lang": current_language(),
         "labels": forms.headers(),
         "sheet_titles": forms.sheet_titles(),
+        "value_labels": forms.value_labels(),
     }
     bind, model, obj_id = db.session.get_bind(), type(obj), obj.id
 

@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from portal.consultations.models import Campaign, Comment, Draft
 from portal.consultations.services import can_moderate, plain
-from portal.consultations.views import error_message
+from portal.consultations.views import error_message, labels
+from portal.errors import Refusal
 from portal.extensions import db
 from portal.forms import require_valid
 from portal.jobs import enqueue
@@ -25,6 +26,14 @@ from portal.regions.models import Region
 
 bp = Blueprint("moderation", __name__, url_prefix="/moderation")
 ACTIONS = ("publish", "reject", "restore")
+
+
+def _other_region():
+    return Refusal(
+        _("This draft is moderated by the moderators of its region."),
+        url_for("moderation.queue"),
+        _("Go to your queue"),
+    )
 
 
 def _wants_json():
@@ -49,6 +58,36 @@ def _safe_next(default):
     if target.startswith("/moderation") and not target.startswith("//"):
         return target
     return default
+
+
+SHORTCUTS_COOKIE = "shortcuts"
+
+
+def shortcuts_on():
+    """Single-key shortcuts are on unless the moderator switched them off (WCAG 2.1.4)."""
+    return request.cookies.get(SHORTCUTS_COOKIE) != "off"
+
+
+@bp.route("/shortcuts", methods=["POST"])
+@roles_required("moderator")
+def shortcuts():
+    """Switch the queue's single-key shortcuts on or off; remembered for a year."""
+    ActionForm().validate_on_submit()  # CSRF is checked globally
+    on = request.form.get("on") == "1"
+    response = redirect(_safe_next(url_for("moderation.queue")))
+    response.set_cookie(
+        SHORTCUTS_COOKIE,
+        "on" if on else "off",
+        max_age=365 * 24 * 3600,
+        httponly=True,
+        samesite="Lax",
+        secure=request.is_secure,
+    )
+    flash(
+        _("Single-key shortcuts are on.") if on else _("Single-key shortcuts are off."),
+        "success",
+    )
+    return response
 
 
 @bp.route("/")
@@ -87,6 +126,7 @@ def queue():
     )
     return render_template(
         "moderation/queue.html",
+        shortcuts_on=shortcuts_on(),
         comments=comments,
         total=total,
         count_cap=services.COUNT_CAP,
@@ -108,13 +148,16 @@ def _comment_or_404(comment_id):
     if comment is None:
         abort(404)
     if not can_moderate(current_user, comment.draft):
-        abort(403)
+        raise _other_region()
     return comment
 
 
-def _done(message, ok=True, status=200):
+def _done(message, ok=True, status=200, status_label=None):
     if _wants_json():
-        return jsonify({"ok": ok, "message": message}), status
+        body = {"ok": ok, "message": message}
+        if status_label is not None:
+            body["status_label"] = status_label
+        return jsonify(body), status
     flash(message, "success" if ok else "error")
     return redirect(_safe_next(url_for("moderation.queue")))
 
@@ -137,7 +180,10 @@ def act(comment_id, action):
         "reject": _("Comment %(id)d is rejected.", id=comment.id),
         "restore": _("Comment %(id)d is published again.", id=comment.id),
     }
-    return _done(messages[action])
+    label = labels()["statuses"][comment.status]
+    if comment.reject_reason:
+        label = f"{label}: {labels()['reasons'][comment.reject_reason]}"
+    return _done(messages[action], status_label=label)
 
 
 @bp.route("/bulk", methods=["POST"])
@@ -154,7 +200,7 @@ def bulk():
     except ModerationError as error:
         db.session.rollback()
         if error.code == "forbidden":
-            abort(403)
+            raise _other_region() from None
         return _done(error_message(error), ok=False, status=422)
     db.session.commit()
     return _done(_("%(count)d comments updated.", count=len(comments)))
@@ -177,7 +223,7 @@ def _draft_for_moderation(draft_id):
     if draft is None:
         abort(404)
     if not can_moderate(current_user, draft):
-        abort(403)
+        raise _other_region()
     return draft
 
 

@@ -11,8 +11,10 @@ document.addEventListener("DOMContentLoaded", function () {
   var rule = set.getAttribute("data-rule");
   var budget = parseInt(set.getAttribute("data-budget"), 10);
   var max = parseInt(set.getAttribute("data-max"), 10);
-  var fmt = new Intl.NumberFormat(document.documentElement.lang || "kk");
-  function money(n) { return fmt.format(n) + "\u00a0₸"; }
+  // The server names the page language's digit-group separator (Babel), so the running total
+  // groups digits like the rest of the page even where the browser lacks Kazakh locale data.
+  var group = set.getAttribute("data-group") || "\u00a0";
+  function money(n) { return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, group) + "\u00a0₸"; }
   function update() {
     var total = 0, count = 0;
     form.querySelectorAll("input[name=project]").forEach(function (box) {

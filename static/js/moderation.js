@@ -49,6 +49,8 @@ document.addEventListener("DOMContentLoaded", function () {
       say(result.body.message);
       if (result.ok) {
         row.classList.add("is-done");
+        var cell = row.querySelector(".js-status");
+        if (cell && result.body.status_label) { cell.textContent = result.body.status_label; }
         row.querySelectorAll("form.js-publish, form.js-reject").forEach(function (f) { f.remove(); });
         focusRow(current + 1);
       }
@@ -66,6 +68,8 @@ document.addEventListener("DOMContentLoaded", function () {
   });
 
   document.addEventListener("keydown", function (event) {
+    // The moderator may switch single-key shortcuts off (WCAG 2.1.4); buttons still work.
+    if (table.getAttribute("data-shortcuts") === "off") { return; }
     var tag = event.target.tagName;
     if (event.ctrlKey || event.metaKey || event.altKey) { return; }
     if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT") { return; }

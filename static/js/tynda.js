@@ -7,4 +7,9 @@ document.addEventListener("DOMContentLoaded", function () {
     summary.setAttribute("tabindex", "-1");
     summary.focus();
   }
+  // A table that scrolls sideways (narrow screens) must take keyboard focus to be scrolled.
+  document.querySelectorAll("table.data").forEach(function (table) {
+    if (table.closest(".scroll-region") || table.hasAttribute("tabindex")) { return; }
+    if (table.scrollWidth > table.clientWidth + 1) { table.setAttribute("tabindex", "0"); }
+  });
 });

@@ -6,7 +6,15 @@ from a11y import accessibility_violations
 
 pytestmark = pytest.mark.browser
 
-PAGES = ["/", "/register", "/login", "/no-such-page"]
+PAGES = [
+    "/",
+    "/?region=KZ-75",
+    "/register",
+    "/login",
+    "/no-such-page",
+    "/accessibility",
+    "/verification",
+]
 
 
 @pytest.mark.parametrize("path", PAGES)

@@ -87,6 +87,7 @@ def test_permission_matrix_covers_every_route(app, as_role, db, monkeypatch):
             {"anonymous": 302, "moderator": 302, "admin": 302},
         ),
         ("POST", "/moderation/bulk", {"anonymous": 302, "moderator": 400, "admin": 400}),
+        ("POST", "/moderation/shortcuts", {"anonymous": 302, "moderator": 302, "admin": 302}),
         (
             "POST",
             f"/moderation/campaigns/{campaign.id}/publish",
@@ -120,7 +121,7 @@ def test_permission_matrix_covers_every_route(app, as_role, db, monkeypatch):
         for rule in app.url_map.iter_rules()
         if rule.rule.startswith(("/consultations", "/moderation"))
     }
-    assert len(rules) == 27  # every rule above; a new route must join the matrix
+    assert len(rules) == 28  # every rule above; a new route must join the matrix
     assert check_permission_matrix(clients, routes) == []
 
 

@@ -47,10 +47,14 @@ def test_cycle_csv_parts(db, staff_client, closed_cycle):
     response, data = _get(staff_client, f"/staff/cycles/{closed_cycle.id}/export?format=csv")
     _check_headers(response, "csv")
     rows = read_csv(data)
-    assert rows[0][:3] == ["ID", "Title", "Category"]
+    # Every code keeps its own column, with its translated label beside it.
+    assert rows[0][:4] == ["ID", "Title", "Category code", "Category"]
+    assert rows[0][4:6] == ["District code", "District"]
+    votes = rows[0].index("Votes")
     by_id = {int(r[0]): r for r in rows[1:]}
     assert set(by_id) == {a.id, b.id, c.id}  # the withdrawn proposal is not on the ballot
-    assert by_id[a.id][5] == "3" and by_id[c.id][5] == "3" and by_id[b.id][5] == "2"
+    assert by_id[a.id][votes] == "3" and by_id[c.id][votes] == "3" and by_id[b.id][votes] == "2"
+    assert all(r[3] and r[3] != r[2] for r in rows[1:])
     assert by_id[b.id][1] == '\'=HYPERLINK("http://evil")'  # neutralised
     assert by_id[c.id][1] == 'Тротуар; "новый"'
 
@@ -59,16 +63,23 @@ def test_cycle_csv_parts(db, staff_client, closed_cycle):
     )
     _check_headers(response, "csv")
     rows = read_csv(data)
+    head = rows[0]
+    assert head[1:3] == ["Channel code", "Channel"]
+    assert {(r[1], r[2]) for r in rows[1:]} <= {("online", "Online"), ("paper", "Paper")}
+    choices, sex, band = head.index("Projects chosen"), head.index("Sex"), head.index("Age band")
     assert [r[0] for r in rows[1:]] == ["1", "2", "3", "4", "5"]
-    assert set(rows[1][5].split(",")) == {str(a.id), str(b.id)}
-    assert {r[4] for r in rows[1:]} == {"M", "F"}
-    assert {r[3] for r in rows[1:]} >= {"18-29", "60+"}
+    assert set(rows[1][choices].split(",")) == {str(a.id), str(b.id)}
+    assert {r[sex] for r in rows[1:]} == {"M", "F"}
+    assert {r[band] for r in rows[1:]} >= {"18-29", "60+"}
 
     response, data = _get(
         staff_client, f"/staff/cycles/{closed_cycle.id}/export?format=csv&part=proposals"
     )
     rows = read_csv(data)
-    assert len(rows) == 5 and "withdrawn" in {r[7] for r in rows}
+    status = rows[0].index("Status code")
+    assert rows[0][status + 1] == "Status"
+    assert len(rows) == 5 and "withdrawn" in {r[status] for r in rows}
+    assert ("withdrawn", "Withdrawn") in {(r[status], r[status + 1]) for r in rows}
     text = data.decode("utf-8")
     for secret in personal_data(_voters(db)):
         assert secret not in text
@@ -83,7 +94,7 @@ def test_cycle_xlsx(db, staff_client, closed_cycle):
     assert tally.freeze_panes == "A2"
     assert [c.value for c in tally[1]][:2] == ["ID", "Title"]
     assert tally["A1"].font.b
-    cost = tally["E2"]
+    cost = tally["G2"]
     assert isinstance(cost.value, int) and "₸" in cost.number_format
     formula = [
         r for r in tally.iter_rows(min_row=2, values_only=False) if "HYPERLINK" in str(r[1].value)
@@ -168,7 +179,8 @@ def test_draft_formats(db, staff_client, draft):
     _check_headers(response, "csv")
     rows = read_csv(data)
     header = rows[0]
-    text_col, status_col = header.index("Comment"), header.index("Status")
+    text_col, status_col = header.index("Comment"), header.index("Status code")
+    assert header[status_col + 1] == "Status"
     by_status = {r[status_col]: r for r in rows[1:]}
     assert by_status["rejected"][text_col] == ""  # may be the personal data it was rejected for
     assert "'=cmd|' /C calc'!A0" in {r[text_col] for r in rows[1:]}
