@@ -103,7 +103,7 @@ def test_moderator_of_other_region_is_sent_to_own_queue(as_role, db):
     from consult_helpers import make_comment, make_draft
 
     draft = make_draft(region="KZ-71", staff=make_user(role="staff", region="KZ-71"))
-    make_comment(draft)
+    make_comment(draft, author=make_user(region="KZ-71"))
     client = as_role("moderator")
     html = client.get(f"/moderation/drafts/{draft.id}/campaigns").get_data(as_text=True)
     assert "moderated by the moderators of its region" in html
