@@ -2,7 +2,6 @@
 writes take the lock late, sign-in hashes passwords with no lock held, and old password
 hashes are upgraded at sign-in."""
 
-import datetime as dt
 import sqlite3
 import time
 
@@ -14,10 +13,8 @@ from helpers import PASSWORD, make_user, post_form
 
 from portal import create_app, database
 from portal.accounts import services as account_services
-from portal.accounts.models import User, utcnow
+from portal.accounts.models import User
 from portal.extensions import db as _db
-
-DAY = dt.timedelta(days=1)
 
 sqlite_only = pytest.mark.skipif(
     postgres_base_url() is not None, reason="SQLite locking; PostgreSQL readers never wait"
@@ -134,6 +131,8 @@ def test_production_hashes_use_owasp_minimum_argon2id():
 
 @sqlite_only
 def test_a_ballot_is_validated_without_the_write_lock_and_stored_under_it(live_db, monkeypatch):
+    from budgeting.budget_schedule import schedule_for
+
     from portal.budgeting import integrity
     from portal.budgeting import services as budget_services
     from portal.budgeting.models import Ballot, BudgetCycle, Proposal
@@ -144,12 +143,9 @@ def test_a_ballot_is_validated_without_the_write_lock_and_stored_under_it(live_d
         voter = make_user()
         email, voter_id = voter.email, voter.id
         region = region_by_code(_db.session, "KZ-75")
-        start = utcnow() - dt.timedelta(days=2.5)  # the middle of the voting day
         cycle = BudgetCycle(
             region_id=region.id, title_kk="k", title_ru="r", title_en="Late lock",
-            budget=1_000, proposals_open_at=start, review_open_at=start + DAY,
-            voting_open_at=start + 2 * DAY, voting_close_at=start + 3 * DAY,
-            implementation_at=start + 4 * DAY,
+            budget=1_000, **schedule_for("voting"),
         )  # fmt: skip
         _db.session.add(cycle)
         _db.session.flush()
