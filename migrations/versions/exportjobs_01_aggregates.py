@@ -2,7 +2,8 @@
 
 The cached_aggregate table holds counts too expensive for every request (turnout and votes
 of a cycle), versioned by the ballot ledger (portal/cache, portal/budgeting/figures.py).
-Indexes: the staff review queue in index order, residents per district of a region.
+Indexes: the staff review queue of proposals and a region's moderation queue in index order
+(no sort of every row per page), residents per district of a region.
 
 Revision ID: exportjobs_01
 Revises: merge_04
@@ -34,9 +35,11 @@ def upgrade():
     op.create_index(
         "ix_user_account_residents", "user_account", ["verified_region_id", "district_id"]
     )
+    op.create_index("ix_comment_status_id", "comment", ["status", "id", "draft_id"])
 
 
 def downgrade():
+    op.drop_index("ix_comment_status_id", table_name="comment")
     op.drop_index("ix_user_account_residents", table_name="user_account")
     op.drop_index("ix_budget_proposal_review", table_name="budget_proposal")
     op.drop_table("cached_aggregate")
