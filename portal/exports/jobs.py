@@ -15,11 +15,13 @@ import tempfile
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from portal.accounts.models import User
 from portal.exports import forms, services
 from portal.extensions import db
 from portal.jobs import job
+from portal.jobs.models import Job
 from portal.storage import get_storage, save_in_session
 
 EXPORT_JOB = "exports.file"
@@ -83,3 +85,22 @@ def export_file_job(payload, progress):
     save_in_session(db.session, get_storage(), key, data, services.MEDIA_TYPES[fmt])
     progress(total, total, step)
     return {"key": key, "filename": name, "size": len(data), "format": fmt, "part": part}
+
+
+def prune(session, storage, before):
+    """Delete the files of export jobs finished before `before` (their rows stay, marked
+    expired, so the job page and the export log still tell what was made); the caller
+    commits. Returns how many files went."""
+    rows = session.scalars(
+        select(Job).where(Job.kind == EXPORT_JOB, Job.status == "done", Job.finished_at < before)
+    ).all()
+    pruned = 0
+    for row in rows:
+        key = (row.result or {}).get("key")
+        if not key:
+            continue
+        storage.delete(key)
+        row.result = dict(row.result, key=None, expired=True)
+        pruned += 1
+    session.flush()
+    return pruned

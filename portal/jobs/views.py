@@ -26,8 +26,11 @@ def _back(row):
 
 
 def _download(row):
-    """The path of the file a finished job made (payload "download"; its view checks rights)."""
-    return _local_path((row.payload or {}).get("download")) if row.status == "done" else None
+    """The path of the file a finished job made (payload "download"; its view checks rights),
+    unless the file has been pruned since (result "expired")."""
+    if row.status != "done" or (row.result or {}).get("expired"):
+        return None
+    return _local_path((row.payload or {}).get("download"))
 
 
 def _local_path(path):

@@ -236,3 +236,22 @@ def test_progress_is_recorded_while_the_file_is_written(db, app, staff, closed_c
     assert all(message == "Rows written" for _done, _total, message in seen)
     assert [done for done, _t, _m in seen] == sorted(done for done, _t, _m in seen)
     get_storage().delete(job.result["key"])
+
+
+def test_prune_deletes_old_export_files(db, app, staff_client, closed_cycle):
+    queued = queue_export(staff_client, f"/staff/cycles/{closed_cycle.id}", "xlsx")
+    link, _page = job_download(staff_client, queued.location)
+    job = _job(db, _job_id(queued.location))
+    key = job.result["key"]
+    runner = app.test_cli_runner()
+    kept = runner.invoke(args=["exports", "prune", "--days", "1"])
+    assert kept.exit_code == 0 and "0 export file(s) deleted" in kept.output
+    assert get_storage().exists(key) and staff_client.get(link).status_code == 200
+    pruned = runner.invoke(args=["exports", "prune", "--days", "0"])
+    assert pruned.exit_code == 0 and "1 export file(s) deleted" in pruned.output, pruned.output
+    assert not get_storage().exists(key)
+    job = _job(db, job.id)
+    assert job.result["expired"] and job.result["filename"].endswith(".xlsx")
+    assert staff_client.get(link).status_code == 404
+    link_after, page = job_download(staff_client, queued.location)
+    assert link_after is None and "Done." in page
