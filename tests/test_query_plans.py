@@ -339,6 +339,13 @@ def test_dashboard_and_review_queries_use_their_indexes(db, as_role, ledger_cycl
         "ix_user_account_residents",
         sorted_by_index=False,  # a handful of districts
     )
+    assert_uses(
+        captured,
+        ("FROM budget_proposal", "GROUP BY budget_proposal.category"),
+        "budget_proposal",
+        "ix_budget_proposal_figures",
+        sorted_by_index=False,  # a few categories × statuses × districts
+    )
     with Captured() as captured:
         assert staff.get(f"/budget/{ledger_cycle.id}/review?page=1").status_code == 200
     assert_uses(

@@ -156,11 +156,11 @@ def votes(session, cycle):
     return {int(pid): n for pid, n in data.items()}
 
 
-def ranked_projects(session, cycle):
-    """The ids of the ballot's projects, most votes first (then by id), from the cached votes:
-    the counts page slices a page of it instead of counting and sorting every project's
-    ballots on every request."""
-    counted = votes(session, cycle)
+def ranked_projects(session, cycle, counted=None):
+    """The ids of the ballot's projects, most votes first (then by id), from the cached votes
+    (or `counted`, votes() already read): the counts page slices a page of it instead of
+    counting and sorting every project's ballots on every request."""
+    counted = votes(session, cycle) if counted is None else counted
     feasible = session.scalars(
         select(Proposal.id).where(Proposal.cycle_id == cycle.id, Proposal.status == "feasible")
     ).all()

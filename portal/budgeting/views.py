@@ -867,11 +867,11 @@ def counts(cycle_id):
             _("Back to the cycle"),
         )
     # Ranked from the cached votes (portal/budgeting/figures.py), not recounted per request.
-    page = paginate_list(figures.ranked_projects(db.session, cycle))
+    votes = figures.votes(db.session, cycle)
+    page = paginate_list(figures.ranked_projects(db.session, cycle, votes))
     shown = db.session.scalars(select(Proposal).where(Proposal.id.in_(page.items))).all()
     by_id = {p.id: p for p in shown}
     page.items = [by_id[pid] for pid in page.items if pid in by_id]
-    votes = figures.votes(db.session, cycle)
     return render_template(
         "budgeting/counts.html",
         cycle=cycle,
