@@ -167,13 +167,15 @@ def _pdf(html, name):
     return response
 
 
-@bp.route("/cycles/<int:cycle_id>/export")
+@bp.route("/cycles/<int:cycle_id>/export", methods=["GET", "POST"])
 @roles_required("staff")
 def export_cycle(cycle_id):
+    """GET: a small file at once, else a page with the button; POST: queue the job."""
     cycle = _cycle(cycle_id)
-    return _download(
-        "cycle", cycle, lambda: services.cycle_for_export(db.session, current_user, cycle.id)
-    )
+    check = lambda: services.cycle_for_export(db.session, current_user, cycle.id)  # noqa: E731
+    if request.method == "POST":
+        return _queue("cycle", cycle, check, url_for("exports.cycle_dashboard", cycle_id=cycle.id))
+    return _download("cycle", cycle, check)
 
 
 # ------------------------------------------------------------------ consultations
@@ -203,13 +205,15 @@ def draft_report(draft_id):
     return html
 
 
-@bp.route("/drafts/<int:draft_id>/export")
+@bp.route("/drafts/<int:draft_id>/export", methods=["GET", "POST"])
 @roles_required("staff", "moderator")
 def export_draft(draft_id):
+    """GET: a small file at once, else a page with the button; POST: queue the job."""
     draft = _draft(draft_id)
-    return _download(
-        "draft", draft, lambda: services.draft_for_export(db.session, current_user, draft.id)
-    )
+    check = lambda: services.draft_for_export(db.session, current_user, draft.id)  # noqa: E731
+    if request.method == "POST":
+        return _queue("draft", draft, check, url_for("exports.draft_dashboard", draft_id=draft.id))
+    return _download("draft", draft, check)
 
 
 # ------------------------------------------------------------------ downloads
@@ -297,32 +301,6 @@ def _queue(subject, obj, check, back):
     queued.payload = dict(payload, download=url_for("exports.export_file", job_id=queued.id))
     db.session.commit()
     return redirect(url_for("jobs.status", job_id=queued.id), 303)
-
-
-@bp.route("/cycles/<int:cycle_id>/export", methods=["POST"])
-@roles_required("staff")
-def prepare_cycle(cycle_id):
-    cycle = _cycle(cycle_id)
-    back = url_for("exports.cycle_dashboard", cycle_id=cycle.id)
-    return _queue(
-        "cycle",
-        cycle,
-        lambda: services.cycle_for_export(db.session, current_user, cycle.id),
-        back,
-    )
-
-
-@bp.route("/drafts/<int:draft_id>/export", methods=["POST"])
-@roles_required("staff", "moderator")
-def prepare_draft(draft_id):
-    draft = _draft(draft_id)
-    back = url_for("exports.draft_dashboard", draft_id=draft.id)
-    return _queue(
-        "draft",
-        draft,
-        lambda: services.draft_for_export(db.session, current_user, draft.id),
-        back,
-    )
 
 
 @bp.route("/exports/files/<int:job_id>")
