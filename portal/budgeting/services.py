@@ -471,16 +471,24 @@ def chosen_costs(session, cycle, ids):
     ids = sorted(set(ids))
     costs = {}
     # Chunks keep a huge (hostile) POST under the databases' bound-parameter limits.
+    connection = session.connection()
     for start in range(0, len(ids), 500):
-        rows = session.execute(
-            select(Proposal.id, func.coalesce(Proposal.final_cost, Proposal.estimated_cost)).where(
-                Proposal.cycle_id == cycle.id,
-                Proposal.status == "feasible",
-                Proposal.id.in_(ids[start : start + 500]),
-            )
+        rows = connection.execute(
+            _CHOSEN_COSTS, {"cycle_id": cycle.id, "ids": ids[start : start + 500]}
         )
         costs.update(rows.tuples().all())
     return costs
+
+
+_PROPOSALS = Proposal.__table__
+# Built once: every ballot POST runs it.
+_CHOSEN_COSTS = select(
+    _PROPOSALS.c.id, func.coalesce(_PROPOSALS.c.final_cost, _PROPOSALS.c.estimated_cost)
+).where(
+    _PROPOSALS.c.cycle_id == bindparam("cycle_id"),
+    _PROPOSALS.c.status == "feasible",
+    _PROPOSALS.c.id.in_(bindparam("ids", expanding=True)),
+)
 
 
 def ballot_of(session, cycle, voter, key):
