@@ -752,7 +752,7 @@ def ballot(cycle_id):
     if _browsing():
         return _ballot_page(cycle, chosen)
     try:
-        stored = services.cast_ballot(
+        ballot_id = services.store_ballot(
             db.session, current_user, cycle, chosen, secret=_secret(), ballot_key=_ballot_key()
         )
     except BudgetRuleError as error:
@@ -764,9 +764,11 @@ def ballot(cycle_id):
                 "votes once, and your paper ballot counts."
             )
         return _ballot_page(cycle, chosen, text, _status_for(error))
+    # Read before commit: afterwards they would be loaded again in a new transaction.
+    target = url_for("budgeting.receipt", cycle_id=cycle_id, ballot_id=ballot_id)
     db.session.commit()
     metrics.ballot_cast("online")
-    return redirect(url_for("budgeting.receipt", cycle_id=cycle.id, ballot_id=stored.id))
+    return redirect(target)
 
 
 @bp.route("/<int:cycle_id>/ballot/<int:ballot_id>/receipt")
