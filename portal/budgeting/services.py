@@ -8,7 +8,7 @@ import secrets
 from collections import Counter
 from pathlib import Path
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 
@@ -486,11 +486,17 @@ def chosen_costs(session, cycle, ids):
 def ballot_of(session, cycle, voter, key):
     """The voter's ballot, found by its keyed pseudonym (`key`: the server's BALLOT_KEY)."""
     return session.scalar(
-        select(Ballot).where(
-            Ballot.cycle_id == cycle.id,
-            Ballot.voter_key == integrity.voter_key(key, cycle.id, voter.id),
-        )
+        select(Ballot).where(Ballot.cycle_id == cycle.id, _mine(cycle, voter, key))
     )
+
+
+def _mine(cycle, voter, key):
+    """The person's ballot: by their IIN pseudonym, or (ballots cast before paper_01 have
+    none) by their account's; a resident without an account (paper desk) has no id."""
+    person = Ballot.iin_key == integrity.iin_voter_key(key, cycle.id, voter.iin_hash)
+    if voter.id is None:
+        return person
+    return or_(person, Ballot.voter_key == integrity.voter_key(key, cycle.id, voter.id))
 
 
 def _parse_choices(raw):
@@ -542,14 +548,17 @@ def cast_ballot(
     ids = _parse_choices(choices)
     chosen = domain.validate_ballot(cycle.rule, ids, chosen_costs(session, cycle, ids))
 
-    pseudonym = integrity.voter_key(ballot_key or secret, cycle.id, voter.id)
+    key = ballot_key or secret
+    pseudonym = integrity.voter_key(key, cycle.id, voter.id) if voter.id is not None else None
+    mine = _mine(cycle, voter, key)
     # Everything above reads; on SQLite take the write lock only now (costs are frozen while
     # voting is open, and the voter's ballot is read again below, under the lock).
     database.start_write(session)
-    session.execute(select(User.id).where(User.id == voter.id).with_for_update())
+    if voter.id is not None:
+        session.execute(select(User.id).where(User.id == voter.id).with_for_update())
     ballot = session.scalar(
         select(Ballot)
-        .where(Ballot.cycle_id == cycle.id, Ballot.voter_key == pseudonym)
+        .where(Ballot.cycle_id == cycle.id, mine)
         .execution_options(populate_existing=True)
     )
     if ballot is not None:
@@ -564,6 +573,7 @@ def cast_ballot(
         ballot = Ballot(
             cycle_id=cycle.id,
             voter_key=pseudonym,
+            iin_key=integrity.iin_voter_key(key, cycle.id, voter.iin_hash),
             birth_year=voter.birth_year,
             sex=voter.sex,
             ledger_version=0,
@@ -579,6 +589,10 @@ def cast_ballot(
                 session.add(ballot)
                 session.flush()
         except IntegrityError:
+            # Another desk or the person online got there first (no account row to lock).
+            other = session.scalar(select(Ballot.channel).where(Ballot.cycle_id == cycle.id, mine))
+            if other is not None and other != channel:
+                raise BudgetError("other_channel", channel=other) from None
             raise BudgetError("already_voted") from None
     for pid in chosen:
         session.add(BallotChoice(ballot_id=ballot.id, proposal_id=pid))
