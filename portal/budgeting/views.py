@@ -124,9 +124,16 @@ def _ballot_key():
 
 def _owns(ballot):
     """The signed-in user cast this ballot (their pseudonym under the server's key)."""
-    if not current_user.is_authenticated or ballot.voter_key is None:
+    if not current_user.is_authenticated:
         return False
-    expected = integrity.voter_key(_ballot_key(), ballot.cycle_id, current_user.id)
+    key = _ballot_key()
+    if ballot.iin_key is not None:  # also a desk ballot cast before the person had an account
+        expected = integrity.iin_voter_key(key, ballot.cycle_id, current_user.iin_hash)
+        if hmac.compare_digest(expected, ballot.iin_key):
+            return True
+    if ballot.voter_key is None:
+        return False
+    expected = integrity.voter_key(key, ballot.cycle_id, current_user.id)
     return hmac.compare_digest(expected, ballot.voter_key)
 
 
@@ -669,10 +676,14 @@ def my_ballots():
         .limit(MY_BALLOT_CYCLES)
     ).all()
     keys = [integrity.voter_key(_ballot_key(), cid, current_user.id) for cid in cycle_ids]
+    # A desk ballot entered before the person had an account carries only the IIN pseudonym.
+    persons = [
+        integrity.iin_voter_key(_ballot_key(), cid, current_user.iin_hash) for cid in cycle_ids
+    ]
     query = (
         select(Ballot)
         .options(joinedload(Ballot.cycle))
-        .where(Ballot.voter_key.in_(keys or [""]))
+        .where(or_(Ballot.voter_key.in_(keys or [""]), Ballot.iin_key.in_(persons or [""])))
         .order_by(Ballot.created_at.desc(), Ballot.id.desc())
     )
     return render_template("budgeting/my_ballots.html", page=paginate(query))

@@ -132,3 +132,35 @@ def test_batch_pages_are_for_staff_of_the_region(db, as_role, voting):
     response = outsider.post(f"{url}/{batch.id}/confirm", data={"csrf_token": token})
     assert response.status_code == 403
     assert _ballots(db, cycle) == 0
+
+
+def test_batch_list_pages(db, as_role, voting, app, monkeypatch):
+    cycle, (a, _b, _c) = voting
+    staff = as_role("staff")
+    url = f"/budget/{cycle.id}/paper/batches"
+    for number in range(3):
+        post_form(staff, url, {"station": f"Station {number}", "rows": str(a.id)}, url)
+    monkeypatch.setitem(app.config, "PAGE_SIZE", 2)
+    first = staff.get(url, headers=EN).get_data(as_text=True)
+    assert "Station 2" in first and "Station 0" not in first
+    second = staff.get(f"{url}?page=2", headers=EN).get_data(as_text=True)
+    assert "Page 2 of 2" in second and "Station 0" in second and "Station 2" not in second
+
+
+def test_a_desk_ballot_is_the_residents_own_once_they_register(db, as_role, voting):
+    cycle, (a, _b, _c) = voting
+    staff = as_role("staff")
+    url = f"/budget/{cycle.id}/paper"
+    iin = make_iin()
+    form = {"iin": iin, "declared": "y", "project": [str(a.id)]}
+    assert post_form(staff, url, form, url).status_code == 302
+    ballot = db.session.scalar(sa.select(Ballot).where(Ballot.cycle_id == cycle.id))
+    resident = as_role("anonymous")
+    login(resident, make_user(iin=iin))
+    mine = resident.get("/budget/my/ballots", headers=EN).get_data(as_text=True)
+    receipt = f"/budget/{cycle.id}/ballot/{ballot.id}/receipt"
+    assert receipt in mine
+    assert resident.get(receipt).status_code == 200
+    stranger = as_role("resident")
+    assert receipt not in stranger.get("/budget/my/ballots").get_data(as_text=True)
+    assert stranger.get(receipt).status_code == 403
