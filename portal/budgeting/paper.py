@@ -11,7 +11,7 @@ Services take (session, actor, …) and only flush; the view or command commits.
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from portal import database
 from portal.accounts.domain import IINError, parse_iin
@@ -290,6 +290,12 @@ def reject_batch(session, actor, batch, *, reason, now=None):
 def batches_query(cycle):
     """The cycle's batches, newest first (a select to paginate)."""
     return select(PaperBatch).where(PaperBatch.cycle_id == cycle.id).order_by(PaperBatch.id.desc())
+
+
+def pending_count(session, cycle):
+    return session.scalar(
+        select(func.count()).where(PaperBatch.cycle_id == cycle.id, PaperBatch.status == "pending")
+    )
 
 
 def batch_rows(batch):

@@ -958,7 +958,12 @@ def paper_batches(cycle_id):
         )
     )
     return render_template(
-        "budgeting/paper_batches.html", cycle=cycle, form=form, page=page, phase=cycle.phase()
+        "budgeting/paper_batches.html",
+        cycle=cycle,
+        form=form,
+        page=page,
+        phase=cycle.phase(),
+        pending=paper.pending_count(db.session, cycle),
     ), status
 
 

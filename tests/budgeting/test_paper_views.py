@@ -91,6 +91,9 @@ def test_batch_pages_enter_confirm_by_another_and_reject(db, as_role, voting, ap
     assert saved.status_code == 302
     batch = db.session.scalar(sa.select(PaperBatch).where(PaperBatch.cycle_id == cycle.id))
     assert batch.size == 3 and _ballots(db, cycle) == 0
+    assert "1 batch is waiting for a second staff member" in first.get(url, headers=EN).get_data(
+        as_text=True
+    )
     detail = f"{url}/{batch.id}"
     own_page = first.get(detail, headers=EN).get_data(as_text=True)
     assert "You typed this batch" in own_page and "/confirm" not in own_page
