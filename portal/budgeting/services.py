@@ -531,7 +531,10 @@ def cast_ballot(
     (cycle, voter) still stops a second row if anything slips past.
 
     The row holds no voter id, only an HMAC of (cycle, voter) under `ballot_key` (default
-    `secret`); the ballot's choices are appended to the cycle's public ledger.
+    `secret`); the ballot's choices are appended to the cycle's public ledger. It also holds
+    an HMAC of (cycle, the voter's IIN hash), unique per cycle: a paper desk's `voter` may be
+    a resident without an account (portal.budgeting.paper.Resident, id None), and their
+    online and paper ballots still collide there.
     """
     now = now or utcnow()
     if channel == "paper":
