@@ -70,6 +70,12 @@ def voter_key(key, cycle_id, voter_id):
     return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
 
 
+def iin_voter_key(key, cycle_id, iin_hash):
+    """The keyed pseudonym of a person (by their IIN hash), whichever channel they vote by."""
+    message = f"tynda-person|{cycle_id}|{iin_hash}".encode()
+    return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
+
+
 # ------------------------------------------------------------------ frozen rules
 def is_frozen(cycle, now=None):
     return cycle.rules_frozen_at is not None or cycle.phase(now) in VOTING_OR_LATER

@@ -4,11 +4,12 @@ No Flask imports: views, CLI commands, demo loader and tests call these the same
 Refusals raise BudgetError with a stable code the views translate.
 """
 
+import contextlib
 import secrets
 from collections import Counter
 from pathlib import Path
 
-from sqlalchemy import bindparam, delete, func, insert, inspect, select, update
+from sqlalchemy import bindparam, delete, func, insert, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 
@@ -494,11 +495,17 @@ _CHOSEN_COSTS = select(
 def ballot_of(session, cycle, voter, key):
     """The voter's ballot, found by its keyed pseudonym (`key`: the server's BALLOT_KEY)."""
     return session.scalar(
-        select(Ballot).where(
-            Ballot.cycle_id == cycle.id,
-            Ballot.voter_key == integrity.voter_key(key, cycle.id, voter.id),
-        )
+        select(Ballot).where(Ballot.cycle_id == cycle.id, _mine(cycle, voter, key))
     )
+
+
+def _mine(cycle, voter, key):
+    """The person's ballot: by their IIN pseudonym, or (ballots cast before paper_01 have
+    none) by their account's; a resident without an account (paper desk) has no id."""
+    person = Ballot.iin_key == integrity.iin_voter_key(key, cycle.id, voter.iin_hash)
+    if voter.id is None:
+        return person
+    return or_(person, Ballot.voter_key == integrity.voter_key(key, cycle.id, voter.id))
 
 
 def _parse_choices(raw):
@@ -533,7 +540,10 @@ def store_ballot(
     (cycle, voter) still stops a second row if anything slips past.
 
     The row holds no voter id, only an HMAC of (cycle, voter) under `ballot_key` (default
-    `secret`); the ballot's choices are appended to the cycle's public ledger.
+    `secret`); the ballot's choices are appended to the cycle's public ledger. It also holds
+    an HMAC of (cycle, the voter's IIN hash), unique per cycle: a paper desk's `voter` may be
+    a resident without an account (portal.budgeting.paper.Resident, id None), and their
+    online and paper ballots still collide there.
     """
     now = now or utcnow()
     if channel == "paper":
@@ -550,22 +560,24 @@ def store_ballot(
     ids = _parse_choices(choices)
     chosen = domain.validate_ballot(cycle.rule, ids, chosen_costs(session, cycle, ids))
 
-    pseudonym = integrity.voter_key(ballot_key or secret, cycle.id, voter.id)
+    key = ballot_key or secret
+    # A desk resident without an account (paper.Resident) has no id, only an IIN hash.
+    pseudonym = integrity.voter_key(key, cycle.id, voter.id) if voter.id is not None else None
+    person_key = integrity.iin_voter_key(key, cycle.id, voter.iin_hash)
     # start_write expires the loaded objects; the write needs only these plain values, and
     # nothing in them can change while voting is open (rules are frozen; the voter's
     # verification was checked above, as it would be a moment earlier).
     cycle_id, final, frozen = cycle.id, cycle.ballots_final, cycle.rules_frozen_at
     voter_id, actor_id = voter.id, actor.id
     person = {"birth_year": voter.birth_year, "sex": voter.sex, "district_id": voter.district_id}
+    keys = {"cycle_id": cycle_id, "voter_key": pseudonym, "iin_key": person_key}
     # Everything above reads; on SQLite take the write lock only now. From here on prebuilt
     # table statements, not the unit of work: this is the hot path of a city's vote.
     database.start_write(session)
     connection = session.connection()
-    if connection.dialect.name != "sqlite":  # SQLite's BEGIN IMMEDIATE serialises already
-        connection.execute(_LOCK_VOTER, {"voter_id": voter_id})
-    existing = connection.execute(
-        _FIND_BALLOT, {"cycle_id": cycle_id, "voter_key": pseudonym}
-    ).first()
+    if voter_id is not None and connection.dialect.name != "sqlite":
+        connection.execute(_LOCK_VOTER, {"voter_id": voter_id})  # SQLite: BEGIN IMMEDIATE
+    existing = connection.execute(_FIND_BALLOT, keys).first()
     if existing is not None:
         if existing.channel != channel:
             raise BudgetError("other_channel", channel=existing.channel)
@@ -575,8 +587,7 @@ def store_ballot(
         connection.execute(_CLEAR_CHOICES, {"ballot_id": ballot_id})
     else:
         values = {
-            "cycle_id": cycle_id,
-            "voter_key": pseudonym,
+            **keys,
             "ledger_version": 0,
             "channel": channel,
             "entered_by_id": actor_id if channel == "paper" else None,
@@ -585,11 +596,18 @@ def store_ballot(
             "updated_at": now,
             **person,
         }
+        # Without an account row to lock (a desk resident), two desks may race to the unique
+        # IIN pseudonym: a savepoint keeps the transaction usable to name the winner.
+        guard = connection.begin_nested() if voter_id is None else contextlib.nullcontext()
         try:
-            ballot_id = connection.execute(_NEW_BALLOT, values).scalar_one()
+            with guard:
+                ballot_id = connection.execute(_NEW_BALLOT, values).scalar_one()
         except IntegrityError:
-            # The unique (cycle, voter_key) caught a race the lock above should have
-            # prevented; the caller rolls the whole transaction back.
+            other = None
+            if voter_id is None:
+                other = connection.execute(_FIND_BALLOT, keys).first()
+            if other is not None and other.channel != channel:
+                raise BudgetError("other_channel", channel=other.channel) from None
             raise BudgetError("already_voted") from None
         version = 1
     if chosen:
@@ -626,8 +644,14 @@ _LOCK_VOTER = (
     .where(User.__table__.c.id == bindparam("voter_id"))
     .with_for_update()
 )
+# The person's ballot by their IIN pseudonym, or by their account's (ballots cast before
+# paper_01 have only that one).
 _FIND_BALLOT = select(_BALLOTS.c.id, _BALLOTS.c.channel, _BALLOTS.c.ledger_version).where(
-    _BALLOTS.c.cycle_id == bindparam("cycle_id"), _BALLOTS.c.voter_key == bindparam("voter_key")
+    _BALLOTS.c.cycle_id == bindparam("cycle_id"),
+    or_(
+        _BALLOTS.c.iin_key == bindparam("iin_key"),
+        _BALLOTS.c.voter_key == bindparam("voter_key"),
+    ),
 )
 _CLEAR_CHOICES = delete(_CHOICES).where(_CHOICES.c.ballot_id == bindparam("ballot_id"))
 _NEW_BALLOT = insert(_BALLOTS).returning(_BALLOTS.c.id)
