@@ -6,6 +6,7 @@ from consult_helpers import make_draft, publish
 from helpers import make_user, post_form
 from sqlalchemy import func, select
 
+from portal import demo
 from portal.consultations import services
 from portal.consultations.models import Comment, Draft
 from portal.consultations.splitter import SplitError, split_pair
@@ -93,7 +94,9 @@ def test_a_draft_whose_texts_differ_is_refused_and_nothing_is_written(db):
     assert db.session.scalar(select(func.count(Draft.id))) == before
 
 
-def _page(client, url):
+def _page(client, url, lang=None):
+    if lang:
+        client.set_cookie("lang", lang)
     response = client.get(url)
     assert response.status_code == 200
     return response.get_data(as_text=True)
@@ -226,3 +229,23 @@ def test_staff_publish_a_draft_in_both_languages_from_the_form(as_role, db):
     db.session.expire_all()
     article = db.session.get(Draft, draft.id).articles[0]
     assert (article.title, article.title_ru, article.text_ru) == ("Жалпы", "Общее", "Текст.")
+
+
+def test_the_demo_drafts_have_kazakh_and_russian_texts(db, as_role):
+    demo.load_all(db.session)
+    db.session.commit()
+    drafts = {d.title_en: d for d in db.session.scalars(select(Draft))}
+    courtyards = drafts["Courtyard improvement rules"]
+    assert courtyards.languages == ["ru", "kk"]
+    assert drafts["Bus stop placement rules"].languages == ["kk", "ru"]
+    assert all(d.title_kk and d.title_ru and d.title_en for d in drafts.values())
+    article = courtyards.articles[1]
+    reader = as_role("anonymous")
+    page = _page(reader, f"/consultations/{courtyards.id}/articles/{article.id}", "kk")
+    assert "Ағаш кесуге тек комиссияның" in page
+    # Comments made on the Russian and on the Kazakh text, both on this article.
+    assert "Нужно добавить общественные слушания" in page
+    assert "Кесілген ағаштың орнына" in page
+    # Without a switch, links to articles carry no text choice (the reader's language rules).
+    listing = _page(reader, f"/consultations/{courtyards.id}", "kk")
+    assert f"/articles/{article.id}?text=" not in listing and "Көгалдандыру" in listing
