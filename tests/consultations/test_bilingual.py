@@ -205,6 +205,10 @@ def test_staff_publish_a_draft_in_both_languages_from_the_form(as_role, db):
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     draft = db.session.scalar(select(Draft).where(Draft.title_kk == "Аулалар"))
     assert draft.languages == ["kk", "ru"] and draft.articles[0].title_ru == "Общие положения"
+    staff.set_cookie("lang", "ru")
+    manage = _page(staff, f"/consultations/{draft.id}/manage")
+    assert "Тексты проекта: казахский, русский" in manage
+    staff.set_cookie("lang", "en")
 
     # A mismatch is refused with a message naming the article, nothing saved.
     data |= {"title_kk": "Басқа", "second_text": RU.replace("Статья 2", "Статья 3")}
