@@ -7,6 +7,7 @@ from helpers import make_user, post_form
 from sqlalchemy import func, select
 
 from portal import demo
+from portal.bilingual import choose, in_language
 from portal.consultations import services
 from portal.consultations.models import Comment, Draft
 from portal.consultations.splitter import SplitError, split_pair
@@ -32,6 +33,29 @@ KK = """Жобаның кіріспесі.
 1. Аулаларда ағаштар сақталады.
 2. Ағаш кесуге тек комиссияның шешімі бойынша рұқсат етіледі.
 """
+
+
+class _Row:
+    def __init__(self, text, **translations):
+        self.text = text
+        for lang, value in translations.items():
+            setattr(self, f"text_{lang}", value)
+
+
+def test_in_language_falls_back_to_the_original():
+    row = _Row("Оригинал", kk="Түпнұсқа", ru=None)
+    assert in_language(row, "text", "kk") == "Түпнұсқа"
+    assert in_language(row, "text", "ru") == "Оригинал"  # no Russian: the original
+    assert in_language(row, "text", "en") == "Оригинал"  # no column at all
+    assert in_language(_Row("X", kk=""), "text", "kk") == "X"
+
+
+def test_choose_prefers_the_switch_then_the_reader_then_the_original():
+    assert choose(["ru", "kk"], "kk", "en") == "kk"
+    assert choose(["ru", "kk"], None, "kk") == "kk"
+    assert choose(["ru", "kk"], "de", "en") == "ru"
+    assert choose(["ru"], "kk", "kk") == "ru"
+    assert choose([], "kk", "en") == "en"
 
 
 def test_split_pair_keeps_both_texts_with_their_languages():
