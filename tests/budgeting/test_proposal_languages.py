@@ -56,6 +56,9 @@ def test_a_proposal_in_three_languages_is_shown_in_the_readers(db, as_role, make
     found = _page(reader, f"/budget/{cycle.id}/proposals?q=Скамейки", "ru")
     assert "Скамейки в парке" in found
 
+    mine = _page(resident, "/budget/my/proposals", "ru")
+    assert "Скамейки в парке" in mine and "Benches in the park" not in mine
+
     # The author's edit form shows the translations to change them.
     edit = f"/budget/proposals/{proposal.id}/edit"
     form = _page(resident, edit, "en")
