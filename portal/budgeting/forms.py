@@ -302,6 +302,19 @@ class ProposalForm(BaseForm):
             "anything else is removed."
         ),
     )
+    # The proposal in the state languages, besides the original above (optional).
+    title_kk = StringField(
+        _l("Title in Kazakh (optional)"), validators=[Optional(), Length(max=200), PlainText()]
+    )
+    description_kk = TextAreaField(
+        _l("Description in Kazakh (optional)"), validators=[Optional(), Length(max=20_000)]
+    )
+    title_ru = StringField(
+        _l("Title in Russian (optional)"), validators=[Optional(), Length(max=200), PlainText()]
+    )
+    description_ru = TextAreaField(
+        _l("Description in Russian (optional)"), validators=[Optional(), Length(max=20_000)]
+    )
     category = SelectField(_l("Category"), choices=_choices(CATEGORY_LABELS))
     district_id = SelectField(_l("District"), coerce=int)
     address = StringField(_l("Address or place"), validators=[Length(max=300), PlainText()])

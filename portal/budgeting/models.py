@@ -5,9 +5,10 @@ Asia/Almaty and forms convert local dates on the way in and out.
 """
 
 from portal.accounts.models import utcnow
+from portal.bilingual import in_language
 from portal.budgeting import domain
 from portal.extensions import db
-from portal.i18n import localized
+from portal.i18n import current_language, localized
 
 
 def _in(values):
@@ -134,6 +135,12 @@ class Proposal(db.Model):
     external_id = db.Column(db.String(64), nullable=True)
     title = db.Column(db.String(200), nullable=False)
     description_html = db.Column(db.Text, nullable=False)
+    # The title and description in the state languages, when given besides the original
+    # (portal.bilingual); pages show the reader's language, else the original.
+    title_kk = db.Column(db.String(200), nullable=True)
+    title_ru = db.Column(db.String(200), nullable=True)
+    description_html_kk = db.Column(db.Text, nullable=True)
+    description_html_ru = db.Column(db.Text, nullable=True)
     category = db.Column(db.String(20), nullable=False)
     district_id = db.Column(db.Integer, db.ForeignKey("district.id"), nullable=True)
     address = db.Column(db.String(300), nullable=False, default="")
@@ -190,6 +197,15 @@ class Proposal(db.Model):
     def cost(self):
         """The cost on the ballot: the reviewed cost if staff set one."""
         return self.final_cost or self.estimated_cost
+
+    @property
+    def shown_title(self):
+        """The title in the reader's language, else the original."""
+        return in_language(self, "title", current_language())
+
+    @property
+    def shown_description_html(self):
+        return in_language(self, "description_html", current_language())
 
 
 class ProposalPhoto(db.Model):

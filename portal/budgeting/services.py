@@ -243,8 +243,10 @@ def _event(session, proposal, actor, kind, note=None, now=None):
 
 def _check_proposal_values(session, cycle, values):
     _check_characters(
-        single={k: values.get(k) for k in ("title", "address", "estimated_cost")},
-        multi={"description": values.get("description")},
+        single={
+            k: values.get(k) for k in ("title", "title_kk", "title_ru", "address", "estimated_cost")
+        },
+        multi={k: values.get(k) for k in ("description", "description_kk", "description_ru")},
     )
     title = (values.get("title") or "").strip()
     if not title:
@@ -268,11 +270,28 @@ def _check_proposal_values(session, cycle, values):
     return {
         "title": title,
         "description_html": html,
+        **_translations(values),
         "category": values["category"],
         "district_id": district_id or cycle.district_id,
         "address": (values.get("address") or "").strip()[:300],
         "estimated_cost": cost,
     }
+
+
+def _translations(values):
+    """The optional Kazakh and Russian title and description (None where not given)."""
+    clean = {}
+    for lang in ("kk", "ru"):
+        title = (values.get(f"title_{lang}") or "").strip()
+        if len(title) > 200:
+            raise BudgetError("title_long")
+        raw = values.get(f"description_{lang}") or ""
+        if len(raw) > richtext.MAX_LENGTH:
+            raise BudgetError("description_long")
+        html = richtext.sanitise(raw) if raw.strip() else ""
+        clean[f"title_{lang}"] = title or None
+        clean[f"description_html_{lang}"] = html if richtext.plain_text(html).strip() else None
+    return clean
 
 
 def submit_proposal(session, actor, cycle, now=None, **values):

@@ -379,6 +379,8 @@ def _filtered(query, q, category, district):
                 Proposal.title.ilike(like, escape="\\"),
                 Proposal.description_html.ilike(like, escape="\\"),
                 Proposal.address.ilike(like, escape="\\"),
+                Proposal.title_kk.ilike(like, escape="\\"),
+                Proposal.title_ru.ilike(like, escape="\\"),
             )
         )
     if category:
@@ -443,6 +445,11 @@ def _proposal_values(form):
     return {
         "title": form.title.data,
         "description": form.description.data,
+        **{
+            f"{name}_{lang}": getattr(form, f"{name}_{lang}").data
+            for name in ("title", "description")
+            for lang in ("kk", "ru")
+        },
         "category": form.category.data,
         "district_id": form.district_id.data or None,
         "address": form.address.data,
@@ -521,6 +528,8 @@ def edit_proposal(proposal_id):
     _proposal_form_choices(form, cycle)
     if request.method == "GET":
         form.description.data = proposal.description_html
+        form.description_kk.data = proposal.description_html_kk
+        form.description_ru.data = proposal.description_html_ru
         form.estimated_cost.data = str(proposal.estimated_cost)
         form.district_id.data = proposal.district_id or 0
     status = 200
