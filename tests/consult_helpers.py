@@ -38,6 +38,7 @@ def make_draft(region="KZ-75", staff=None, open_it=True, now=None, text=DRAFT_TE
         kind="law",
         region=region_obj,
         text=text,
+        second_text=kwargs.pop("second_text", None),
     )
     if open_it:
         services.open_draft(db.session, staff, draft, now=now)

@@ -36,3 +36,50 @@ def test_every_revision_downgrades_to_empty(tmp_path, worker_id):
         upgrade()  # and back up again: downgrades left nothing behind that blocks it
         db.engine.dispose()
     assert tables == set()
+
+
+# The guard triggers that make votes, results, the ledger and the logs append-only or frozen.
+# A batch migration on SQLite re-creates its table and silently drops that table's triggers;
+# this list catches it (a new protective trigger is added here on purpose).
+PROTECTIVE_TRIGGERS = {
+    ("audit_entry", "audit_entry_no_delete"),
+    ("audit_entry", "audit_entry_no_update"),
+    ("budget_ballot", "budget_ballot_final_delete"),
+    ("budget_ballot", "budget_ballot_final_insert"),
+    ("budget_ballot", "budget_ballot_final_update"),
+    ("budget_ballot_choice", "budget_choice_final_delete"),
+    ("budget_ballot_choice", "budget_choice_final_insert"),
+    ("budget_ballot_choice", "budget_choice_final_update"),
+    ("budget_cycle", "budget_cycle_frozen_delete"),
+    ("budget_cycle", "budget_cycle_frozen_update"),
+    ("budget_ledger_chunk", "budget_ledger_chunk_no_delete"),
+    ("budget_ledger_chunk", "budget_ledger_chunk_no_update"),
+    ("budget_ledger_head", "budget_ledger_head_frozen"),
+    ("budget_ledger_head", "budget_ledger_head_no_delete"),
+    ("budget_ledger_leaf", "budget_ledger_leaf_no_delete"),
+    ("budget_ledger_leaf", "budget_ledger_leaf_no_update"),
+    ("budget_proposal", "budget_proposal_frozen_delete"),
+    ("budget_proposal", "budget_proposal_frozen_insert"),
+    ("budget_proposal", "budget_proposal_frozen_update"),
+    ("budget_result", "budget_result_published_delete"),
+    ("budget_result", "budget_result_published_update"),
+    ("export_log", "export_log_no_delete"),
+    ("export_log", "export_log_no_update"),
+}
+
+
+def test_upgrade_head_keeps_every_protective_trigger(tmp_path, worker_id):
+    app = _app(tmp_path, f"tynda_triggers_{worker_id}")
+    with app.app_context():
+        upgrade()
+        with db.engine.connect() as connection:
+            if connection.dialect.name == "sqlite":
+                query = "SELECT tbl_name, name FROM sqlite_master WHERE type = 'trigger'"
+            else:
+                query = (
+                    "SELECT c.relname, t.tgname FROM pg_trigger t "
+                    "JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal"
+                )
+            found = {tuple(row) for row in connection.exec_driver_sql(query)}
+        db.engine.dispose()
+    assert PROTECTIVE_TRIGGERS - found == set()

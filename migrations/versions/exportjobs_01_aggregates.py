@@ -7,7 +7,7 @@ Indexes: the staff review queue of proposals and a region's moderation queue in 
 indexes alone.
 
 Revision ID: exportjobs_01
-Revises: merge_04
+Revises: merge_05
 Create Date: 2026-12-06 06:20:00
 
 """
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "exportjobs_01"
-down_revision = "merge_04"
+down_revision = "merge_05"
 branch_labels = None
 depends_on = None
 

@@ -19,6 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 
 from portal import database
+from portal.accounts import hashing
 from portal.accounts.domain import IINError, parse_iin
 from portal.accounts.models import (
     REGIONAL_ROLES,
@@ -203,8 +204,12 @@ def password_matches(password_hash, password):
 
 
 def _password_matches(password_hash, password):
+    return hashing.run(_verify, password_hash or _dummy_hash(), password) and bool(password_hash)
+
+
+def _verify(password_hash, password):
     try:
-        return _hasher.verify(password_hash or _dummy_hash(), password) and bool(password_hash)
+        return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -221,7 +226,9 @@ _dummy = None
 
 def rehash_if_needed(password_hash, password):
     """A new hash when the stored one uses old parameters, else None (CPU-bound)."""
-    return _hasher.hash(password) if _hasher.check_needs_rehash(password_hash) else None
+    if not _hasher.check_needs_rehash(password_hash):
+        return None
+    return hashing.run(_hasher.hash, password)
 
 
 def record_login(session, email, *, client, user_id, ok, new_hash=None, window_seconds, now=None):
@@ -287,7 +294,7 @@ def authenticate(session, email, password, *, client, attempts, window_seconds, 
 
 def hash_password(password):
     """Argon2 hash of a new password (CPU-bound: call it outside transactions)."""
-    return _hasher.hash(password)
+    return hashing.run(_hasher.hash, password)
 
 
 def find_active_by_email(session, email):

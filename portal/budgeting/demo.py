@@ -69,6 +69,30 @@ PROJECTS = (
     ("Ramps at the Auezov polyclinic", "accessibility", 6_000_000, "auezov"),
     ("Open-air stage for yard concerts", "culture", 20_000_000, "medeu"),
 )
+# The same projects in Kazakh and Russian (title, then the description's first sentence).
+PROJECTS_KK = (
+    "Абай 150 ауласындағы балалар алаңы",
+    "Розыбакиев көшесіндегі жарықдиодты шамдар",
+    "№12 мектеп жанындағы тротуарды жөндеу",
+    "Желтоқсан көшесіндегі ағаштар мен орындықтар",
+    "Медеу саябағындағы ашық аспан астындағы спорт алаңы",
+    "Әуезов емханасындағы пандустар",
+    "Аула концерттеріне арналған ашық сахна",
+)
+PROJECTS_RU = (
+    "Детская площадка во дворе Абая 150",
+    "Светодиодные фонари на улице Розыбакиева",
+    "Ремонт тротуара у школы № 12",
+    "Деревья и скамейки на Желтоксан",
+    "Уличный тренажёрный зал в парке Медеу",
+    "Пандусы у поликлиники Ауэзовского района",
+    "Открытая сцена для дворовых концертов",
+)
+WHY = {
+    "en": "<strong>Why:</strong> residents asked for it at a yard meeting.",
+    "kk": "<strong>Неге:</strong> тұрғындар аула жиналысында сұрады.",
+    "ru": "<strong>Зачем:</strong> жители просили об этом на собрании двора.",
+}
 
 
 def _secret():
@@ -164,8 +188,11 @@ def _fill(session, cycle, phase, staff, resident, voters, districts, now):
             cycle,
             now=cycle.proposals_open_at + DAY,
             title=title,
-            description=f"<p>{title}. <strong>Why:</strong> residents asked for it at a yard "
-            "meeting.</p>",
+            description=f"<p>{title}. {WHY['en']}</p>",
+            title_kk=PROJECTS_KK[index],
+            description_kk=f"<p>{PROJECTS_KK[index]}. {WHY['kk']}</p>",
+            title_ru=PROJECTS_RU[index],
+            description_ru=f"<p>{PROJECTS_RU[index]}. {WHY['ru']}</p>",
             category=category,
             district_id=district.id if district else None,
             address="Almaty",

@@ -21,7 +21,7 @@ from wtforms.validators import (
 )
 
 from portal import formatting
-from portal.accounts.forms import IIN
+from portal.accounts.forms import IIN, IIN_MESSAGES
 from portal.budgeting import domain
 from portal.budgeting.domain import BudgetRuleError
 from portal.forms import BaseForm, PlainText
@@ -70,6 +70,11 @@ CHANNEL_LABELS = {
     "paper": _l("Paper"),
     "imported": _l("Imported from a data file"),
 }
+BATCH_STATUS_LABELS = {
+    "pending": _l("Waiting for a second staff member"),
+    "confirmed": _l("Confirmed: counted"),
+    "rejected": _l("Rejected: discarded"),
+}
 EVENT_LABELS = {
     "submitted": _l("Submitted"),
     "edited": _l("Edited by the author"),
@@ -106,6 +111,32 @@ MESSAGES = {
         "This resident has already voted (%(channel)s ballot); one person votes once."
     ),
     "voter_unknown": _l("No account is registered with this IIN."),
+    "iin_invalid": _l("This IIN is not valid. Check the ID card and type the 12 digits again."),
+    "other_region": _l(
+        "This resident is registered in another region. They vote in their own region's "
+        "cycle; if they have moved, they change their region in their profile (or at the "
+        "akimat) first."
+    ),
+    "other_district": _l(
+        "This cycle is for one district only, and this resident lives in another. They vote "
+        "in their own district's cycle."
+    ),
+    "residence_undeclared": _l(
+        "This resident has no online account: ask whether they live in this region and tick "
+        "the box to record their declaration."
+    ),
+    "station_required": _l("Enter the name of the paper station (at most 200 characters)."),
+    "not_ids": _l("Use only project numbers, separated by spaces or commas."),
+    "batch_empty": _l("Type at least one ballot: one line per paper ballot."),
+    "batch_large": _l("A batch holds at most %(maximum)s ballots. Enter the sheet in parts."),
+    "batch_row": _l("Line %(line)s: %(problem)s Correct the line and send the batch again."),
+    "batch_decided": _l(
+        "This batch has already been decided (%(status)s); nothing was changed. Reload the page."
+    ),
+    "batch_own": _l(
+        "You typed this batch, so another staff member of the region must confirm it (four "
+        "eyes). Ask a colleague to check it against the paper sheet."
+    ),
     "cost_missing": _l("Enter the cost in tenge."),
     "cost_not_number": _l("Enter the cost in whole tenge, digits only, e.g. 1 500 000."),
     "cost_not_positive": _l("The cost must be more than zero."),
@@ -166,6 +197,12 @@ def message(error):
         details["phase"] = PHASE_LABELS.get(details["phase"], details["phase"])
     if "channel" in details:
         details["channel"] = CHANNEL_LABELS.get(details["channel"], details["channel"])
+    if "status" in details:
+        details["status"] = BATCH_STATUS_LABELS.get(details["status"], details["status"])
+    if error.code == "iin_invalid" and details.get("problem") in IIN_MESSAGES:
+        return str(IIN_MESSAGES[details["problem"]])
+    if isinstance(details.get("problem"), BudgetRuleError):
+        details["problem"] = message(details["problem"])
     for key in ("total", "budget", "cap"):
         if key in details:
             details[key] = formatting.number(details[key])
@@ -265,6 +302,19 @@ class ProposalForm(BaseForm):
             "anything else is removed."
         ),
     )
+    # The proposal in the state languages, besides the original above (optional).
+    title_kk = StringField(
+        _l("Title in Kazakh (optional)"), validators=[Optional(), Length(max=200), PlainText()]
+    )
+    description_kk = TextAreaField(
+        _l("Description in Kazakh (optional)"), validators=[Optional(), Length(max=20_000)]
+    )
+    title_ru = StringField(
+        _l("Title in Russian (optional)"), validators=[Optional(), Length(max=200), PlainText()]
+    )
+    description_ru = TextAreaField(
+        _l("Description in Russian (optional)"), validators=[Optional(), Length(max=20_000)]
+    )
     category = SelectField(_l("Category"), choices=_choices(CATEGORY_LABELS))
     district_id = SelectField(_l("District"), coerce=int)
     address = StringField(_l("Address or place"), validators=[Length(max=300), PlainText()])
@@ -311,6 +361,40 @@ class PhaseForm(BaseForm):
 
 class PaperBallotForm(BaseForm):
     iin = StringField(_l("Voter's IIN"), validators=[IIN()])
+    district_id = SelectField(
+        _l("District of residence"),
+        coerce=int,
+        validators=[Optional()],
+        description=_l("As the resident declares it; an account's own district takes precedence."),
+    )
+    declared = BooleanField(
+        _l("The resident declares that they live in this region"),
+        description=_l("Required for a resident without an online account."),
+    )
+
+
+class PaperBatchForm(BaseForm):
+    station = StringField(
+        _l("Paper station"), validators=[DataRequired(), Length(max=200), PlainText()]
+    )
+    district_id = SelectField(_l("District of the station"), coerce=int, validators=[Optional()])
+    rows = TextAreaField(
+        _l("Ballots, one per line"),
+        validators=[DataRequired(), Length(max=200_000)],
+        description=_l(
+            "Type each paper ballot on its own line: the numbers of the projects it approves, "
+            "separated by spaces or commas (e.g. 12 15 31). The ballots count only after "
+            "another staff member confirms the batch."
+        ),
+    )
+
+
+class BatchRejectForm(BaseForm):
+    reason = TextAreaField(
+        _l("Why is the batch rejected?"),
+        validators=[DataRequired(), Length(max=2000), PlainText()],
+        description=_l("Kept with the batch record; its ballots are discarded."),
+    )
 
 
 class UpdateForm(BaseForm):

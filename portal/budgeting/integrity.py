@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import json
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, inspect, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
@@ -67,6 +67,12 @@ def ballot_key(config):
 def voter_key(key, cycle_id, voter_id):
     """The keyed pseudonym that stands for a voter on their ballot row."""
     message = f"tynda-voter|{cycle_id}|{voter_id}".encode()
+    return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
+
+
+def iin_voter_key(key, cycle_id, iin_hash):
+    """The keyed pseudonym of a person (by their IIN hash), whichever channel they vote by."""
+    message = f"tynda-person|{cycle_id}|{iin_hash}".encode()
     return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
 
 
@@ -182,20 +188,49 @@ def head_of(session, cycle):
     return head.size, head.root, head.frozen_at
 
 
+def _locked_head(session, cycle_id):
+    """(size, frontier, frozen_at) of the cycle's ledger head, row-locked for appending.
+
+    One SELECT when the head exists; on SQLite the transaction's BEGIN IMMEDIATE is the
+    lock, on PostgreSQL FOR UPDATE."""
+    connection = session.connection()
+    row = connection.execute(_LOCK_HEAD, {"cycle_id": cycle_id}).first()
+    if row is None:
+        _head(session, cycle_id, lock=True)  # creates it, race-free
+        row = connection.execute(_LOCK_HEAD, {"cycle_id": cycle_id}).first()
+    return row
+
+
+# Built once: every ballot runs them (see services.store_ballot).
+_HEADS, _LEAVES = LedgerHead.__table__, LedgerLeaf.__table__
+_LOCK_HEAD = (
+    select(_HEADS.c.size, _HEADS.c.frontier, _HEADS.c.frozen_at)
+    .where(_HEADS.c.cycle_id == bindparam("cycle_id"))
+    .with_for_update()
+)
+_ADD_LEAF = insert(_LEAVES)
+_MOVE_HEAD = (
+    update(_HEADS)
+    .where(_HEADS.c.cycle_id == bindparam("head_cycle"))
+    .values(size=bindparam("h_size"), frontier=bindparam("h_frontier"), root=bindparam("h_root"))
+)
+
+
 def append(session, cycle, entries):
     """Append leaves for [(ballot_id, version, choices)]; returns the first new position."""
-    head = _head(session, cycle.id, lock=True)
-    if head.frozen_at is not None:
+    cycle_id = _id_of(cycle)
+    size, stored_frontier, frozen_at = _locked_head(session, cycle_id)
+    if frozen_at is not None:
         raise IntegrityFailure("ledger_frozen")
-    frontier = ledger.Frontier.load(head.size, head.frontier)
-    first = head.size
+    frontier = ledger.Frontier.load(size, stored_frontier)
+    first = size
     rows, chunks = [], []
     for ballot_id, version, choices in entries:
-        data = ledger.leaf_data(cycle.id, ballot_id, version, choices)
+        data = ledger.leaf_data(cycle_id, ballot_id, version, choices)
         leaf = ledger.leaf_hash(data)
         rows.append(
             {
-                "cycle_id": cycle.id,
+                "cycle_id": cycle_id,
                 "position": frontier.size,
                 "ballot_id": ballot_id,
                 "data": data.decode(),
@@ -205,16 +240,38 @@ def append(session, cycle, entries):
         frontier.append(leaf)
         if frontier.size % CHUNK == 0:
             chunks.append(frontier.size // CHUNK - 1)
+    connection = session.connection()
     if rows:
-        session.execute(insert(LedgerLeaf), rows)
+        connection.execute(_ADD_LEAF, rows)
     for index in chunks:
-        hashes = _leaf_hashes(session, cycle.id, index * CHUNK, (index + 1) * CHUNK)
-        session.add(LedgerChunk(cycle_id=cycle.id, index=index, hash=ledger.root(hashes).hex()))
-    head.size = frontier.size
-    head.frontier = frontier.dump()
-    head.root = frontier.root().hex()
-    session.flush()
+        hashes = _leaf_hashes(session, cycle_id, index * CHUNK, (index + 1) * CHUNK)
+        session.execute(
+            insert(LedgerChunk).values(
+                cycle_id=cycle_id, index=index, hash=ledger.root(hashes).hex()
+            )
+        )
+    connection.execute(
+        _MOVE_HEAD,
+        {
+            "head_cycle": cycle_id,
+            "h_size": frontier.size,
+            "h_frontier": frontier.dump(),
+            "h_root": frontier.root().hex(),
+        },
+    )
+    # A head loaded earlier in this session would be stale now.
+    head = session.identity_map.get(inspect(LedgerHead).identity_key_from_primary_key((cycle_id,)))
+    if head is not None:
+        session.expire(head)
     return first
+
+
+def _id_of(cycle):
+    """The cycle's id without loading an expired object (start_write expires them)."""
+    if isinstance(cycle, int):
+        return cycle
+    identity = inspect(cycle).identity
+    return identity[0] if identity else cycle.id
 
 
 def freeze_ledger(session, cycle, now=None):

@@ -5,9 +5,10 @@ Asia/Almaty and forms convert local dates on the way in and out.
 """
 
 from portal.accounts.models import utcnow
+from portal.bilingual import in_language
 from portal.budgeting import domain
 from portal.extensions import db
-from portal.i18n import localized
+from portal.i18n import current_language, localized
 
 
 def _in(values):
@@ -134,6 +135,12 @@ class Proposal(db.Model):
     external_id = db.Column(db.String(64), nullable=True)
     title = db.Column(db.String(200), nullable=False)
     description_html = db.Column(db.Text, nullable=False)
+    # The title and description in the state languages, when given besides the original
+    # (portal.bilingual); pages show the reader's language, else the original.
+    title_kk = db.Column(db.String(200), nullable=True)
+    title_ru = db.Column(db.String(200), nullable=True)
+    description_html_kk = db.Column(db.Text, nullable=True)
+    description_html_ru = db.Column(db.Text, nullable=True)
     category = db.Column(db.String(20), nullable=False)
     district_id = db.Column(db.Integer, db.ForeignKey("district.id"), nullable=True)
     address = db.Column(db.String(300), nullable=False, default="")
@@ -195,6 +202,15 @@ class Proposal(db.Model):
         """The cost on the ballot: the reviewed cost if staff set one."""
         return self.final_cost or self.estimated_cost
 
+    @property
+    def shown_title(self):
+        """The title in the reader's language, else the original."""
+        return in_language(self, "title", current_language())
+
+    @property
+    def shown_description_html(self):
+        return in_language(self, "description_html", current_language())
+
 
 class ProposalPhoto(db.Model):
     """A photo of a proposal, or of an implementation update when update_id is set."""
@@ -245,12 +261,19 @@ class Ballot(db.Model):
         db.Index("ix_budget_ballot_turnout", "cycle_id", "channel", "district_id"),
         # Ballots per day on the staff dashboard, counted from the index alone.
         db.Index("ix_budget_ballot_cycle_created", "cycle_id", "created_at"),
+        # One ballot per person whichever the channel: online and paper ballots of one IIN
+        # carry the same `iin_key`, so the second insert fails even in a race.
+        db.Index("uq_budget_ballot_cycle_iin", "cycle_id", "iin_key", unique=True),
     )
 
     id = db.Column(db.Integer, primary_key=True)
     cycle_id = db.Column(db.Integer, db.ForeignKey("budget_cycle.id"), nullable=False, index=True)
     # None for anonymised imported ballots; NULLs never collide in the unique constraint.
     voter_key = db.Column(db.String(64), nullable=True)
+    # HMAC of (cycle, the voter's IIN hash) under BALLOT_KEY: the same for the person's online
+    # and paper ballot, with or without an account. None on ballots cast before paper_01 (they
+    # are found by `voter_key`), on imported ballots and on tally-sheet ballots.
+    iin_key = db.Column(db.String(64), nullable=True)
     # The voter's birth year and sex for the published turnout figures (as in the .pb file).
     birth_year = db.Column(db.Integer, nullable=True)
     sex = db.Column(db.String(1), nullable=True)
@@ -281,6 +304,57 @@ class BallotChoice(db.Model):
 
     ballot_id = db.Column(db.Integer, db.ForeignKey("budget_ballot.id"), primary_key=True)
     proposal_id = db.Column(db.Integer, db.ForeignKey("budget_proposal.id"), primary_key=True)
+
+
+PAPER_BATCH_STATUSES = ("pending", "confirmed", "rejected")
+
+
+class PaperBatch(db.Model):
+    """A paper station's ballots typed in by one staff member.
+
+    Its rows wait in PaperEntry and become ballots (and ledger leaves) only when a second
+    staff member confirms the batch; until then nothing counts them. A rejected batch keeps
+    this row as the record and loses its entries.
+    """
+
+    __tablename__ = "budget_paper_batch"
+    __table_args__ = (
+        db.CheckConstraint(f"status IN {_in(PAPER_BATCH_STATUSES)}", name="status"),
+        # Four eyes, also for scripts that bypass the service (anyone may discard a batch).
+        db.CheckConstraint(
+            "status != 'confirmed' OR decided_by_id != entered_by_id", name="second_person"
+        ),
+        db.Index("ix_budget_paper_batch_cycle", "cycle_id", "status", "id"),
+    )
+
+    id = db.Column(db.Integer, primary_key=True)
+    cycle_id = db.Column(db.Integer, db.ForeignKey("budget_cycle.id"), nullable=False)
+    station = db.Column(db.String(200), nullable=False)
+    district_id = db.Column(db.Integer, db.ForeignKey("district.id"), nullable=True)
+    size = db.Column(db.Integer, nullable=False)
+    status = db.Column(db.String(16), nullable=False, default="pending")
+    entered_by_id = db.Column(db.Integer, db.ForeignKey("user_account.id"), nullable=False)
+    entered_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    decided_by_id = db.Column(db.Integer, db.ForeignKey("user_account.id"), nullable=True)
+    decided_at = db.Column(db.DateTime, nullable=True)
+    reason = db.Column(db.Text, nullable=True)
+
+    cycle = db.relationship("BudgetCycle")
+    district = db.relationship("District")
+    entered_by = db.relationship("User", foreign_keys=[entered_by_id])
+    decided_by = db.relationship("User", foreign_keys=[decided_by_id])
+
+
+class PaperEntry(db.Model):
+    """One typed ballot of a batch: the project ids, in the order typed; `ballot_id` once
+    confirmed."""
+
+    __tablename__ = "budget_paper_entry"
+
+    batch_id = db.Column(db.Integer, db.ForeignKey("budget_paper_batch.id"), primary_key=True)
+    position = db.Column(db.Integer, primary_key=True, autoincrement=False)
+    choices = db.Column(db.JSON, nullable=False)
+    ballot_id = db.Column(db.Integer, db.ForeignKey("budget_ballot.id"), nullable=True)
 
 
 class CycleResult(db.Model):

@@ -4,11 +4,12 @@ No Flask imports: views, CLI commands, demo loader and tests call these the same
 Refusals raise BudgetError with a stable code the views translate.
 """
 
+import contextlib
 import secrets
 from collections import Counter
 from pathlib import Path
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, insert, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 
@@ -242,8 +243,10 @@ def _event(session, proposal, actor, kind, note=None, now=None):
 
 def _check_proposal_values(session, cycle, values):
     _check_characters(
-        single={k: values.get(k) for k in ("title", "address", "estimated_cost")},
-        multi={"description": values.get("description")},
+        single={
+            k: values.get(k) for k in ("title", "title_kk", "title_ru", "address", "estimated_cost")
+        },
+        multi={k: values.get(k) for k in ("description", "description_kk", "description_ru")},
     )
     title = (values.get("title") or "").strip()
     if not title:
@@ -267,11 +270,28 @@ def _check_proposal_values(session, cycle, values):
     return {
         "title": title,
         "description_html": html,
+        **_translations(values),
         "category": values["category"],
         "district_id": district_id or cycle.district_id,
         "address": (values.get("address") or "").strip()[:300],
         "estimated_cost": cost,
     }
+
+
+def _translations(values):
+    """The optional Kazakh and Russian title and description (None where not given)."""
+    clean = {}
+    for lang in ("kk", "ru"):
+        title = (values.get(f"title_{lang}") or "").strip()
+        if len(title) > 200:
+            raise BudgetError("title_long")
+        raw = values.get(f"description_{lang}") or ""
+        if len(raw) > richtext.MAX_LENGTH:
+            raise BudgetError("description_long")
+        html = richtext.sanitise(raw) if raw.strip() else ""
+        clean[f"title_{lang}"] = title or None
+        clean[f"description_html_{lang}"] = html if richtext.plain_text(html).strip() else None
+    return clean
 
 
 def submit_proposal(session, actor, cycle, now=None, **values):
@@ -471,26 +491,40 @@ def chosen_costs(session, cycle, ids):
     ids = sorted(set(ids))
     costs = {}
     # Chunks keep a huge (hostile) POST under the databases' bound-parameter limits.
+    connection = session.connection()
     for start in range(0, len(ids), 500):
-        rows = session.execute(
-            select(Proposal.id, func.coalesce(Proposal.final_cost, Proposal.estimated_cost)).where(
-                Proposal.cycle_id == cycle.id,
-                Proposal.status == "feasible",
-                Proposal.id.in_(ids[start : start + 500]),
-            )
+        rows = connection.execute(
+            _CHOSEN_COSTS, {"cycle_id": cycle.id, "ids": ids[start : start + 500]}
         )
         costs.update(rows.tuples().all())
     return costs
 
 
+_PROPOSALS = Proposal.__table__
+# Built once: every ballot POST runs it.
+_CHOSEN_COSTS = select(
+    _PROPOSALS.c.id, func.coalesce(_PROPOSALS.c.final_cost, _PROPOSALS.c.estimated_cost)
+).where(
+    _PROPOSALS.c.cycle_id == bindparam("cycle_id"),
+    _PROPOSALS.c.status == "feasible",
+    _PROPOSALS.c.id.in_(bindparam("ids", expanding=True)),
+)
+
+
 def ballot_of(session, cycle, voter, key):
     """The voter's ballot, found by its keyed pseudonym (`key`: the server's BALLOT_KEY)."""
     return session.scalar(
-        select(Ballot).where(
-            Ballot.cycle_id == cycle.id,
-            Ballot.voter_key == integrity.voter_key(key, cycle.id, voter.id),
-        )
+        select(Ballot).where(Ballot.cycle_id == cycle.id, _mine(cycle, voter, key))
     )
+
+
+def _mine(cycle, voter, key):
+    """The person's ballot: by their IIN pseudonym, or (ballots cast before paper_01 have
+    none) by their account's; a resident without an account (paper desk) has no id."""
+    person = Ballot.iin_key == integrity.iin_voter_key(key, cycle.id, voter.iin_hash)
+    if voter.id is None:
+        return person
+    return or_(person, Ballot.voter_key == integrity.voter_key(key, cycle.id, voter.id))
 
 
 def _parse_choices(raw):
@@ -504,7 +538,7 @@ def _parse_choices(raw):
     return ids
 
 
-def cast_ballot(
+def store_ballot(
     session,
     actor,
     cycle,
@@ -516,7 +550,7 @@ def cast_ballot(
     voter=None,
     channel="online",
 ):
-    """Store or replace a ballot atomically; returns the Ballot.
+    """Store or replace a ballot atomically; returns its id (see `cast_ballot`).
 
     Online: actor is the voter. Paper: actor is staff of the region and `voter` the resident
     identified at the desk. The voter's account row is locked first (SELECT … FOR UPDATE on
@@ -525,7 +559,10 @@ def cast_ballot(
     (cycle, voter) still stops a second row if anything slips past.
 
     The row holds no voter id, only an HMAC of (cycle, voter) under `ballot_key` (default
-    `secret`); the ballot's choices are appended to the cycle's public ledger.
+    `secret`); the ballot's choices are appended to the cycle's public ledger. It also holds
+    an HMAC of (cycle, the voter's IIN hash), unique per cycle: a paper desk's `voter` may be
+    a resident without an account (portal.budgeting.paper.Resident, id None), and their
+    online and paper ballots still collide there.
     """
     now = now or utcnow()
     if channel == "paper":
@@ -542,55 +579,111 @@ def cast_ballot(
     ids = _parse_choices(choices)
     chosen = domain.validate_ballot(cycle.rule, ids, chosen_costs(session, cycle, ids))
 
-    pseudonym = integrity.voter_key(ballot_key or secret, cycle.id, voter.id)
-    # Everything above reads; on SQLite take the write lock only now (costs are frozen while
-    # voting is open, and the voter's ballot is read again below, under the lock).
+    key = ballot_key or secret
+    # A desk resident without an account (paper.Resident) has no id, only an IIN hash.
+    pseudonym = integrity.voter_key(key, cycle.id, voter.id) if voter.id is not None else None
+    person_key = integrity.iin_voter_key(key, cycle.id, voter.iin_hash)
+    # start_write expires the loaded objects; the write needs only these plain values, and
+    # nothing in them can change while voting is open (rules are frozen; the voter's
+    # verification was checked above, as it would be a moment earlier).
+    cycle_id, final, frozen = cycle.id, cycle.ballots_final, cycle.rules_frozen_at
+    voter_id, actor_id = voter.id, actor.id
+    person = {"birth_year": voter.birth_year, "sex": voter.sex, "district_id": voter.district_id}
+    keys = {"cycle_id": cycle_id, "voter_key": pseudonym, "iin_key": person_key}
+    # Everything above reads; on SQLite take the write lock only now. From here on prebuilt
+    # table statements, not the unit of work: this is the hot path of a city's vote.
     database.start_write(session)
-    session.execute(select(User.id).where(User.id == voter.id).with_for_update())
-    ballot = session.scalar(
-        select(Ballot)
-        .where(Ballot.cycle_id == cycle.id, Ballot.voter_key == pseudonym)
-        .execution_options(populate_existing=True)
-    )
-    if ballot is not None:
-        if ballot.channel != channel:
-            raise BudgetError("other_channel", channel=ballot.channel)
-        if cycle.ballots_final or channel == "paper":
+    connection = session.connection()
+    if voter_id is not None and connection.dialect.name != "sqlite":
+        connection.execute(_LOCK_VOTER, {"voter_id": voter_id})  # SQLite: BEGIN IMMEDIATE
+    existing = connection.execute(_FIND_BALLOT, keys).first()
+    if existing is not None:
+        if existing.channel != channel:
+            raise BudgetError("other_channel", channel=existing.channel)
+        if final or channel == "paper":
             raise BudgetError("already_voted")
-        session.execute(delete(BallotChoice).where(BallotChoice.ballot_id == ballot.id))
-        session.expire(ballot, ["choices"])
-        ballot.updated_at = now
+        ballot_id, version = existing.id, existing.ledger_version + 1
+        connection.execute(_CLEAR_CHOICES, {"ballot_id": ballot_id})
     else:
-        ballot = Ballot(
-            cycle_id=cycle.id,
-            voter_key=pseudonym,
-            birth_year=voter.birth_year,
-            sex=voter.sex,
-            ledger_version=0,
-            channel=channel,
-            entered_by_id=actor.id if channel == "paper" else None,
-            district_id=voter.district_id,
-            receipt="",
-            created_at=now,
-            updated_at=now,
-        )
+        values = {
+            **keys,
+            "ledger_version": 0,
+            "channel": channel,
+            "entered_by_id": actor_id if channel == "paper" else None,
+            "receipt": "",
+            "created_at": now,
+            "updated_at": now,
+            **person,
+        }
+        # Without an account row to lock (a desk resident), two desks may race to the unique
+        # IIN pseudonym: a savepoint keeps the transaction usable to name the winner.
+        guard = connection.begin_nested() if voter_id is None else contextlib.nullcontext()
         try:
-            with session.begin_nested():
-                session.add(ballot)
-                session.flush()
+            with guard:
+                ballot_id = connection.execute(_NEW_BALLOT, values).scalar_one()
         except IntegrityError:
+            other = None
+            if voter_id is None:
+                other = connection.execute(_FIND_BALLOT, keys).first()
+            if other is not None and other.channel != channel:
+                raise BudgetError("other_channel", channel=other.channel) from None
             raise BudgetError("already_voted") from None
-    for pid in chosen:
-        session.add(BallotChoice(ballot_id=ballot.id, proposal_id=pid))
-    ballot.receipt = domain.receipt_code(cycle.id, ballot.id, chosen, secret)
-    ballot.ledger_version += 1
-    integrity.freeze(cycle, now, session)
-    integrity.append(session, cycle, [(ballot.id, ballot.ledger_version, chosen)])
+        version = 1
+    if chosen:
+        connection.execute(
+            _ADD_CHOICE, [{"ballot_id": ballot_id, "proposal_id": p} for p in chosen]
+        )
+    receipt = domain.receipt_code(cycle_id, ballot_id, chosen, secret)
+    connection.execute(
+        _STAMP_BALLOT,
+        {"b_id": ballot_id, "b_receipt": receipt, "b_version": version, "b_at": now},
+    )
+    if frozen is None:
+        integrity.freeze(cycle, now, session)
+    integrity.append(session, cycle_id, [(ballot_id, version, chosen)])
     if channel == "paper":  # who entered it, never what it says nor for whom
         _audit(session, actor, "budgeting.paper_ballot", cycle)
-    session.flush()
-    session.expire(ballot, ["choices"])
-    return ballot
+    # A ballot of this voter loaded earlier in the session is stale now.
+    stale = session.identity_map.get(inspect(Ballot).identity_key_from_primary_key((ballot_id,)))
+    if stale is not None:
+        session.expire(stale)
+    return ballot_id
+
+
+def cast_ballot(session, actor, cycle, choices, **options):
+    """Store or replace a ballot atomically (see `store_ballot`); returns the Ballot."""
+    return session.get(Ballot, store_ballot(session, actor, cycle, choices, **options))
+
+
+# The statements of a ballot, built once: building and cache-keying a statement per request
+# cost more than running it.
+_BALLOTS, _CHOICES = Ballot.__table__, BallotChoice.__table__
+_LOCK_VOTER = (
+    select(User.__table__.c.id)
+    .where(User.__table__.c.id == bindparam("voter_id"))
+    .with_for_update()
+)
+# The person's ballot by their IIN pseudonym, or by their account's (ballots cast before
+# paper_01 have only that one).
+_FIND_BALLOT = select(_BALLOTS.c.id, _BALLOTS.c.channel, _BALLOTS.c.ledger_version).where(
+    _BALLOTS.c.cycle_id == bindparam("cycle_id"),
+    or_(
+        _BALLOTS.c.iin_key == bindparam("iin_key"),
+        _BALLOTS.c.voter_key == bindparam("voter_key"),
+    ),
+)
+_CLEAR_CHOICES = delete(_CHOICES).where(_CHOICES.c.ballot_id == bindparam("ballot_id"))
+_NEW_BALLOT = insert(_BALLOTS).returning(_BALLOTS.c.id)
+_ADD_CHOICE = insert(_CHOICES)
+_STAMP_BALLOT = (
+    update(_BALLOTS)
+    .where(_BALLOTS.c.id == bindparam("b_id"))
+    .values(
+        receipt=bindparam("b_receipt"),
+        ledger_version=bindparam("b_version"),
+        updated_at=bindparam("b_at"),
+    )
+)
 
 
 def find_receipt(session, code):

@@ -19,14 +19,13 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import defer, joinedload, selectinload
 
 from portal import charts, database, formatting
-from portal.accounts.domain import IINError
 from portal.accounts.forms import EmptyForm
 from portal.accounts.models import iin_key, utcnow
-from portal.accounts.services import find_by_iin
-from portal.budgeting import domain, figures, integrity, services
+from portal.budgeting import domain, figures, integrity, paper, services
 from portal.budgeting.domain import BudgetRuleError
 from portal.budgeting.forms import (
     BALLOT_RULE_LABELS,
+    BATCH_STATUS_LABELS,
     CATEGORY_LABELS,
     CHANNEL_LABELS,
     EVENT_LABELS,
@@ -34,8 +33,10 @@ from portal.budgeting.forms import (
     PHASE_LABELS,
     STATUS_LABELS,
     WINNER_RULE_LABELS,
+    BatchRejectForm,
     CycleForm,
     PaperBallotForm,
+    PaperBatchForm,
     PhaseForm,
     ProposalForm,
     ReviewForm,
@@ -47,6 +48,7 @@ from portal.budgeting.models import (
     Ballot,
     BudgetCycle,
     Notification,
+    PaperBatch,
     PhaseChange,
     Proposal,
     ProposalPhoto,
@@ -107,6 +109,7 @@ def _labels():
         "WINNER_RULE_LABELS": WINNER_RULE_LABELS,
         "CHANNEL_LABELS": CHANNEL_LABELS,
         "EVENT_LABELS": EVENT_LABELS,
+        "BATCH_STATUS_LABELS": BATCH_STATUS_LABELS,
         "PHASES": domain.PHASES[1:],
     }
 
@@ -121,9 +124,16 @@ def _ballot_key():
 
 def _owns(ballot):
     """The signed-in user cast this ballot (their pseudonym under the server's key)."""
-    if not current_user.is_authenticated or ballot.voter_key is None:
+    if not current_user.is_authenticated:
         return False
-    expected = integrity.voter_key(_ballot_key(), ballot.cycle_id, current_user.id)
+    key = _ballot_key()
+    if ballot.iin_key is not None:  # also a desk ballot cast before the person had an account
+        expected = integrity.iin_voter_key(key, ballot.cycle_id, current_user.iin_hash)
+        if hmac.compare_digest(expected, ballot.iin_key):
+            return True
+    if ballot.voter_key is None:
+        return False
+    expected = integrity.voter_key(key, ballot.cycle_id, current_user.id)
     return hmac.compare_digest(expected, ballot.voter_key)
 
 
@@ -369,6 +379,8 @@ def _filtered(query, q, category, district):
                 Proposal.title.ilike(like, escape="\\"),
                 Proposal.description_html.ilike(like, escape="\\"),
                 Proposal.address.ilike(like, escape="\\"),
+                Proposal.title_kk.ilike(like, escape="\\"),
+                Proposal.title_ru.ilike(like, escape="\\"),
             )
         )
     if category:
@@ -433,6 +445,11 @@ def _proposal_values(form):
     return {
         "title": form.title.data,
         "description": form.description.data,
+        **{
+            f"{name}_{lang}": getattr(form, f"{name}_{lang}").data
+            for name in ("title", "description")
+            for lang in ("kk", "ru")
+        },
         "category": form.category.data,
         "district_id": form.district_id.data or None,
         "address": form.address.data,
@@ -511,6 +528,8 @@ def edit_proposal(proposal_id):
     _proposal_form_choices(form, cycle)
     if request.method == "GET":
         form.description.data = proposal.description_html
+        form.description_kk.data = proposal.description_html_kk
+        form.description_ru.data = proposal.description_html_ru
         form.estimated_cost.data = str(proposal.estimated_cost)
         form.district_id.data = proposal.district_id or 0
     status = 200
@@ -660,10 +679,14 @@ def my_ballots():
         .limit(MY_BALLOT_CYCLES)
     ).all()
     keys = [integrity.voter_key(_ballot_key(), cid, current_user.id) for cid in cycle_ids]
+    # A desk ballot entered before the person had an account carries only the IIN pseudonym.
+    persons = [
+        integrity.iin_voter_key(_ballot_key(), cid, current_user.iin_hash) for cid in cycle_ids
+    ]
     query = (
         select(Ballot)
         .options(joinedload(Ballot.cycle))
-        .where(Ballot.voter_key.in_(keys or [""]))
+        .where(or_(Ballot.voter_key.in_(keys or [""]), Ballot.iin_key.in_(persons or [""])))
         .order_by(Ballot.created_at.desc(), Ballot.id.desc())
     )
     return render_template("budgeting/my_ballots.html", page=paginate(query))
@@ -746,7 +769,7 @@ def ballot(cycle_id):
     if _browsing():
         return _ballot_page(cycle, chosen)
     try:
-        stored = services.cast_ballot(
+        ballot_id = services.store_ballot(
             db.session, current_user, cycle, chosen, secret=_secret(), ballot_key=_ballot_key()
         )
     except BudgetRuleError as error:
@@ -758,9 +781,11 @@ def ballot(cycle_id):
                 "votes once, and your paper ballot counts."
             )
         return _ballot_page(cycle, chosen, text, _status_for(error))
+    # Read before commit: afterwards they would be loaded again in a new transaction.
+    target = url_for("budgeting.receipt", cycle_id=cycle_id, ballot_id=ballot_id)
     db.session.commit()
     metrics.ballot_cast("online")
-    return redirect(url_for("budgeting.receipt", cycle_id=cycle.id, ballot_id=stored.id))
+    return redirect(target)
 
 
 @bp.route("/<int:cycle_id>/ballot/<int:ballot_id>/receipt")
@@ -813,7 +838,9 @@ def paper_ballot(cycle_id):
     cycle = db.get_or_404(BudgetCycle, cycle_id)
     require_region_access(cycle.region_id)
     form = PaperBallotForm()
+    form.district_id.choices = _district_choices(cycle)
     if request.method == "GET":
+        form.district_id.data = cycle.district_id or 0
         return _ballot_page(cycle, paper_form=form)
     chosen = request.form.getlist("project")
     if _browsing():
@@ -822,26 +849,34 @@ def paper_ballot(cycle_id):
     if not form.validate_on_submit():
         return _ballot_page(cycle, chosen, None, 422, paper_form=form)
     try:
-        voter = find_by_iin(db.session, form.iin.data, iin_key())
-    except IINError:
-        voter = None
-    try:
-        if voter is None:
-            raise BudgetRuleError("voter_unknown")
-        stored = services.cast_ballot(
+        stored = paper.enter_ballot(
             db.session,
             current_user,
             cycle,
             chosen,
+            iin=form.iin.data,
+            iin_key=iin_key(),
             secret=_secret(),
             ballot_key=_ballot_key(),
-            voter=voter,
-            channel="paper",
+            declared=form.declared.data,
+            district_id=form.district_id.data or None,
         )
     except BudgetRuleError as error:
         db.session.rollback()
-        status = 422 if error.code == "not_resident" else _status_for(error)
-        return _ballot_page(cycle, chosen, message(error), status, paper_form=form)
+        text = message(error)
+        if error.code == "other_channel":
+            text = {
+                "online": _(
+                    "This resident has already voted online in this cycle. One person votes "
+                    "once: their online ballot counts, so do not enter a paper one."
+                ),
+                "paper": _(
+                    "This resident has already voted on paper in this cycle. One person votes "
+                    "once: their paper ballot counts, so do not enter another."
+                ),
+            }.get(error.details.get("channel"), text)
+        status = 422 if error.code in DESK_INPUT_CODES else _status_for(error)
+        return _ballot_page(cycle, chosen, text, status, paper_form=form)
     db.session.commit()
     metrics.ballot_cast("paper")
     flash(
@@ -852,6 +887,156 @@ def paper_ballot(cycle_id):
         "success",
     )
     return redirect(url_for("budgeting.paper_ballot", cycle_id=cycle.id))
+
+
+# What the desk typed or was told that the resident may fix there and then (not a 403/409).
+DESK_INPUT_CODES = {
+    "not_resident",
+    "iin_invalid",
+    "other_region",
+    "other_district",
+    "residence_undeclared",
+    "district_region",
+}
+
+
+def _district_choices(cycle):
+    districts = [cycle.district] if cycle.district_id else cycle.region.districts
+    return [(0, _("Not stated"))] + [(d.id, d.name) for d in sorted(districts, key=_by_name)]
+
+
+def _batch_of(cycle_id, batch_id):
+    batch = db.get_or_404(PaperBatch, batch_id)
+    if batch.cycle_id != cycle_id:
+        abort(404)
+    require_region_access(batch.cycle.region_id)
+    return batch
+
+
+@bp.route("/<int:cycle_id>/paper/batches", methods=["GET", "POST"])
+@roles_required("staff")
+def paper_batches(cycle_id):
+    """A paper station's tally sheet: its ballots typed as rows, waiting for a second check."""
+    cycle = db.get_or_404(BudgetCycle, cycle_id)
+    require_region_access(cycle.region_id)
+    form = PaperBatchForm()
+    form.district_id.choices = _district_choices(cycle)
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.validate_on_submit():
+            rows, errors = paper.parse_sheet(form.rows.data)
+            try:
+                if errors:
+                    line, code = errors[0]
+                    raise BudgetRuleError("batch_row", line=line, problem=BudgetRuleError(code))
+                batch = paper.enter_batch(
+                    db.session,
+                    current_user,
+                    cycle,
+                    station=form.station.data,
+                    district_id=form.district_id.data or None,
+                    rows=rows,
+                )
+            except BudgetRuleError as error:
+                db.session.rollback()
+                form.form_errors.append(message(error))
+                status = 409 if error.code in CONFLICT_CODES else 422
+            else:
+                db.session.commit()
+                flash(
+                    _(
+                        "The batch of %(count)s ballots is saved. It counts only after another "
+                        "staff member of the region confirms it.",
+                        count=batch.size,
+                    ),
+                    "success",
+                )
+                return redirect(
+                    url_for("budgeting.paper_batch", cycle_id=cycle.id, batch_id=batch.id)
+                )
+    elif cycle.district_id:
+        form.district_id.data = cycle.district_id
+    page = paginate(
+        paper.batches_query(cycle).options(
+            joinedload(PaperBatch.entered_by), joinedload(PaperBatch.decided_by)
+        )
+    )
+    return render_template(
+        "budgeting/paper_batches.html",
+        cycle=cycle,
+        form=form,
+        page=page,
+        phase=cycle.phase(),
+        pending=paper.pending_count(db.session, cycle),
+    ), status
+
+
+@bp.route("/<int:cycle_id>/paper/batches/<int:batch_id>")
+@roles_required("staff")
+def paper_batch(cycle_id, batch_id):
+    batch = _batch_of(cycle_id, batch_id)
+    return _batch_page(batch)
+
+
+def _batch_page(batch, error=None, status=200, reject_form=None):
+    rows = paginate(paper.batch_rows(batch))
+    ids = {pid for entry in rows.items for pid in entry.choices}
+    titles = dict(
+        db.session.execute(select(Proposal.id, Proposal.title).where(Proposal.id.in_(ids)))
+        .tuples()
+        .all()
+    )
+    return render_template(
+        "budgeting/paper_batch.html",
+        cycle=batch.cycle,
+        batch=batch,
+        rows=rows,
+        titles=titles,
+        error=error,
+        own=batch.entered_by_id == current_user.id,
+        confirm_form=EmptyForm(),
+        reject_form=reject_form or BatchRejectForm(),
+    ), status
+
+
+@bp.route("/<int:cycle_id>/paper/batches/<int:batch_id>/confirm", methods=["POST"])
+@roles_required("staff")
+def confirm_paper_batch(cycle_id, batch_id):
+    batch = _batch_of(cycle_id, batch_id)
+    require_valid(EmptyForm())
+    try:
+        paper.confirm_batch(db.session, current_user, batch, secret=_secret())
+    except BudgetRuleError as error:
+        db.session.rollback()
+        status = 403 if error.code == "batch_own" else _status_for(error)
+        if error.code == "batch_decided":
+            status = 409
+        return _batch_page(db.session.get(PaperBatch, batch_id), message(error), status)
+    db.session.commit()
+    metrics.BALLOTS.labels("paper").inc(batch.size)
+    flash(
+        _("The batch is confirmed: its %(count)s ballots now count.", count=batch.size), "success"
+    )
+    return redirect(url_for("budgeting.paper_batch", cycle_id=cycle_id, batch_id=batch_id))
+
+
+@bp.route("/<int:cycle_id>/paper/batches/<int:batch_id>/reject", methods=["POST"])
+@roles_required("staff")
+def reject_paper_batch(cycle_id, batch_id):
+    batch = _batch_of(cycle_id, batch_id)
+    form = BatchRejectForm()
+    if not form.validate_on_submit():
+        return _batch_page(batch, None, 422, reject_form=form)
+    try:
+        paper.reject_batch(db.session, current_user, batch, reason=form.reason.data)
+    except BudgetRuleError as error:
+        db.session.rollback()
+        status = 409 if error.code == "batch_decided" else _status_for(error)
+        return _batch_page(db.session.get(PaperBatch, batch_id), message(error), status, form)
+    db.session.commit()
+    flash(_("The batch is rejected; its ballots were discarded."), "success")
+    return redirect(url_for("budgeting.paper_batch", cycle_id=cycle_id, batch_id=batch_id))
 
 
 # ------------------------------------------------------------------ results

@@ -2,18 +2,14 @@
 
 `compute_winners` turns the cycle's feasible projects and stored ballots into a tally
 instance, runs the winner rule and returns plain data the results page stores as JSON.
-If tally.py is absent (it lives on its own branch), a plain greedy fallback is used; it is
-marked below and goes away once the engine is merged everywhere.
+There is no fallback: a result is computed with the cycle's rule or not at all.
 """
 
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-try:  # pragma: no branch
-    from portal.budgeting import tally
-except ImportError:  # FALLBACK: remove once tally.py is on every branch
-    tally = None
+from portal.budgeting import tally
 
 # Portal rule name -> tally engine rule name.
 ENGINE_RULES = {"greedy": "greedy", "mes": "mes-add1"}
@@ -52,8 +48,6 @@ def compute_winners(projects, ballots, budget, rule, min_votes=None, deadline=No
         pid: cost for pid, cost in projects.items() if not min_votes or votes[pid] >= min_votes
     }
     votes_all = {pid: votes.get(pid, 0) for pid in projects}
-    if tally is None:
-        return _greedy_fallback(eligible, votes_all, budget, rule)
     instance = tally.Instance(
         budget=int(budget),
         projects=tuple(tally.Project(str(pid), int(cost)) for pid, cost in eligible.items()),
@@ -88,13 +82,3 @@ def compute_winners(projects, ballots, budget, rule, min_votes=None, deadline=No
 def _decimal(amount):
     """An exact Fraction shown to the tiyn (2 decimals); display only."""
     return f"{float(amount):.2f}"
-
-
-def _greedy_fallback(eligible, votes, budget, rule):  # FALLBACK: replace by tally.run
-    order = sorted(eligible, key=lambda p: (-votes[p], str(p)))
-    left, selected = budget, []
-    for pid in order:
-        if eligible[pid] <= left:
-            selected.append(pid)
-            left -= eligible[pid]
-    return Winners(rule, sorted(selected), budget - left, budget, votes, engine_rule="fallback")

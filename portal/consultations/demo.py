@@ -1,5 +1,8 @@
 """Demo consultations: an open and a closed draft for Almaty (KZ-75) and an open national one,
-with comments, a campaign cluster and answers. Registered in `portal.demo.LOADERS`."""
+with comments, a campaign cluster and answers. Registered in `portal.demo.LOADERS`.
+
+The Almaty drafts have a Kazakh and a Russian text (the national one is in English only), so
+the switch between the two texts and comments made on either can be seen."""
 
 import datetime as dt
 
@@ -22,11 +25,30 @@ OPEN_TEXT = """Статья 1. Общие положения
 Площадки оборудуются покрытием из резиновой крошки.
 """
 
+OPEN_TEXT_KK = """1-бап. Жалпы ережелер
+1. Осы Қағида Алматы қаласындағы аулаларды абаттандыру тәртібін белгілейді.
+2. Қағида барлық тұрғын үй меншік иелері үшін міндетті.
+
+2-бап. Көгалдандыру
+1. Аулаларда бар ағаштар сақталады.
+2. Ағаш кесуге тек комиссияның шешімі бойынша рұқсат етіледі.
+
+3-бап. Балалар алаңдары
+Алаңдар резеңке үгінді жабынмен жабдықталады.
+"""
+
 CLOSED_TEXT = """1-бап. Жалпы ережелер
 1. Осы Қағида қоғамдық көлік аялдамаларын орналастыру тәртібін белгілейді.
 
 2-бап. Аялдамалар
 1. Аялдамалар арасындағы қашықтық 500 метрден аспауы тиіс.
+"""
+
+CLOSED_TEXT_RU = """Статья 1. Общие положения
+1. Настоящие Правила определяют порядок размещения остановок общественного транспорта.
+
+Статья 2. Остановки
+1. Расстояние между остановками не должно превышать 500 метров.
 """
 
 NATIONAL_TEXT = """Article 1. Purpose
@@ -59,7 +81,9 @@ def load_consultations(session):
                                 "ru": "Правила благоустройства дворов",
                                 "en": "Courtyard improvement rules"},
         agency="Управление городской среды г. Алматы", kind="bylaw", region=almaty,
-        text=OPEN_TEXT, summaries={"ru": "Кто и как благоустраивает дворы."},
+        text=OPEN_TEXT, second_text=OPEN_TEXT_KK,
+        summaries={"ru": "Кто и как благоустраивает дворы.",
+                   "kk": "Аулаларды кім және қалай абаттандырады."},
     )  # fmt: skip
     services.open_draft(session, staff, open_draft, now=now - dt.timedelta(days=2))
     article = open_draft.articles[1]
@@ -67,8 +91,16 @@ def load_consultations(session):
         session, resident, open_draft, stance="reword", article_id=article.id,
         text="Нужно добавить общественные слушания перед вырубкой.",
         proposed_wording="Вырубка допускается только по решению комиссии после слушаний.",
+        text_language="ru",
     )  # fmt: skip
     first.status = "published"
+    # A comment on the Kazakh text of the same article, shown beside the Russian one.
+    services.add_comment(
+        session, resident, open_draft, stance="reword", article_id=article.id, text_language="kk",
+        text="Кесілген ағаштың орнына екі көшет отырғызу керек.",
+        proposed_wording="Ағаш кесуге тек комиссияның шешімі бойынша және екі көшет отырғызу "
+        "шартымен рұқсат етіледі.",
+    ).status = "published"  # fmt: skip
     copies = []
     for i in range(6):
         text = CAMPAIGN if i % 2 == 0 else CAMPAIGN.replace("!", ".")
@@ -93,7 +125,7 @@ def load_consultations(session):
                                 "ru": "Правила размещения остановок",
                                 "en": "Bus stop placement rules"},
         agency="Алматы қаласының жолаушылар көлігі басқармасы", kind="bylaw", region=almaty,
-        text=CLOSED_TEXT,
+        text=CLOSED_TEXT, second_text=CLOSED_TEXT_RU,
     )  # fmt: skip
     services.open_draft(session, staff, closed, now=now - dt.timedelta(days=40))
     for text, decision, justification, wording in (

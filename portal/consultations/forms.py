@@ -53,6 +53,8 @@ def reason_choices():
 
 class CommentForm(BaseForm):
     article_id = HiddenField()
+    # The language of the text shown above the form (a draft may have a Kazakh and a Russian).
+    text_language = HiddenField()
     paragraph_id = SelectField(_l("Paragraph"), coerce=str, validators=[Optional()])
     stance = RadioField(_l("Your position"), choices=stance_choices(), validators=[InputRequired()])
     text = TextAreaField(
@@ -89,12 +91,28 @@ class DraftForm(BaseForm):
         _l("Text file (.txt or .md, UTF-8)"),
         description=_l("Articles are found by their headings: «Статья 1», «1-бап», «Article 1»."),
     )
+    second_text = TextAreaField(
+        _l("Text in the other state language (optional)"),
+        validators=[Optional(), Length(max=2_000_000)],
+        description=_l(
+            "The same draft in Russian if the text above is in Kazakh, or in Kazakh if it is "
+            "in Russian. Both texts must have the same articles and paragraphs."
+        ),
+    )
+    second_file = FileField(_l("File with the text in the other state language (optional)"))
 
 
 class ArticleForm(BaseForm):
     number = StringField(_l("Number"), validators=[DataRequired(), Length(max=20), PlainText()])
     title = StringField(_l("Heading"), validators=[Optional(), Length(max=500), PlainText()])
     text = TextAreaField(_l("Text"), validators=[Optional(), Length(max=200_000)])
+    second_title = StringField(
+        _l("Heading in the other state language"),
+        validators=[Optional(), Length(max=500), PlainText()],
+    )
+    second_text = TextAreaField(
+        _l("Text in the other state language"), validators=[Optional(), Length(max=200_000)]
+    )
 
 
 class OpenForm(BaseForm):

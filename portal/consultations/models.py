@@ -37,6 +37,12 @@ class Draft(db.Model):
     region_id = db.Column(db.Integer, db.ForeignKey("region.id"), nullable=True, index=True)
     explanatory_note = db.Column(db.Text, nullable=False, default="")
     preamble = db.Column(db.Text, nullable=False, default="")
+    # The language of the text in the articles' plain columns ("kk", "ru", "en"; None: not
+    # known), and of the other state language's text in their _kk/_ru columns (None: one text).
+    text_language = db.Column(db.String(2), nullable=True)
+    second_language = db.Column(db.String(2), nullable=True)
+    preamble_kk = db.Column(db.Text, nullable=True)
+    preamble_ru = db.Column(db.Text, nullable=True)
     status = db.Column(db.String(20), nullable=False, default="draft", index=True)
     period_start = db.Column(db.DateTime, nullable=True)
     period_end = db.Column(db.DateTime, nullable=True)  # exclusive
@@ -61,6 +67,11 @@ class Draft(db.Model):
     def summary(self):
         return localized(self, "summary")
 
+    @property
+    def languages(self):
+        """The languages the text can be read in, the original first ([] if not known)."""
+        return [lang for lang in (self.text_language, self.second_language) if lang]
+
 
 class Article(db.Model):
     __tablename__ = "draft_article"
@@ -73,6 +84,13 @@ class Article(db.Model):
     title = db.Column(db.String(500), nullable=False, default="")
     chapter = db.Column(db.String(300), nullable=False, default="")
     text = db.Column(db.Text, nullable=False, default="")
+    # The draft's second text (portal.bilingual): the same article in the other state language.
+    title_kk = db.Column(db.String(500), nullable=True)
+    title_ru = db.Column(db.String(500), nullable=True)
+    chapter_kk = db.Column(db.String(300), nullable=True)
+    chapter_ru = db.Column(db.String(300), nullable=True)
+    text_kk = db.Column(db.Text, nullable=True)
+    text_ru = db.Column(db.Text, nullable=True)
 
     draft = db.relationship("Draft", back_populates="articles")
     paragraphs = db.relationship(
@@ -89,6 +107,8 @@ class Paragraph(db.Model):
     position = db.Column(db.Integer, nullable=False)
     number = db.Column(db.String(20), nullable=False, default="")
     text = db.Column(db.Text, nullable=False, default="")
+    text_kk = db.Column(db.Text, nullable=True)
+    text_ru = db.Column(db.Text, nullable=True)
 
     article = db.relationship("Article", back_populates="paragraphs")
 
@@ -172,6 +192,9 @@ class Comment(db.Model):
     # Sanitised with bleach: safe HTML (no tags except generated links).
     text = db.Column(db.Text, nullable=False)
     proposed_wording = db.Column(db.Text, nullable=False, default="")
+    # The language of the draft's text the author read (None: the original); the proposed
+    # wording is compared with that text.
+    text_language = db.Column(db.String(2), nullable=True)
     status = db.Column(db.String(10), nullable=False, default="pending")
     reject_reason = db.Column(db.String(20), nullable=True)
     report_count = db.Column(db.Integer, nullable=False, default=0)

@@ -29,7 +29,7 @@ from portal.consultations.models import (
     DraftVote,
     Paragraph,
 )
-from portal.consultations.splitter import SplitError, decode_upload, split_draft
+from portal.consultations.splitter import SplitError, decode_upload, split_draft, split_pair
 from portal.textcheck import bad_field, has_bad_characters
 
 MAX_COMMENT_CHARS = 10_000
@@ -120,16 +120,29 @@ def effective_status(draft, now=None):
     return domain.effective_status(draft_state(draft), aware(now or now_utc())).value
 
 
+def _decoded(data):
+    text = decode_upload(data) if isinstance(data, bytes) else data
+    if len(text) > MAX_DRAFT_CHARS:
+        raise ConsultationError("draft_too_long")
+    _check_characters(multi={"text": text.removeprefix("\ufeff")})
+    return text
+
+
 def parse_text(data):
     """Split uploaded bytes or pasted text into articles, or raise ConsultationError."""
     try:
-        text = decode_upload(data) if isinstance(data, bytes) else data
-        if len(text) > MAX_DRAFT_CHARS:
-            raise ConsultationError("draft_too_long")
-        _check_characters(multi={"text": text.removeprefix("\ufeff")})
-        return split_draft(text)
+        return split_draft(_decoded(data))
     except SplitError as error:
-        raise ConsultationError(error.code, message=str(error)) from None
+        raise ConsultationError(error.code, message=str(error), **error.details) from None
+
+
+def parse_pair(first, second):
+    """Split a draft's Kazakh and Russian texts (either order) and check they have the same
+    articles; raise ConsultationError naming the article that differs."""
+    try:
+        return split_pair(_decoded(first), _decoded(second))
+    except SplitError as error:
+        raise ConsultationError(error.code, message=str(error), **error.details) from None
 
 
 def create_draft(
@@ -143,8 +156,13 @@ def create_draft(
     text,
     summaries=None,
     explanatory_note="",
+    second_text=None,
 ):
-    """Create an unpublished draft with its articles split from `text` (str or bytes)."""
+    """Create an unpublished draft with its articles split from `text` (str or bytes).
+
+    `second_text`, when given, is the same draft in the other state language: both texts are
+    split and must have the same articles; the second is kept in the _kk/_ru columns.
+    """
     if not can_manage(user, region.id if region else None):
         raise ConsultationError("forbidden")
     if kind not in DRAFT_KINDS:
@@ -159,7 +177,10 @@ def create_draft(
     titles = {lang: (titles.get(lang) or "").strip() for lang in ("kk", "ru", "en")}
     if not any(titles.values()):
         raise ConsultationError("no_title")
-    result = parse_text(text)
+    if second_text and (isinstance(second_text, bytes) or second_text.strip()):
+        result, second = parse_pair(text, second_text)
+    else:
+        result, second = parse_text(text), None
     summaries = summaries or {}
     draft = Draft(
         agency=agency.strip(),
@@ -171,6 +192,7 @@ def create_draft(
         created_by_id=user.id,
         **{f"title_{lang}": value for lang, value in titles.items()},
         **{f"summary_{lang}": (summaries.get(lang) or "").strip() for lang in ("kk", "ru", "en")},
+        text_language=result.language or None,
     )
     for position, article in enumerate(result.articles, start=1):
         row = Article(
@@ -185,20 +207,46 @@ def create_draft(
                 Paragraph(position=p_position, number=paragraph.number, text=paragraph.text)
             )
         draft.articles.append(row)
+    if second is not None:
+        _add_second_text(draft, second)
     session.add(draft)
     session.flush()
     return draft
 
 
-def correct_article(session, user, article, *, number, title, text):
-    """Staff correct an article of a draft that is not yet published."""
+def _add_second_text(draft, second):
+    """Keep the second text (split_pair checked its articles and paragraphs match)."""
+    lang = second.language
+    draft.second_language = lang
+    setattr(draft, f"preamble_{lang}", second.preamble)
+    for row, article in zip(draft.articles, second.articles):
+        for name in ("title", "chapter", "text"):
+            setattr(row, f"{name}_{lang}", getattr(article, name))
+        for paragraph_row, paragraph in zip(row.paragraphs, article.paragraphs):
+            setattr(paragraph_row, f"text_{lang}", paragraph.text)
+
+
+def correct_article(
+    session, user, article, *, number, title, text, second_title=None, second_text=None
+):
+    """Staff correct an article of a draft that is not yet published (and its second text,
+    for a draft in both state languages)."""
     _require_manage(user, article.draft)
     if article.draft.status != "draft":
         raise ConsultationError("already_published")
-    _check_characters(single={"number": number, "title": title}, multi={"text": text})
+    _check_characters(
+        single={"number": number, "title": title, "second_title": second_title or ""},
+        multi={"text": text, "second_text": second_text or ""},
+    )
     if not number.strip():
         raise ConsultationError("no_number")
     article.number, article.title, article.text = number.strip(), title.strip(), text.strip()
+    lang = article.draft.second_language
+    if lang:
+        if second_title is not None:
+            setattr(article, f"title_{lang}", second_title.strip())
+        if second_text is not None:
+            setattr(article, f"text_{lang}", second_text.strip())
     session.flush()
     return article
 
@@ -362,9 +410,14 @@ def add_comment(
     article_id=None,
     paragraph_id=None,
     proposed_wording="",
+    text_language=None,
     now=None,
 ):
-    """A resident comments on the draft, one of its articles or one paragraph: pending."""
+    """A resident comments on the draft, one of its articles or one paragraph: pending.
+
+    `text_language` is the language of the draft's text the resident read; the comment belongs
+    to the same article whichever it was, and keeps the language to show its wording change.
+    """
     now = aware(now or now_utc())
     _require_take_part(user, draft)
     if stance not in STANCES:
@@ -396,6 +449,7 @@ def add_comment(
         stance=stance,
         text=sanitise(text),
         proposed_wording=plain(sanitise(proposed_wording)) if proposed_wording else "",
+        text_language=text_language if text_language in draft.languages else None,
         status="pending",
         created_at=naive(now),
     )

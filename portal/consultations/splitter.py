@@ -21,6 +21,10 @@ Rules, in the order they matter:
   exactly one paragraph.
 - Lines starting with a quote («Статья 3. ...») are quotations, e.g. in amending laws, and never
   headings.
+- The language of a text is read from its first article heading: "1-бап" Kazakh, "Статья 1"
+  Russian, "Article 1" English. A draft in both state languages is split with `split_pair`,
+  which also checks that both texts have the same articles and paragraphs, since a comment
+  on an article must mean the same article whichever text the reader read.
 
 This module is pure: no Flask, no database. The caller shows the result to staff for correction.
 """
@@ -37,6 +41,7 @@ __all__ = [
     "SplitResult",
     "decode_upload",
     "split_draft",
+    "split_pair",
 ]
 
 # "5", "5-1", "12-1-2": the numbering of inserted articles and paragraphs.
@@ -63,9 +68,10 @@ _PARAGRAPH = re.compile(rf"^({_NUMBER})([.)])(?:\s+(.*))?$")
 class SplitError(ValueError):
     """The file cannot be split into articles; the message says why, for the staff member."""
 
-    def __init__(self, message: str, code: str = "no_articles"):
+    def __init__(self, message: str, code: str = "no_articles", **details):
         super().__init__(message)
         self.code = code
+        self.details = details
 
 
 @dataclass
@@ -94,6 +100,7 @@ class SplitResult:
     preamble: str
     articles: list[Article]
     warnings: list[str] = field(default_factory=list)
+    language: str = ""  # "kk", "ru" or "en", from the first article heading
 
 
 def decode_upload(data: bytes) -> str:
@@ -114,12 +121,13 @@ def split_draft(text: str) -> SplitResult:
     preamble: list[str] = []
     articles: list[Article] = []
     body: list[str] | None = None  # lines of the article being read; None between articles
-    chapter = ""
+    chapter = language = ""
     for line in lines:
         heading = _heading_text(line)
         article = _match_article(line, heading)
         if article is not None:
             _finish_article(articles, body)
+            language = language or article[2]
             articles.append(Article(article[0], article[1], [], "", chapter))
             body = []
         elif _is_heading(line, _CHAPTER.match(heading)):
@@ -139,7 +147,90 @@ def split_draft(text: str) -> SplitResult:
             "No article headings were found. Each article must start on its own line with "
             '"Статья 1.", "1-бап." or "Article 1" (a Markdown heading is fine).'
         )
-    return SplitResult(_join(preamble), articles, _numbering_warnings(articles))
+    return SplitResult(_join(preamble), articles, _numbering_warnings(articles), language)
+
+
+def split_pair(first: str, second: str) -> tuple[SplitResult, SplitResult]:
+    """Split a draft's two texts (in Kazakh and Russian, either order) and check they match.
+
+    Raises SplitError "same_language" when both are in one language (or a text's language is
+    not a state language), "article_missing" when an article number is in one text only,
+    "article_count" when one text has more articles (a repeated number), "article_order" when
+    both have the same numbers in another order, and "paragraphs_differ" when an article's
+    numbered paragraphs differ; the details name the article.
+    """
+    results = (split_draft(first), split_draft(second))
+    languages = {result.language for result in results}
+    if languages != {"kk", "ru"}:
+        raise SplitError(
+            'The two texts must be one in Kazakh (articles headed "1-бап") and one in '
+            'Russian ("Статья 1").',
+            "same_language",
+        )
+    check_same_articles(*results)
+    return results
+
+
+def check_same_articles(first: SplitResult, second: SplitResult) -> None:
+    """Raise SplitError naming the first article that differs between the two texts."""
+    numbers = [[a.number for a in result.articles] for result in (first, second)]
+    for this, other, result, missing in (
+        (numbers[0], numbers[1], first, second),
+        (numbers[1], numbers[0], second, first),
+    ):
+        for number in this:
+            if number not in other:
+                raise SplitError(
+                    f"Article {number} is in the {_NAMES[result.language]} text but not in "
+                    f"the {_NAMES[missing.language]} text.",
+                    "article_missing",
+                    number=number,
+                    present=result.language,
+                    missing=missing.language,
+                )
+    if len(first.articles) != len(second.articles):
+        # Same numbers but one text repeats one: name the article after the common part.
+        longer, shorter = (
+            (first, second) if len(first.articles) > len(second.articles) else (second, first)
+        )
+        number = longer.articles[len(shorter.articles)].number
+        raise SplitError(
+            f"The {_NAMES[longer.language]} text has {len(longer.articles)} articles, the "
+            f"{_NAMES[shorter.language]} text {len(shorter.articles)}: check article {number}.",
+            "article_count",
+            number=number,
+            present=longer.language,
+            missing=shorter.language,
+        )
+    for position, (a, b) in enumerate(zip(first.articles, second.articles), start=1):
+        if a.number != b.number:
+            raise SplitError(
+                f"Article no. {position} is article {a.number} in the "
+                f"{_NAMES[first.language]} text and article {b.number} in the "
+                f"{_NAMES[second.language]} text.",
+                "article_order",
+                position=position,
+                first=a.number,
+                second=b.number,
+                first_language=first.language,
+                second_language=second.language,
+            )
+        if [p.number for p in a.paragraphs] != [p.number for p in b.paragraphs]:
+            raise SplitError(
+                f"Article {a.number} has different numbered paragraphs in the two texts "
+                f"({_paragraph_list(a)} and {_paragraph_list(b)}).",
+                "paragraphs_differ",
+                number=a.number,
+                first=_paragraph_list(a),
+                second=_paragraph_list(b),
+            )
+
+
+_NAMES = {"kk": "Kazakh", "ru": "Russian", "en": "English"}
+
+
+def _paragraph_list(article: Article) -> str:
+    return ", ".join(p.number or "—" for p in article.paragraphs) or "—"
 
 
 def _clean_lines(text: str) -> list[str]:
@@ -162,15 +253,19 @@ def _is_heading(line: str, match: re.Match[str] | None) -> bool:
     return bool(_MARKDOWN_HEADING.match(line)) or match.group("tail") is not None
 
 
-def _match_article(line: str, heading: str) -> tuple[str, str] | None:
-    """Return (number, title) when the line is an article heading."""
+def _match_article(line: str, heading: str) -> tuple[str, str, str] | None:
+    """Return (number, title, language) when the line is an article heading."""
     if line.lstrip().startswith(("«", '"', "“", "„", "'")):
         return None  # a quoted article inside an amending law
     for pattern in (_ARTICLE_RU_EN, _ARTICLE_KK):
         match = pattern.match(heading)
         if _is_heading(line, match):
             title = heading[match.end() :].strip(" .:-–—")
-            return match.group(1), title
+            if pattern is _ARTICLE_KK:
+                language = "kk"
+            else:
+                language = "ru" if heading[:1].lower() == "с" else "en"
+            return match.group(1), title, language
     return None
 
 

@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from portal import formatting
+from portal import bilingual, formatting
 from portal.consultations import calendar, services
 from portal.consultations.forms import (
     AnswerForm,
@@ -26,6 +26,7 @@ from portal.consultations.services import ConsultationError
 from portal.errors import Refusal
 from portal.extensions import db
 from portal.forms import BaseForm, require_valid
+from portal.i18n import current_language
 from portal.pagination import paginate
 from portal.permissions import roles_required
 from portal.ratelimit import limit
@@ -52,6 +53,7 @@ def error_message(error):
         "control_chars": _("This field contains characters that are not allowed."),
         "bad_stance": _("Choose your position: support, object or propose other wording."),
         "article_not_in_draft": _("This article does not belong to this draft."),
+        **_pair_messages(details),
         "paragraph_not_in_article": _("This paragraph does not belong to this article."),
         "wording_needs_article": _("Proposed wording needs an article to compare it with."),
         "no_articles": _(
@@ -87,6 +89,58 @@ def error_message(error):
     return messages.get(error.code, _("This action is not possible."))
 
 
+def _language_name(code):
+    return {"kk": _("Kazakh"), "ru": _("Russian"), "en": _("English")}.get(code, code or "—")
+
+
+def _in_text(code):
+    names = {
+        "kk": _("in the Kazakh text"),
+        "ru": _("in the Russian text"),
+        "en": _("in the English text"),
+    }
+    return names.get(code, code or "—")
+
+
+def _pair_messages(details):
+    """Why a draft's Kazakh and Russian texts were refused, naming the article that differs."""
+    number = details.get("number", "")
+    return {
+        "same_language": _(
+            "The two texts must be one in Kazakh (articles headed «1-бап») and one in Russian "
+            "(«Статья 1»)."
+        ),
+        "article_missing": _(
+            "Article %(number)s is %(present)s but not %(missing)s.",
+            number=number,
+            present=_in_text(details.get("present")),
+            missing=_in_text(details.get("missing")),
+        ),
+        "article_count": _(
+            "There are more articles %(present)s than %(missing)s: check article %(number)s.",
+            number=number,
+            present=_in_text(details.get("present")),
+            missing=_in_text(details.get("missing")),
+        ),
+        "article_order": _(
+            "The articles are in a different order: article no. %(position)s is article "
+            "%(first)s %(first_text)s and article %(second)s %(second_text)s.",
+            position=details.get("position", ""),
+            first=details.get("first", ""),
+            second=details.get("second", ""),
+            first_text=_in_text(details.get("first_language")),
+            second_text=_in_text(details.get("second_language")),
+        ),
+        "paragraphs_differ": _(
+            "Article %(number)s has different numbered paragraphs in the two texts "
+            "(%(first)s and %(second)s).",
+            number=number,
+            first=details.get("first", ""),
+            second=details.get("second", ""),
+        ),
+    }
+
+
 def not_verified_message():
     return _(
         "Only verified residents of the draft's region can comment on it and give their "
@@ -108,6 +162,7 @@ def labels():
         "decisions": dict(decision_choices()),
         "reasons": dict(reason_choices()),
         "kinds": dict(kind_choices()),
+        "languages": {code: _language_name(code) for code in ("kk", "ru", "en")},
         "statuses": {
             "draft": _("Not published"),
             "open": _("Open for comments"),
@@ -129,7 +184,15 @@ def _inject():
         "last_day": _last_day,
         "now_utc": services.now_utc,
         "plain_text": services.plain,
+        "in_language": bilingual.in_language,
+        "READ_IN": bilingual.READ_IN,
     }
+
+
+def _text_language(draft, asked=None):
+    """The language of the draft's text to show: the switch (?text=), else the reader's, else
+    the original. It is not the interface language, which stays as the reader chose."""
+    return bilingual.choose(draft.languages, asked or request.args.get("text"), current_language())
 
 
 def _last_day(end):
@@ -178,6 +241,7 @@ def show(draft_id):
     return render_template(
         "consultations/draft.html",
         draft=draft,
+        text_lang=_text_language(draft),
         counts=counts,
         votes=services.vote_counts(db.session, draft),
         status=services.effective_status(draft),
@@ -195,7 +259,7 @@ def article(draft_id, article_id):
     article = db.session.get(Article, article_id)
     if article is None or article.draft_id != draft.id:
         abort(404)
-    form = CommentForm(article_id=article.id)
+    form = CommentForm(article_id=article.id, text_language=_text_language(draft))
     _paragraph_choices(form, article)
     return _article_page(draft, article, form)
 
@@ -213,6 +277,7 @@ def _article_page(draft, article, form, status=200):
             draft=draft,
             article=article,
             form=form,
+            text_lang=_text_language(draft, form.text_language.data),
             counts=services.article_counts(
                 db.session, draft, [article.id if article else None]
             ).get(article.id if article else None),
@@ -258,6 +323,7 @@ def comment(draft_id):
                 article_id=int(raw_article) if raw_article else None,
                 paragraph_id=int(paragraph) if paragraph and paragraph.isdigit() else None,
                 proposed_wording=form.proposed_wording.data or "",
+                text_language=form.text_language.data or None,
             )
         except ConsultationError as error:
             db.session.rollback()
@@ -405,9 +471,8 @@ def new_draft():
     _scope_choices(form)
     status = 200
     if form.validate_on_submit():
-        upload = form.file.data
-        data = upload.read() if upload and getattr(upload, "filename", "") else None
-        text = data if data else (form.text.data or "")
+        text = _uploaded(form.file) or form.text.data or ""
+        second_text = _uploaded(form.second_file) or form.second_text.data or None
         region = None
         if form.scope.data != "national":
             region = db.session.scalar(select(Region).where(Region.code == form.scope.data))
@@ -423,6 +488,7 @@ def new_draft():
                 kind=form.kind.data,
                 region=region,
                 text=text,
+                second_text=second_text,
                 explanatory_note=form.explanatory_note.data or "",
             )
         except ConsultationError as error:
@@ -436,6 +502,11 @@ def new_draft():
     elif request.method == "POST":
         status = 422
     return render_template("consultations/new.html", form=form), status
+
+
+def _uploaded(field):
+    upload = field.data
+    return upload.read() if upload and getattr(upload, "filename", "") else None
 
 
 @bp.route("/<int:draft_id>/manage")
@@ -462,6 +533,10 @@ def edit_article(draft_id, article_id):
     if article is None or article.draft_id != draft.id:
         abort(404)
     form = ArticleForm(obj=article)
+    second = draft.second_language
+    if second and request.method == "GET":
+        form.second_title.data = getattr(article, f"title_{second}") or ""
+        form.second_text.data = getattr(article, f"text_{second}") or ""
     status = 200
     if form.validate_on_submit():
         try:
@@ -472,6 +547,8 @@ def edit_article(draft_id, article_id):
                 number=form.number.data,
                 title=form.title.data or "",
                 text=form.text.data or "",
+                second_title=form.second_title.data if second else None,
+                second_text=form.second_text.data if second else None,
             )
         except ConsultationError as error:
             db.session.rollback()

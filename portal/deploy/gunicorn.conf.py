@@ -13,7 +13,9 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # Threads serve slow clients cheaply; processes use the cores. 2 per core is a safe start.
 workers = int(os.environ.get("GUNICORN_WORKERS", (os.cpu_count() or 1) * 2))
 worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", 4))
+# 16 threads: a sign-in waiting for a password hash (portal/accounts/hashing.py) holds its
+# thread, and a burst of sign-ins must leave threads free for ballots.
+threads = int(os.environ.get("GUNICORN_THREADS", 16))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 60))  # long work runs as a job, not here
 graceful_timeout = 30
 keepalive = 5

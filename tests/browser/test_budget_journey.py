@@ -46,7 +46,7 @@ def test_budget_journey_in_kazakh(browser, live_server):
     cycle_url = resident.url
     resident.get_by_role("link", name=kk("Propose a project")).first.click()
     resident.get_by_label(kk("Title"), exact=True).fill(TITLE)
-    resident.get_by_label(kk("Description")).fill("Әткеншек пен құм салғыш.")
+    resident.get_by_label(kk("Description"), exact=True).fill("Әткеншек пен құм салғыш.")
     resident.get_by_label(kk("Estimated cost, tenge")).fill("5 000 000")
     resident.get_by_role("button", name=kk("Submit the proposal")).click()
     expect(resident.get_by_role("heading", level=1)).to_have_text(TITLE)

@@ -221,3 +221,31 @@ def test_consultation_pages_have_no_axe_violations(live_server, browser, signed_
     staff = signed_in("staff", lang)
     assert _axe_clean(staff, f"/consultations/{draft['id']}/answers") == []
     expect(staff.locator("article.comment").first).to_be_visible()
+
+
+def test_a_kazakh_reader_switches_to_the_russian_text_and_back(live_server, browser):
+    """The open demo draft has both texts: the reader's language first, one click to the
+    other, the interface staying in the reader's language and each text marked with its own."""
+    draft = _demo_draft(live_server)
+    context = browser.new_context(base_url=live_server.url, locale="en-US", bypass_csp=True)
+    context.add_cookies([{"name": "lang", "value": "kk", "url": live_server.url}])
+    page = context.new_page()
+    try:
+        page.goto(f"/consultations/{draft['id']}")
+        page.get_by_role("link", name=re.compile(r"^2-бап")).click()
+        body = page.locator(".article-body")
+        expect(body).to_contain_text("Ағаш кесуге тек комиссияның шешімі бойынша")
+        expect(body).to_have_attribute("lang", "kk")
+        page.get_by_role("link", name="Читать на русском").click()
+        expect(page).to_have_url(re.compile(rf"/articles/{draft['article_id']}\?text=ru$"))
+        expect(body).to_contain_text("Вырубка допускается только по решению комиссии")
+        expect(body).to_have_attribute("lang", "ru")
+        expect(page.locator("html")).to_have_attribute("lang", "kk")
+        assert accessibility_violations(page) == []
+        # Comments on the article are the same whichever text is shown.
+        expect(page.locator("article.comment", has_text="Кесілген ағаштың орнына")).to_be_visible()
+        page.get_by_role("link", name="Қазақша оқу").click()
+        expect(body).to_contain_text("Ағаш кесуге")
+        expect(page.locator("article.comment", has_text="Кесілген ағаштың орнына")).to_be_visible()
+    finally:
+        context.close()
