@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from portal import database
 from portal.accounts.models import User
 from portal.exports import forms, services
 from portal.extensions import db
@@ -36,6 +37,7 @@ def export_file_job(payload, progress):
     """payload: {"subject", "subject_id", "format", "part", "lang", "actor_id"}."""
     subject, fmt, part = payload["subject"], payload["format"], payload.get("part")
     lang = payload.get("lang") or "en"
+    database.start_read(db.session)  # the checks only read (SQLite: no write lock)
     with force_locale(lang):
         actor = db.session.get(User, payload["actor_id"])
         try:
