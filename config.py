@@ -106,6 +106,9 @@ class Config:
     JOBS_SQLITE_PATH = os.environ.get("JOBS_SQLITE_PATH")
     # True: a job runs in-process right after the commit that queued it (no worker).
     JOBS_IMMEDIATE = False
+    # Staff CSV/JSON/.pb exports of up to this many rows stream from the request; bigger
+    # ones, and every XLSX/SQLite file, are built by a job (portal/exports/jobs.py).
+    EXPORT_STREAM_ROWS = int(os.environ.get("EXPORT_STREAM_ROWS", "20000"))
 
 
 class DevelopmentConfig(Config):

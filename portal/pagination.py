@@ -20,19 +20,45 @@ def paginate(statement, per_page=None, page=None):
 
 
 class ListPage:
-    """One page of an in-memory list, with the attributes templates' pager() reads."""
+    """One page of an in-memory list, with the attributes templates' pager() reads.
+    With `total`, `items` is already the page's rows (see paginate_concat)."""
 
-    def __init__(self, items, page, per_page):
-        self.total = len(items)
+    def __init__(self, items, page, per_page, total=None):
+        self.total = len(items) if total is None else total
         self.per_page = per_page
         self.pages = max(1, -(-self.total // per_page))
         self.page = min(page, self.pages)
         start = (self.page - 1) * per_page
-        self.items = items[start : start + per_page]
+        self.items = items[start : start + per_page] if total is None else items
         self.has_prev = self.page > 1
         self.has_next = self.page < self.pages
         self.prev_num = self.page - 1 if self.has_prev else None
         self.next_num = self.page + 1 if self.has_next else None
+
+
+def _page_number():
+    raw = request.args.get("page", "1")
+    if not raw.isdigit() or not 1 <= int(raw) <= 1_000_000:
+        abort(400)
+    return int(raw)
+
+
+def paginate_concat(parts, per_page=None):
+    """Paginate selects shown one after another, each in the order of an index: [(select,
+    its row count)]. A page reads only its own rows from the one or two selects it spans; a
+    single ORDER BY over them all would sort every row for every page."""
+    per_page = per_page or current_app.config["PAGE_SIZE"]
+    total = sum(count for _statement, count in parts)
+    pages = max(1, -(-total // per_page))
+    page = min(_page_number(), pages)
+    offset, wanted, items = (page - 1) * per_page, per_page, []
+    for statement, count in parts:
+        if wanted and offset < count:
+            rows = db.session.scalars(statement.offset(offset).limit(wanted)).all()
+            items.extend(rows)
+            wanted -= len(rows)
+        offset = max(0, offset - count)
+    return ListPage(items, page, per_page, total=total)
 
 
 def paginate_list(items, per_page=None):

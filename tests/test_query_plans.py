@@ -260,6 +260,146 @@ def test_api_cursor_pages_search_by_key(db, client, city):
     assert_uses(captured, ("FROM comment", "LIMIT"), "comment", "ix_comment_draft_status_id")
 
 
+# ------------------------------------------------------------------ dashboards and queues
+@pytest.fixture
+def ledger_cycle(db):
+    """A cycle with ballots cast through the services (so they are in its ledger)."""
+    region = region_by_code(db.session, "KZ-75")
+    cycle = BudgetCycle(
+        region_id=region.id,
+        title_kk="Б",
+        title_ru="Б",
+        title_en="Ledger",
+        budget=10_000_000,
+        ballot_rule="knapsack",
+        winner_rule="greedy",
+        **schedule_for("voting"),
+    )
+    db.session.add(cycle)
+    db.session.flush()
+    author = make_user()
+    for i in range(4):
+        db.session.add(
+            Proposal(
+                cycle_id=cycle.id,
+                author_id=author.id,
+                title=f"L{i}",
+                description_html="<p>x</p>",
+                category="yards",
+                estimated_cost=1000 + i,
+                status=("feasible", "submitted")[i % 2],
+            )
+        )
+    db.session.flush()
+    ids = db.session.scalars(select_ids(cycle)).all()
+    for _n in range(3):
+        budget.cast_ballot(db.session, make_user(), cycle, [ids[0]], secret="s")
+        db.session.commit()
+    return cycle
+
+
+def test_turnout_reads_only_new_ledger_leaves_by_index(db, ledger_cycle):
+    from portal.budgeting import figures
+
+    with Captured() as captured:
+        figures.turnout(_db.session, ledger_cycle)
+    statement, parameters = captured.matching("FROM budget_ledger_leaf", "GROUP BY")[0]
+    text = "\n".join(_plan(statement, parameters))
+    if _db.session.connection().dialect.name == "sqlite":
+        # A range of positions of one cycle, each leaf's earlier leaves by the ballot index,
+        # each ballot by its primary key: nothing is scanned whole.
+        assert (
+            "SEARCH budget_ledger_leaf USING INDEX sqlite_autoindex_budget_ledger_leaf_1 "
+            "(cycle_id=? AND position>? AND position<?)" in text
+        ), text
+        assert re.search(
+            r"SEARCH budget_ledger_leaf_1 USING (COVERING )?INDEX "
+            r"ix_budget_ledger_leaf_ballot",
+            text,
+        ), text
+        assert "SEARCH budget_ballot USING INTEGER PRIMARY KEY" in text, text
+        assert "SCAN" not in text, text
+    else:
+        assert "Seq Scan" not in text, text
+        assert re.search(r"Index (Only )?Scan using \w+ on budget_ledger_leaf", text), text
+    # A second look at an unchanged ledger reads no leaf and no ballot at all.
+    with Captured() as captured:
+        figures.turnout(_db.session, ledger_cycle)
+    assert not [s for s, _p in captured.statements if "budget_ballot" in s or "ledger_leaf" in s]
+
+
+def test_dashboard_and_review_queries_use_their_indexes(db, as_role, ledger_cycle):
+    staff = as_role("staff")
+    with Captured() as captured:
+        assert staff.get(f"/staff/cycles/{ledger_cycle.id}").status_code == 200
+    assert_uses(
+        captured,
+        ("FROM user_account", "GROUP BY user_account.district_id"),
+        "user_account",
+        "ix_user_account_residents",
+        sorted_by_index=False,  # a handful of districts
+    )
+    assert_uses(
+        captured,
+        ("FROM budget_proposal", "GROUP BY budget_proposal.category"),
+        "budget_proposal",
+        "ix_budget_proposal_figures",
+        sorted_by_index=False,  # a few categories × statuses × districts
+    )
+    with Captured() as captured:
+        assert staff.get(f"/budget/{ledger_cycle.id}/review?page=1").status_code == 200
+    assert_uses(
+        captured,
+        ("FROM budget_proposal", "budget_proposal.status = ", "ORDER BY", "LIMIT"),
+        "budget_proposal",
+        "ix_budget_proposal_review",
+    )
+    assert_uses(
+        captured,
+        ("FROM budget_proposal", "NOT IN", "ORDER BY", "LIMIT"),
+        "budget_proposal",
+        "ix_budget_proposal_cycle_created",
+    )
+
+
+def test_counts_page_ranks_from_the_index_and_the_cache(db, as_role, ledger_cycle):
+    budget.move_phase(_db.session, make_user(role="admin"), ledger_cycle, "results")
+    _db.session.commit()
+    from portal.budgeting import figures
+
+    admin = as_role("admin")
+    # Count the votes once, into the cache. (Warmed here, in the test's transaction: a test
+    # request's own writes end with its rolled-back savepoint, unlike a server's.)
+    figures.votes(_db.session, ledger_cycle)
+    with Captured() as captured:
+        assert admin.get(f"/budget/{ledger_cycle.id}/counts").status_code == 200
+    assert not [s for s, _p in captured.statements if "FROM budget_ballot_choice" in s]
+    assert_uses(
+        captured,
+        ("SELECT budget_proposal.id", "FROM budget_proposal", "budget_proposal.status = "),
+        "budget_proposal",
+        # Both begin (cycle_id, status) and cover the id: either reads only the feasible ones.
+        "(ix_budget_proposal_review|ix_budget_proposal_ballot)",
+        sorted_by_index=False,  # no ORDER BY: the ids are ranked by the cached votes
+    )
+
+
+@pytest.mark.parametrize("query", ["", "?sort=newest&status=published", "?status=pending&after=1"])
+def test_region_moderation_queue_reads_in_id_order(db, as_role, city, query):
+    _cycle, draft = city
+    make_draft(staff=make_user(role="staff"))  # a second draft of the region
+    moderator = as_role("moderator")
+    with Captured() as captured:
+        assert moderator.get(f"/moderation/{query}").status_code == 200
+    assert_uses(
+        captured,
+        ("FROM comment", "ORDER BY comment.id", "LIMIT"),
+        "comment",
+        "ix_comment_status_id",
+        pg_also=("ix_comment_status_id",),
+    )
+
+
 # ------------------------------------------------------------------ statements per page
 def _count(client, url):
     with Captured() as captured:

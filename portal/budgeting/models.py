@@ -191,6 +191,10 @@ class Proposal(db.Model):
         db.Index("ix_budget_proposal_cycle_title", "cycle_id", "title", "id"),
         db.Index("ix_budget_proposal_ballot", "cycle_id", "status", "category", "id"),
         db.Index("ix_budget_proposal_funded", "cycle_id", "funded", "id"),
+        # The staff review queue: waiting proposals, oldest first (figures.review_parts).
+        db.Index("ix_budget_proposal_review", "cycle_id", "status", "created_at", "id"),
+        # The staff dashboard's proposals by category, status and district, from the index.
+        db.Index("ix_budget_proposal_figures", "cycle_id", "category", "status", "district_id"),
     )
 
     @property

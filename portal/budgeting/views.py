@@ -21,7 +21,7 @@ from sqlalchemy.orm import defer, joinedload, selectinload
 from portal import charts, database, formatting
 from portal.accounts.forms import EmptyForm
 from portal.accounts.models import iin_key, utcnow
-from portal.budgeting import domain, integrity, paper, services
+from portal.budgeting import domain, figures, integrity, paper, services
 from portal.budgeting.domain import BudgetRuleError
 from portal.budgeting.forms import (
     BALLOT_RULE_LABELS,
@@ -59,7 +59,7 @@ from portal.forms import require_valid
 from portal.jobs import enqueue
 from portal.keys import receipt_key
 from portal.observability import metrics
-from portal.pagination import paginate, paginate_list
+from portal.pagination import paginate, paginate_concat, paginate_list
 from portal.permissions import require_region_access, roles_required
 from portal.ratelimit import limit
 from portal.regions.models import District, Region
@@ -603,14 +603,8 @@ def _send_photo(name, thumbnail):
 def review_queue(cycle_id):
     cycle = db.get_or_404(BudgetCycle, cycle_id)
     require_region_access(cycle.region_id)
-    query = (
-        select(Proposal)
-        .where(Proposal.cycle_id == cycle.id, Proposal.status != "withdrawn")
-        .order_by(Proposal.status != "submitted", Proposal.created_at)
-    )
-    return render_template(
-        "budgeting/review.html", cycle=cycle, page=paginate(query), phase=cycle.phase()
-    )
+    page = paginate_concat(figures.review_parts(db.session, cycle))
+    return render_template("budgeting/review.html", cycle=cycle, page=page, phase=cycle.phase())
 
 
 @bp.route("/proposals/<int:proposal_id>/review", methods=["POST"])
@@ -1057,13 +1051,18 @@ def counts(cycle_id):
             url_for("budgeting.cycle", cycle_id=cycle.id),
             _("Back to the cycle"),
         )
-    page = paginate(services.counted_projects(cycle))
+    # Ranked from the cached votes (portal/budgeting/figures.py), not recounted per request.
+    votes = figures.votes(db.session, cycle)
+    page = paginate_list(figures.ranked_projects(db.session, cycle, votes))
+    shown = db.session.scalars(select(Proposal).where(Proposal.id.in_(page.items))).all()
+    by_id = {p.id: p for p in shown}
+    page.items = [by_id[pid] for pid in page.items if pid in by_id]
     return render_template(
         "budgeting/counts.html",
         cycle=cycle,
         page=page,
-        votes=services.votes_of(db.session, [p.id for p in page.items]),
-        turnout=services.turnout(db.session, cycle),
+        votes={p.id: votes.get(p.id, 0) for p in page.items},
+        turnout={"total": figures.turnout(db.session, cycle)["ballots"]},
     )
 
 

@@ -168,6 +168,9 @@ class Comment(db.Model):
         db.CheckConstraint(f"decision IS NULL OR decision IN {DECISIONS!r}", name="decision_known"),
         # The queue: one draft's comments in a state, newest or oldest first (keyset on id).
         db.Index("ix_comment_draft_status_id", "draft_id", "status", "id"),
+        # The region's queue (all its drafts): one state in id order, the draft read from
+        # the index; by draft it would be one sorted run per draft, merged by a sort.
+        db.Index("ix_comment_status_id", "status", "id", "draft_id"),
         db.Index("ix_comment_draft_article_id", "draft_id", "article_id", "id"),
         db.Index("ix_comment_draft_reported", "draft_id", "report_count"),
         # Public positions of one article (singles by id, campaigns grouped) and the counts

@@ -9,8 +9,13 @@ A progress bar is drawn on stderr only when stderr is a terminal. Bad input (unk
 cycle, format or table; a cycle still in voting) exits with code 2, a one-line message on
 stderr, and writes nothing: the file is written next to PATH and renamed when complete.
 Every export is recorded in the export log (via "cli").
+
+    flask --app wsgi exports prune [--days 7]
+
+deletes the files that staff exports (background jobs) left in storage more than DAYS ago.
 """
 
+import datetime as dt
 import os
 import sys
 from pathlib import Path
@@ -19,8 +24,10 @@ import click
 from flask.cli import AppGroup
 from flask_babel import force_locale
 
-from portal.exports import forms, services
+from portal.accounts.models import utcnow
+from portal.exports import forms, jobs, services
 from portal.extensions import db
+from portal.storage import get_storage
 
 cli = AppGroup("exports", help="Export budget cycles and consultations (no personal data).")
 
@@ -114,3 +121,12 @@ def cycle_command(cycle_id, fmt, path, part, lang):
 def consultation_command(draft_id, fmt, path, part, lang):
     """Export draft DRAFT_ID (articles, comments with decisions, summary table)."""
     _run("draft", draft_id, fmt, part, path, lang)
+
+
+@cli.command("prune")
+@click.option("--days", default=7, show_default=True, type=click.IntRange(min=0))
+def prune_command(days):
+    """Delete files of staff exports finished more than DAYS days ago (run daily)."""
+    pruned = jobs.prune(db.session, get_storage(), utcnow() - dt.timedelta(days=days))
+    db.session.commit()
+    click.echo(f"{pruned} export file(s) deleted")

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import defer
 
 from portal.accounts.models import User, utcnow
-from portal.budgeting.models import Ballot, BallotChoice, BudgetCycle, CycleResult, Proposal
+from portal.budgeting import figures as ballot_figures
+from portal.budgeting.models import BudgetCycle, CycleResult, Proposal
 from portal.budgeting.services import counts_visible, ranking
 from portal.consultations.models import Article, Campaign, Comment, Draft
 from portal.consultations.services import effective_status
@@ -36,13 +37,12 @@ def cycle_figures(session, cycle, user, now=None):
         by_status[status] += n
         by_district[district_id] += n
 
+    # Ballot counts come from the aggregate cache, brought up to the ledger head by reading
+    # only the ballots cast since (portal/budgeting/figures.py): never all 200,000 per view.
+    turnout = ballot_figures.turnout(session, cycle)
     ballots_by_district = Counter()
     by_channel = Counter()
-    for channel, district_id, n in session.execute(
-        select(Ballot.channel, Ballot.district_id, func.count())
-        .where(Ballot.cycle_id == cycle.id)
-        .group_by(Ballot.channel, Ballot.district_id)
-    ):
+    for channel, district_id, n in turnout["place"]:
         by_channel[channel] += n
         ballots_by_district[district_id] += n
     residents_by_district = Counter(
@@ -57,25 +57,10 @@ def cycle_figures(session, cycle, user, now=None):
     by_band_sex = defaultdict(Counter)
     year = cycle.voting_open_at.year
     # Ballots carry the voter's birth year and sex, never the voter (ballot secrecy).
-    for birth_year, sex, n in session.execute(
-        select(Ballot.birth_year, Ballot.sex, func.count())
-        .where(Ballot.cycle_id == cycle.id, Ballot.birth_year.is_not(None))
-        .group_by(Ballot.birth_year, Ballot.sex)
-    ):
-        by_band_sex[age_band(birth_year, year)][sex] += n
-    # SQLite stores times as ISO text: the first ten characters are the day, and cutting
-    # them is far cheaper than parsing 200,000 timestamps with date().
-    day = (
-        func.substr(Ballot.created_at, 1, 10)
-        if session.get_bind().dialect.name == "sqlite"
-        else func.date(Ballot.created_at)
-    )
-    per_day = [
-        (str(d), n)
-        for d, n in session.execute(
-            select(day, func.count()).where(Ballot.cycle_id == cycle.id).group_by(day).order_by(day)
-        )
-    ]
+    for birth_year, sex, n in turnout["person"]:
+        if birth_year is not None:
+            by_band_sex[age_band(birth_year, year)][sex] += n
+    per_day = sorted((day, n) for day, n in turnout["day"])
     figures = {
         "phase": phase,
         "proposals_total": sum(by_status.values()),
@@ -123,22 +108,14 @@ def _results(session, cycle):
         top = ranked[:TOP_RESULTS]
         votes = {i: str_votes.get(str(i), 0) for i in top}
     else:
-        counted = (
-            select(Proposal.id, func.count(BallotChoice.ballot_id).label("votes"))
-            .outerjoin(BallotChoice, BallotChoice.proposal_id == Proposal.id)
-            .where(Proposal.cycle_id == cycle.id, Proposal.status == "feasible")
-            .group_by(Proposal.id)
-        )
-        rows = session.execute(
-            counted.order_by(func.count(BallotChoice.ballot_id).desc(), Proposal.id).limit(
-                TOP_RESULTS
-            )
+        # No stored result yet: rank by the cached votes (one count per ledger head).
+        votes = ballot_figures.votes(session, cycle)
+        feasible = session.scalars(
+            select(Proposal.id).where(Proposal.cycle_id == cycle.id, Proposal.status == "feasible")
         ).all()
-        votes = dict(rows)
-        top = [pid for pid, _n in rows]
-        total = session.scalar(
-            select(func.count()).where(Proposal.cycle_id == cycle.id, Proposal.status == "feasible")
-        )
+        ranked = sorted(feasible, key=lambda pid: (-votes.get(pid, 0), pid))
+        total = len(ranked)
+        top = ranked[:TOP_RESULTS]
         selected = set()
     projects = {p.id: p for p in session.scalars(select(Proposal).where(Proposal.id.in_(top)))}
     rows = [

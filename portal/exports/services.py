@@ -648,8 +648,33 @@ def build(
     return export_chunks(dataset, fmt, part, progress, sheet_titles)
 
 
+# CSV, JSON and .pb are written row by row as they are read, so a small one streams straight
+# from the request: up to this many rows it is sent in about a second, no worse than a page.
+# Bigger ones, and every XLSX and SQLite file (complete before the first byte, built in a
+# temp file), are built by a background job (portal/exports/jobs.py). EXPORT_STREAM_ROWS
+# in the config overrides it.
+STREAM_ROWS = 20_000
+STREAM_FORMATS = ("csv", "json", "pb")
+
+
+def streams(fmt, rows, limit=STREAM_ROWS):
+    """Whether an export of `rows` rows is sent from the request rather than by a job."""
+    return fmt in STREAM_FORMATS and rows <= limit
+
+
+def row_estimate(subject, fmt, part, *, ballots=0, proposals=0, comments=0):
+    """How many rows an export writes, from the subject's counts."""
+    if subject == "cycle":
+        if fmt == "pb" or (fmt == "csv" and part == "ballots"):
+            return ballots
+        if fmt == "csv":
+            return proposals
+        return ballots + 2 * proposals
+    return comments if fmt == "csv" else 2 * comments
+
+
 def row_total(session, subject, obj, fmt, part):
-    """How many rows an export writes (for the command line's progress bar)."""
+    """How many rows an export writes (progress bars, and whether it streams)."""
     if subject == "cycle":
         ballots = session.scalar(
             select(func.count()).select_from(Ballot).where(Ballot.cycle_id == obj.id)
@@ -657,12 +682,8 @@ def row_total(session, subject, obj, fmt, part):
         proposals = session.scalar(
             select(func.count()).select_from(Proposal).where(Proposal.cycle_id == obj.id)
         )
-        if fmt == "pb" or (fmt == "csv" and part == "ballots"):
-            return ballots
-        if fmt == "csv":
-            return proposals
-        return ballots + 2 * proposals
+        return row_estimate(subject, fmt, part, ballots=ballots, proposals=proposals)
     comments = session.scalar(
         select(func.count()).select_from(Comment).where(Comment.draft_id == obj.id)
     )
-    return comments if fmt == "csv" else 2 * comments
+    return row_estimate(subject, fmt, part, comments=comments)

@@ -2,8 +2,9 @@
 
 Staff see their region (admins every region); moderators see the consultation side of
 their region. A cycle or draft outside the user's region is a 404, as if it did not exist.
-Downloads stream (CSV, JSON, .pb) or are built in a temp file and streamed (XLSX, SQLite);
-the file name is always generated here, and every response is `Cache-Control: no-store`.
+Small CSV, JSON and .pb downloads stream from the request; XLSX, SQLite and big files are
+built by a background job (portal/exports/jobs.py) and downloaded from storage once ready.
+The file name is always generated here, and every response is `Cache-Control: no-store`.
 """
 
 from flask import (
@@ -12,23 +13,31 @@ from flask import (
     abort,
     current_app,
     make_response,
+    redirect,
     render_template,
     request,
+    url_for,
 )
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.exceptions import default_exceptions
 
-from portal import charts, pdf
+from portal import charts, database, pdf
+from portal.accounts.forms import EmptyForm
 from portal.budgeting.forms import CATEGORY_LABELS
 from portal.budgeting.models import BudgetCycle
 from portal.consultations.models import Draft
 from portal.exports import dashboards, forms, services
+from portal.exports.jobs import EXPORT_JOB
 from portal.extensions import db
+from portal.forms import require_valid
 from portal.i18n import current_language
+from portal.jobs import enqueue
+from portal.jobs.models import Job
 from portal.permissions import roles_required
 from portal.regions.models import Region
+from portal.storage import get_storage
 
 bp = Blueprint("exports", __name__, url_prefix="/staff")
 REFUSAL_STATUS = {"not_found": 404, "voting_open": 409}
@@ -132,7 +141,10 @@ def _cycle_context(cycle):
 @roles_required("staff")
 def cycle_dashboard(cycle_id):
     cycle = _cycle(cycle_id)
-    return render_template("exports/cycle.html", **_cycle_context(cycle))
+    context = _cycle_context(cycle)
+    f = context["f"]
+    direct = _direct("cycle", ballots=f["ballots"], proposals=f["proposals_total"])
+    return render_template("exports/cycle.html", direct=direct, **context)
 
 
 @bp.route("/cycles/<int:cycle_id>/report")
@@ -155,13 +167,15 @@ def _pdf(html, name):
     return response
 
 
-@bp.route("/cycles/<int:cycle_id>/export")
+@bp.route("/cycles/<int:cycle_id>/export", methods=["GET", "POST"])
 @roles_required("staff")
 def export_cycle(cycle_id):
+    """GET: a small file at once, else a page with the button; POST: queue the job."""
     cycle = _cycle(cycle_id)
-    return _download(
-        "cycle", cycle, lambda: services.cycle_for_export(db.session, current_user, cycle.id)
-    )
+    check = lambda: services.cycle_for_export(db.session, current_user, cycle.id)  # noqa: E731
+    if request.method == "POST":
+        return _queue("cycle", cycle, check, url_for("exports.cycle_dashboard", cycle_id=cycle.id))
+    return _download("cycle", cycle, check)
 
 
 # ------------------------------------------------------------------ consultations
@@ -176,7 +190,9 @@ def _draft_context(draft):
 @roles_required("staff", "moderator")
 def draft_dashboard(draft_id):
     draft = _draft(draft_id)
-    return render_template("exports/draft.html", **_draft_context(draft))
+    context = _draft_context(draft)
+    direct = _direct("draft", comments=context["f"]["received"])
+    return render_template("exports/draft.html", direct=direct, **context)
 
 
 @bp.route("/drafts/<int:draft_id>/report")
@@ -189,26 +205,58 @@ def draft_report(draft_id):
     return html
 
 
-@bp.route("/drafts/<int:draft_id>/export")
+@bp.route("/drafts/<int:draft_id>/export", methods=["GET", "POST"])
 @roles_required("staff", "moderator")
 def export_draft(draft_id):
+    """GET: a small file at once, else a page with the button; POST: queue the job."""
     draft = _draft(draft_id)
-    return _download(
-        "draft", draft, lambda: services.draft_for_export(db.session, current_user, draft.id)
-    )
+    check = lambda: services.draft_for_export(db.session, current_user, draft.id)  # noqa: E731
+    if request.method == "POST":
+        return _queue("draft", draft, check, url_for("exports.draft_dashboard", draft_id=draft.id))
+    return _download("draft", draft, check)
 
 
 # ------------------------------------------------------------------ downloads
-def _download(subject, obj, check):
-    """Check the request, write the audit row, then stream the file."""
+def _checked(subject, fmt, part, check):
+    """(format, part) of a valid request for an exportable subject, or the refusal page."""
     try:
-        fmt, part = services.check_request(
-            subject, request.args.get("format", ""), request.args.get("part")
-        )
+        fmt, part = services.check_request(subject, fmt, part)
         check()
     except services.ExportError as error:
         _refuse(error)
+    return fmt, part
+
+
+def _stream_limit():
+    return current_app.config.get("EXPORT_STREAM_ROWS", services.STREAM_ROWS)
+
+
+def _direct(subject, **counts):
+    """{(format, part): True if it streams from the request} for the dashboard's list."""
+    formats_ = services.CYCLE_FORMATS if subject == "cycle" else services.DRAFT_FORMATS
+    parts = services.CYCLE_PARTS if subject == "cycle" else services.DRAFT_PARTS
+    limit = _stream_limit()
+    return {
+        (fmt, part if fmt == "csv" else parts[0]): services.streams(
+            fmt, services.row_estimate(subject, fmt, part, **counts), limit
+        )
+        for fmt in formats_
+        for part in (parts if fmt == "csv" else parts[:1])
+    }
+
+
+def _download(subject, obj, check):
+    """A small CSV, JSON or .pb streams; anything else is offered as a background job."""
+    fmt, part = _checked(subject, request.args.get("format", ""), request.args.get("part"), check)
+    rows = services.row_total(db.session, subject, obj, fmt, part)
+    if not services.streams(fmt, rows, _stream_limit()):
+        # A GET writes nothing: the page's button queues the job (POST).
+        return render_template(
+            "exports/prepare.html", subject=subject, obj=obj, fmt=fmt, part=part, rows=rows
+        )
     name = services.file_name(subject, obj.id, fmt, part)
+    database.start_write(db.session)
+    obj = db.session.get(type(obj), obj.id)
     services.record_export(db.session, current_user, subject, obj, fmt, part, name)
     db.session.commit()
     options = {
@@ -226,10 +274,62 @@ def _download(subject, obj, check):
             target = session.get(model, obj_id)
             yield from services.build(session, subject, target, fmt, part, **options)
 
-    response = Response(generate(), mimetype=services.MEDIA_TYPES[fmt])
+    return _attachment(Response(generate(), mimetype=services.MEDIA_TYPES[fmt]), name)
+
+
+def _attachment(response, name):
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def _queue(subject, obj, check, back):
+    """Queue the export as a job and send the user to its progress page."""
+    require_valid(EmptyForm())
+    fmt, part = _checked(subject, request.form.get("format", ""), request.form.get("part"), check)
+    payload = {
+        "subject": subject,
+        "subject_id": obj.id,
+        "format": fmt,
+        "part": part,
+        "lang": current_language(),
+        "actor_id": current_user.id,
+        "back": back,
+    }
+    queued = enqueue(db.session, EXPORT_JOB, payload, actor=current_user)
+    # The job page shows this link once the file is ready.
+    queued.payload = dict(payload, download=url_for("exports.export_file", job_id=queued.id))
+    db.session.commit()
+    return redirect(url_for("jobs.status", job_id=queued.id), 303)
+
+
+@bp.route("/exports/files/<int:job_id>")
+@roles_required("staff", "moderator")
+def export_file(job_id):
+    """The file an export job wrote, for whoever may export its cycle or draft (the region
+    is checked again now: a user moved to another region no longer gets it)."""
+    row = db.session.get(Job, job_id)
+    if row is None or row.kind != EXPORT_JOB:
+        abort(404)
+    payload, result = row.payload or {}, row.result or {}
+    subject = payload.get("subject")
+    if subject == "cycle":
+        obj = _cycle(payload.get("subject_id"))
+    elif subject == "draft":
+        obj = _draft(payload.get("subject_id"))
+    else:
+        abort(404)
+    if row.status != "done" or not result.get("key"):
+        abort(404)
+    data = get_storage().read(result["key"])
+    if data is None:
+        abort(410)
+    fmt, part, name = result["format"], result.get("part"), result["filename"]
+    database.start_write(db.session)
+    obj = db.session.get(type(obj), obj.id)
+    services.record_export(db.session, current_user, subject, obj, fmt, part, name)
+    db.session.commit()
+    return _attachment(Response(data, mimetype=services.MEDIA_TYPES[fmt]), name)
 
 
 @bp.route("/exports/log")

@@ -22,21 +22,39 @@ def _job_or_404(job_id):
 
 def _back(row):
     """Where to go when the job is done: a path on this site that the job was queued from."""
-    back = (row.payload or {}).get("back")
-    return back if isinstance(back, str) and back.startswith("/") and "//" not in back else None
+    return _local_path((row.payload or {}).get("back"))
+
+
+def _download(row):
+    """The path of the file a finished job made (payload "download"; its view checks rights),
+    unless the file has been pruned since (result "expired")."""
+    if row.status != "done" or (row.result or {}).get("expired"):
+        return None
+    return _local_path((row.payload or {}).get("download"))
+
+
+def _local_path(path):
+    return path if isinstance(path, str) and path.startswith("/") and "//" not in path else None
 
 
 @bp.route("/<int:job_id>")
 @login_required
 def status(job_id):
     row = _job_or_404(job_id)
-    return render_template("jobs/status.html", job=row, label=LABELS.get(row.kind), back=_back(row))
+    return render_template(
+        "jobs/status.html",
+        job=row,
+        label=LABELS.get(row.kind),
+        back=_back(row),
+        download=_download(row),
+        filename=(row.result or {}).get("filename") if _download(row) else None,
+    )
 
 
 @bp.route("/<int:job_id>.json")
 @login_required
 def status_json(job_id):
     row = _job_or_404(job_id)
-    response = jsonify(dict(row.as_dict(), back=_back(row)))
+    response = jsonify(dict(row.as_dict(), back=_back(row), download=_download(row)))
     response.headers["Cache-Control"] = "no-store"
     return response
