@@ -32,6 +32,16 @@ def get(session, name):
     return (row.version, row.data) if row else (None, None)
 
 
+def get_many(session, names):
+    """{name: (version, data)} of those of `names` that are stored, in one query."""
+    rows = session.execute(
+        select(CachedAggregate.name, CachedAggregate.version, CachedAggregate.data).where(
+            CachedAggregate.name.in_(list(names))
+        )
+    ).all()
+    return {row.name: (row.version, row.data) for row in rows}
+
+
 def put(session, name, version, data):
     """Store `data` under `name` and `version` (in a session of its own; never raises)."""
     bind = session.get_bind()

@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 from budgeting.budget_schedule import schedule_for
 from helpers import make_iin, make_user
-from sqlalchemy import event, select, update
+from sqlalchemy import event, func, select, update
 
 from portal.accounts.models import User
 from portal.budgeting import figures, integrity, services
@@ -303,3 +303,46 @@ def test_review_queue_order_and_pages(db, app, as_role, monkeypatch):
         seen.extend(re.findall(r"#review-h\">(Review \d)</a>", html))
     assert seen == expected and len(seen) == 5
     assert client.get(f"/budget/{cycle.id}/review?page=x").status_code == 400
+
+
+def test_ballot_totals_for_the_home_page_match_a_recount(db):
+    voting, other = _cycle("voting"), _cycle("voting")
+    empty = _cycle("proposals")
+    a, b = _projects(voting, 2)
+    (c,) = _projects(other, 1)
+    voters = [_voter(i) for i in range(5)]
+    for voter in voters[:3]:
+        _cast(voting, voter, [a.id, b.id])
+    _cast(other, voters[3], [c.id])
+    ids = [voting.id, other.id, empty.id]
+
+    def recount():
+        return {
+            cid: db.session.scalar(select(func.count()).where(Ballot.cycle_id == cid))
+            for cid in ids
+        }
+
+    assert (
+        figures.ballot_totals(db.session, ids)
+        == recount()
+        == {
+            voting.id: 3,
+            other.id: 1,
+            empty.id: 0,
+        }
+    )
+    figures.turnout(db.session, voting)  # the dashboard caches the voting cycle's turnout
+    assert figures.ballot_totals(db.session, ids) == recount()
+    _cast(voting, voters[4], [a.id])  # the cache is now behind the ledger: counted again
+    _cast(voting, voters[0], [b.id])  # a replaced ballot is still one ballot
+    assert (
+        figures.ballot_totals(db.session, ids)
+        == recount()
+        == {
+            voting.id: 4,
+            other.id: 1,
+            empty.id: 0,
+        }
+    )
+    figures.turnout(db.session, voting)
+    assert figures.ballot_totals(db.session, ids)[voting.id] == 4
