@@ -59,7 +59,7 @@ from portal.forms import require_valid
 from portal.jobs import enqueue
 from portal.keys import receipt_key
 from portal.observability import metrics
-from portal.pagination import paginate, paginate_list
+from portal.pagination import paginate, paginate_counted, paginate_list
 from portal.permissions import require_region_access, roles_required
 from portal.ratelimit import limit
 from portal.regions.models import District, Region
@@ -1057,14 +1057,15 @@ def counts(cycle_id):
             url_for("budgeting.cycle", cycle_id=cycle.id),
             _("Back to the cycle"),
         )
-    page = paginate(services.counted_projects(cycle))
-    return render_template(
-        "budgeting/counts.html",
-        cycle=cycle,
-        page=page,
-        votes=services.votes_of(db.session, [p.id for p in page.items]),
-        turnout=services.turnout(db.session, cycle),
+    state = services.vote_count_state(db.session, cycle)
+    if state is None:  # new ballots since the last count (or never counted): count once
+        state = services.recount_votes(db.session, cycle)
+        db.session.commit()
+    page = paginate_counted(
+        state.projects,
+        lambda offset, limit: services.vote_count_page(db.session, cycle, offset, limit),
     )
+    return render_template("budgeting/counts.html", cycle=cycle, page=page, state=state)
 
 
 @bp.route("/<int:cycle_id>/results")
