@@ -36,3 +36,27 @@ def test_every_revision_downgrades_to_empty(tmp_path, worker_id):
         upgrade()  # and back up again: downgrades left nothing behind that blocks it
         db.engine.dispose()
     assert tables == set()
+
+
+def test_counters_01_fills_the_comment_counters_from_existing_comments(tmp_path, worker_id):
+    from consult_helpers import make_comment, make_draft, publish
+
+    from portal.consultations import services as consult
+    from portal.regions.services import load_regions
+
+    app = _app(tmp_path, f"tynda_counters_{worker_id}")
+    with app.app_context():
+        upgrade()
+        load_regions(db.session)
+        draft = make_draft()
+        for stance, article in (("object", 1), ("support", 1), ("support", 2), ("object", None)):
+            publish(make_comment(draft, stance=stance, article=article))
+        make_comment(draft)  # pending: not counted
+        expected = consult.recount_articles(db.session, draft)
+        db.session.commit()
+        downgrade(revision="merge_05")  # the counters and their triggers are gone …
+        upgrade()  # … and the upgrade counts what is there
+        stored = consult.article_counts(db.session, draft)
+        db.session.remove()
+        db.engine.dispose()
+    assert stored == expected and sum(e["total"] for e in stored.values()) == 4

@@ -6,6 +6,9 @@
 `comment` keep it, whatever path publishes, hides, moves or deletes a comment. Both are
 filled here from the rows that exist.
 
+On SQLite a later `batch_alter_table("comment")` re-creates the table and drops its triggers:
+such a migration must create SQLITE_TRIGGERS below again (as trust_04's are re-created).
+
 Revision ID: counters_01
 Revises: merge_05
 Create Date: 2026-12-06 06:40:00
