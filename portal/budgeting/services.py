@@ -738,18 +738,33 @@ def recount_votes(session, cycle, now=None):
     return its VoteCountState. Takes the write lock; the caller commits."""
     cycle_id = cycle.id
     database.start_write(session)
-    # Concurrent recounts run one after the other (SQLite: the write lock already does).
-    session.execute(select(BudgetCycle.id).where(BudgetCycle.id == cycle_id).with_for_update())
+    _lock_cycle(session, cycle_id)
     cycle = session.get(BudgetCycle, cycle_id)
     state = vote_count_state(session, cycle)
     if state is not None:  # another request recounted while this one waited
         return state
+    return store_vote_counts(session, cycle, count_votes(session, cycle), now)
+
+
+def count_votes(session, cycle):
+    """The cycle's counts for `store_vote_counts`; writes nothing (a snapshot will do)."""
     # The size first: a ballot that lands after it makes the stored size too small, which
     # only means one more recount, never counts that miss a ballot under a matching size.
-    size = session.scalar(select(LedgerHead.size).where(LedgerHead.cycle_id == cycle_id)) or 0
-    ballots = session.scalar(select(func.count()).where(Ballot.cycle_id == cycle_id))
+    size = session.scalar(select(LedgerHead.size).where(LedgerHead.cycle_id == cycle.id)) or 0
+    ballots = session.scalar(select(func.count()).where(Ballot.cycle_id == cycle.id))
     counts = vote_counts(session, cycle)
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return {"ledger_size": size, "ballots": ballots, "ranked": ranked}
+
+
+def store_vote_counts(session, cycle, counted, now=None):
+    """Store `count_votes`'s counts unless newer (or the same) ones are stored; flush only."""
+    cycle_id = cycle.id
+    _lock_cycle(session, cycle_id)
+    state = session.get(VoteCountState, cycle_id)
+    if state is not None and state.ledger_size >= counted["ledger_size"]:
+        return state  # the ledger only grows: these counts are as new as ours, or newer
+    ranked = counted["ranked"]
     session.execute(delete(VoteCount).where(VoteCount.cycle_id == cycle_id))
     if ranked:
         session.execute(
@@ -759,16 +774,19 @@ def recount_votes(session, cycle, now=None):
                 for rank, (pid, votes) in enumerate(ranked, start=1)
             ],
         )
-    values = {"ledger_size": size, "ballots": ballots, "projects": len(ranked)}
-    state = session.get(VoteCountState, cycle_id)
     if state is None:
         state = VoteCountState(cycle_id=cycle_id)
         session.add(state)
-    for name, value in values.items():
-        setattr(state, name, value)
-    state.counted_at = now or utcnow()
+    state.ledger_size, state.ballots = counted["ledger_size"], counted["ballots"]
+    state.projects, state.counted_at = len(ranked), now or utcnow()
     session.flush()
     return state
+
+
+def _lock_cycle(session, cycle_id):
+    """Concurrent stores of a cycle's counts run one after the other (SQLite: the write
+    lock already does; PostgreSQL: the cycle's row lock)."""
+    session.execute(select(BudgetCycle.id).where(BudgetCycle.id == cycle_id).with_for_update())
 
 
 def vote_count_page(session, cycle, offset, limit):

@@ -52,6 +52,15 @@ def test_stored_counts_follow_every_ballot_and_replacement(db, make_cycle, make_
     total = db.session.scalar(select(func.count()).where(VoteCount.cycle_id == cycle.id))
     assert total == 4  # the old rows were replaced, not added to
 
+    # Counts taken before a ballot (a slow job's snapshot) never replace newer ones.
+    older = services.count_votes(db.session, cycle)
+    services.cast_ballot(db.session, make_user(), cycle, [a.id], secret="x")
+    size = services.recount_votes(db.session, cycle).ledger_size
+    db.session.commit()
+    assert size > older["ledger_size"]
+    assert services.store_vote_counts(db.session, cycle, older).ledger_size == size
+    assert _stored(db, cycle) == _ranked(db, cycle) == [(a.id, 2), (b.id, 2), (c.id, 2), (d.id, 1)]
+
 
 def test_counts_page_ranks_and_pages_like_a_recount(
     db, app, monkeypatch, as_role, make_cycle, make_project
