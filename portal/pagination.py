@@ -67,3 +67,16 @@ def paginate_list(items, per_page=None):
     if not raw.isdigit() or not 1 <= int(raw) <= 1_000_000:
         abort(400)
     return ListPage(items, int(raw), per_page or current_app.config["PAGE_SIZE"])
+
+
+def paginate_counted(total, fetch, per_page=None):
+    """Paginate `total` rows known in advance by the `page` query argument: `fetch(offset,
+    limit)` reads only the page's items (no COUNT over the rows, no OFFSET scan if it reads
+    by a stored position)."""
+    raw = request.args.get("page", "1")
+    if not raw.isdigit() or not 1 <= int(raw) <= 1_000_000:
+        abort(400)
+    per_page = per_page or current_app.config["PAGE_SIZE"]
+    page = ListPage(range(total), int(raw), per_page)
+    page.items = fetch((page.page - 1) * per_page, per_page)
+    return page

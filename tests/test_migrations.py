@@ -83,3 +83,27 @@ def test_upgrade_head_keeps_every_protective_trigger(tmp_path, worker_id):
             found = {tuple(row) for row in connection.exec_driver_sql(query)}
         db.engine.dispose()
     assert PROTECTIVE_TRIGGERS - found == set()
+
+
+def test_counters_01_fills_the_comment_counters_from_existing_comments(tmp_path, worker_id):
+    from consult_helpers import make_comment, make_draft, publish
+
+    from portal.consultations import services as consult
+    from portal.regions.services import load_regions
+
+    app = _app(tmp_path, f"tynda_counters_{worker_id}")
+    with app.app_context():
+        upgrade()
+        load_regions(db.session)
+        draft = make_draft()
+        for stance, article in (("object", 1), ("support", 1), ("support", 2), ("object", None)):
+            publish(make_comment(draft, stance=stance, article=article))
+        make_comment(draft)  # pending: not counted
+        expected = consult.recount_articles(db.session, draft)
+        db.session.commit()
+        downgrade(revision="merge_05")  # the counters and their triggers are gone …
+        upgrade()  # … and the upgrade counts what is there
+        stored = consult.article_counts(db.session, draft)
+        db.session.remove()
+        db.engine.dispose()
+    assert stored == expected and sum(e["total"] for e in stored.values()) == 4

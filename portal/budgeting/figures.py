@@ -187,17 +187,6 @@ def votes(session, cycle):
     return {int(pid): n for pid, n in data.items()}
 
 
-def ranked_projects(session, cycle, counted=None):
-    """The ids of the ballot's projects, most votes first (then by id), from the cached votes
-    (or `counted`, votes() already read): the counts page slices a page of it instead of
-    counting and sorting every project's ballots on every request."""
-    counted = votes(session, cycle) if counted is None else counted
-    feasible = session.scalars(
-        select(Proposal.id).where(Proposal.cycle_id == cycle.id, Proposal.status == "feasible")
-    ).all()
-    return sorted(feasible, key=lambda pid: (-counted.get(pid, 0), pid))
-
-
 # ------------------------------------------------------------------ the review queue
 def review_parts(session, cycle):
     """The staff review queue as two index-ordered parts, [(select, row count)]: proposals

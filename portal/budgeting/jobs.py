@@ -28,9 +28,14 @@ def compute_and_store(session, actor_id, cycle_id, rules=None, progress=None, de
     tallies = services.tally_results(
         session, actor, cycle, rules, deadline=deadline, progress=progress
     )
+    # The live counts page is opened after close, like the results: count it here, in the
+    # snapshot, rather than in the first viewer's request.
+    counted = services.count_votes(session, cycle)
     database.start_write(session)
     actor, cycle = session.get(User, actor_id), session.get(BudgetCycle, cycle_id)
-    return services.store_results(session, actor, cycle, tallies)
+    results = services.store_results(session, actor, cycle, tallies)
+    services.store_vote_counts(session, cycle, counted)
+    return results
 
 
 @job(RESULTS_JOB, label=_l("Computing the results"))

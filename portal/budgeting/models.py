@@ -460,3 +460,29 @@ class LedgerHead(db.Model):
     root = db.Column(db.String(64), nullable=False)
     frontier = db.Column(db.JSON, nullable=False)
     frozen_at = db.Column(db.DateTime, nullable=True)
+
+
+class VoteCount(db.Model):
+    """A ballot project's approvals and its place in the count (1 = most votes), as of the
+    ledger size in VoteCountState: the live counts page reads one page of ranks instead of
+    counting 800,000 choices per request (see services.vote_count_page)."""
+
+    __tablename__ = "budget_vote_count"
+    __table_args__ = (db.Index("ix_budget_vote_count_rank", "cycle_id", "rank"),)
+
+    proposal_id = db.Column(db.Integer, primary_key=True, autoincrement=False)
+    cycle_id = db.Column(db.Integer, nullable=False)
+    rank = db.Column(db.Integer, nullable=False)
+    votes = db.Column(db.Integer, nullable=False)
+
+
+class VoteCountState(db.Model):
+    """Which ledger size a cycle's VoteCount rows were counted at, and its ballots then."""
+
+    __tablename__ = "budget_vote_count_state"
+
+    cycle_id = db.Column(db.Integer, primary_key=True, autoincrement=False)
+    ledger_size = db.Column(db.Integer, nullable=False)
+    ballots = db.Column(db.Integer, nullable=False)
+    projects = db.Column(db.Integer, nullable=False)
+    counted_at = db.Column(db.DateTime, nullable=False)

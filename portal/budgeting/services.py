@@ -26,11 +26,14 @@ from portal.budgeting.models import (
     BudgetCycle,
     CycleResult,
     ImplementationUpdate,
+    LedgerHead,
     Notification,
     PhaseChange,
     Proposal,
     ProposalEvent,
     ProposalPhoto,
+    VoteCount,
+    VoteCountState,
 )
 from portal.budgeting.winners import TallyTimeout, compute_winners
 from portal.storage import save_in_session
@@ -712,19 +715,92 @@ def vote_counts(session, cycle):
     return {p.id: counts.get(p.id, 0) for p in ballot_projects(session, cycle)}
 
 
-def counted_projects(cycle):
-    """The ballot's projects, most votes first: a select of Proposal to paginate."""
-    votes = (
-        select(func.count())
-        .where(BallotChoice.proposal_id == Proposal.id)
-        .correlate(Proposal)
-        .scalar_subquery()
+# The live counts page reads stored counts (VoteCount), not 800,000 choices per request.
+# They are keyed by the size of the cycle's ballot ledger: every ballot written, replaced,
+# entered on paper or imported appends a leaf, so an unchanged size means unchanged counts.
+# A counter updated by every ballot would put an UPDATE of the popular projects' rows on
+# the vote's hot path, and on PostgreSQL every ballot choosing a popular project would wait
+# for the previous one's row lock; the counts are shown only once voting has closed, when
+# the ledger hardly changes, so one recount after a change costs far less.
+def vote_count_state(session, cycle):
+    """The cycle's VoteCountState if it still matches the ledger, else None (recount)."""
+    size = select(LedgerHead.size).where(LedgerHead.cycle_id == cycle.id).scalar_subquery()
+    return session.scalar(
+        select(VoteCountState).where(
+            VoteCountState.cycle_id == cycle.id,
+            VoteCountState.ledger_size == func.coalesce(size, 0),
+        )
     )
-    return (
-        select(Proposal)
-        .where(Proposal.cycle_id == cycle.id, Proposal.status == "feasible")
-        .order_by(votes.desc(), Proposal.id)
-    )
+
+
+def recount_votes(session, cycle, now=None):
+    """Count the cycle's approvals into VoteCount (rank 1 = most votes, then lowest id) and
+    return its VoteCountState. Takes the write lock; the caller commits."""
+    cycle_id = cycle.id
+    database.start_write(session)
+    _lock_cycle(session, cycle_id)
+    cycle = session.get(BudgetCycle, cycle_id)
+    state = vote_count_state(session, cycle)
+    if state is not None:  # another request recounted while this one waited
+        return state
+    return store_vote_counts(session, cycle, count_votes(session, cycle), now)
+
+
+def count_votes(session, cycle):
+    """The cycle's counts for `store_vote_counts`; writes nothing (a snapshot will do)."""
+    # The size first: a ballot that lands after it makes the stored size too small, which
+    # only means one more recount, never counts that miss a ballot under a matching size.
+    size = session.scalar(select(LedgerHead.size).where(LedgerHead.cycle_id == cycle.id)) or 0
+    ballots = session.scalar(select(func.count()).where(Ballot.cycle_id == cycle.id))
+    counts = vote_counts(session, cycle)
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return {"ledger_size": size, "ballots": ballots, "ranked": ranked}
+
+
+def store_vote_counts(session, cycle, counted, now=None):
+    """Store `count_votes`'s counts unless newer (or the same) ones are stored; flush only."""
+    cycle_id = cycle.id
+    _lock_cycle(session, cycle_id)
+    state = session.get(VoteCountState, cycle_id)
+    if state is not None and state.ledger_size >= counted["ledger_size"]:
+        return state  # the ledger only grows: these counts are as new as ours, or newer
+    ranked = counted["ranked"]
+    session.execute(delete(VoteCount).where(VoteCount.cycle_id == cycle_id))
+    if ranked:
+        session.execute(
+            insert(VoteCount),
+            [
+                {"proposal_id": pid, "cycle_id": cycle_id, "rank": rank, "votes": votes}
+                for rank, (pid, votes) in enumerate(ranked, start=1)
+            ],
+        )
+    if state is None:
+        state = VoteCountState(cycle_id=cycle_id)
+        session.add(state)
+    state.ledger_size, state.ballots = counted["ledger_size"], counted["ballots"]
+    state.projects, state.counted_at = len(ranked), now or utcnow()
+    session.flush()
+    return state
+
+
+def _lock_cycle(session, cycle_id):
+    """Concurrent stores of a cycle's counts run one after the other (SQLite: the write
+    lock already does; PostgreSQL: the cycle's row lock)."""
+    session.execute(select(BudgetCycle.id).where(BudgetCycle.id == cycle_id).with_for_update())
+
+
+def vote_count_page(session, cycle, offset, limit):
+    """[(Proposal, votes)] ranked offset+1 … offset+limit: one range of the rank index."""
+    return session.execute(
+        select(Proposal, VoteCount.votes)
+        .join(VoteCount, VoteCount.proposal_id == Proposal.id)
+        .where(
+            VoteCount.cycle_id == cycle.id,
+            VoteCount.rank > offset,
+            VoteCount.rank <= offset + limit,
+        )
+        .order_by(VoteCount.rank)
+    ).all()
 
 
 def votes_of(session, ids):

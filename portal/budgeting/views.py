@@ -59,7 +59,7 @@ from portal.forms import require_valid
 from portal.jobs import enqueue
 from portal.keys import receipt_key
 from portal.observability import metrics
-from portal.pagination import paginate, paginate_concat, paginate_list
+from portal.pagination import paginate, paginate_concat, paginate_counted, paginate_list
 from portal.permissions import require_region_access, roles_required
 from portal.ratelimit import limit
 from portal.regions.models import District, Region
@@ -1051,19 +1051,15 @@ def counts(cycle_id):
             url_for("budgeting.cycle", cycle_id=cycle.id),
             _("Back to the cycle"),
         )
-    # Ranked from the cached votes (portal/budgeting/figures.py), not recounted per request.
-    votes = figures.votes(db.session, cycle)
-    page = paginate_list(figures.ranked_projects(db.session, cycle, votes))
-    shown = db.session.scalars(select(Proposal).where(Proposal.id.in_(page.items))).all()
-    by_id = {p.id: p for p in shown}
-    page.items = [by_id[pid] for pid in page.items if pid in by_id]
-    return render_template(
-        "budgeting/counts.html",
-        cycle=cycle,
-        page=page,
-        votes={p.id: votes.get(p.id, 0) for p in page.items},
-        turnout={"total": figures.turnout(db.session, cycle)["ballots"]},
+    state = services.vote_count_state(db.session, cycle)
+    if state is None:  # new ballots since the last count (or never counted): count once
+        state = services.recount_votes(db.session, cycle)
+        db.session.commit()
+    page = paginate_counted(
+        state.projects,
+        lambda offset, limit: services.vote_count_page(db.session, cycle, offset, limit),
     )
+    return render_template("budgeting/counts.html", cycle=cycle, page=page, state=state)
 
 
 @bp.route("/<int:cycle_id>/results")

@@ -218,6 +218,24 @@ class Comment(db.Model):
     campaign = db.relationship("Campaign", foreign_keys=[campaign_id])
 
 
+class CommentCount(db.Model):
+    """Published comments of a draft per article and stance, kept by database triggers on
+    `comment` (migration counters_01) so that every way a comment is published, hidden,
+    rejected, moved or deleted (ORM, bulk UPDATE, bulk INSERT) counts: the draft and article
+    pages read these few rows instead of counting 100,000 comments per request.
+
+    `article_key` is the article id, 0 for general comments (a key column cannot be NULL);
+    no foreign keys, so deleting a draft or an article never has to go through this cache.
+    """
+
+    __tablename__ = "comment_count"
+
+    draft_id = db.Column(db.Integer, primary_key=True, autoincrement=False)
+    article_key = db.Column(db.Integer, primary_key=True, autoincrement=False)
+    stance = db.Column(db.String(10), primary_key=True)
+    published = db.Column(db.Integer, nullable=False, default=0)
+
+
 class CommentReport(db.Model):
     """One resident's report of a published comment (once per resident)."""
 

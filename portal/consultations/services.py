@@ -23,6 +23,7 @@ from portal.consultations.models import (
     STANCES,
     Article,
     Comment,
+    CommentCount,
     CommentReport,
     Draft,
     DraftExtension,
@@ -585,19 +586,29 @@ def answer_comment(session, user, comment, *, decision, justification="", new_wo
 def article_counts(session, draft, article_ids=None):
     """{article_id or None: {"support": n, "object": n, "reword": n, "total": n}} (published).
 
-    `article_ids` (e.g. [one id] or [None]) limits the count to those articles' rows.
+    `article_ids` (e.g. [one id] or [None]) limits the answer to those articles. Read from
+    the counters that triggers keep (CommentCount): a few rows per article, however many
+    comments the draft has; `recount_articles` is the same figure counted from the comments.
     """
-    statement = select(Comment.article_id, Comment.stance, func.count()).where(
-        Comment.draft_id == draft.id, Comment.status == "published"
+    statement = select(CommentCount.article_key, CommentCount.stance, CommentCount.published).where(
+        CommentCount.draft_id == draft.id, CommentCount.published > 0
     )
     if article_ids is not None:
-        ids = [i for i in article_ids if i is not None]
-        statement = statement.where(
-            Comment.article_id.in_(ids) | Comment.article_id.is_(None)
-            if None in article_ids
-            else Comment.article_id.in_(ids)
-        )
-    rows = session.execute(statement.group_by(Comment.article_id, Comment.stance))
+        statement = statement.where(CommentCount.article_key.in_([i or 0 for i in article_ids]))
+    return _by_article((key or None, stance, n) for key, stance, n in session.execute(statement))
+
+
+def recount_articles(session, draft):
+    """`article_counts` counted from the published comments themselves (checks, repairs)."""
+    rows = session.execute(
+        select(Comment.article_id, Comment.stance, func.count())
+        .where(Comment.draft_id == draft.id, Comment.status == "published")
+        .group_by(Comment.article_id, Comment.stance)
+    )
+    return _by_article(rows)
+
+
+def _by_article(rows):
     counts = {}
     for article_id, stance, n in rows:
         entry = counts.setdefault(article_id, {s: 0 for s in STANCES} | {"total": 0})

@@ -26,7 +26,10 @@ from portal.moderation.models import ModerationAction
 from portal.textcheck import has_bad_characters
 
 MAX_PAGE = 100
-COUNT_CAP = 10_000  # the queue counts matching comments up to this many
+# The queue counts matching comments up to this many, then says "more than": the count
+# reads at most COUNT_CAP + 1 entries of an index however large the draft, and a moderator
+# needs "more than a thousand" no more exactly than "more than ten thousand".
+COUNT_CAP = 1_000
 MAX_BULK = 500
 QUEUE_STATUSES = ("pending", "published", "hidden", "rejected")
 MAX_TOPIC = 60
@@ -63,8 +66,8 @@ def queue(session, user, region_id, filters, *, count_cap=None):
 
     The total is counted up to `count_cap` + 1 rows only: a total above `count_cap` means
     "more than count_cap". A full COUNT(*) would read every matching index entry on every
-    page (80,000 on a 100,000-comment draft); the capped one stops early, and pages come by
-    keyset (`after`), so no page costs more than the first one.
+    page (80,000 on a 100,000-comment draft); the capped one stops after COUNT_CAP + 1, and
+    pages come by keyset (`after`), so no page costs more than the first one.
     """
     if not can_moderate(user, region_id) and not (region_id is None and user.is_admin):
         raise ModerationError("forbidden")

@@ -8,7 +8,7 @@ from helpers import make_user, post_form
 from sqlalchemy import select
 
 from portal.budgeting import services
-from portal.budgeting.models import CycleResult
+from portal.budgeting.models import CycleResult, VoteCount
 from portal.budgeting.winners import TallyTimeout, compute_winners
 from portal.jobs.models import Job
 
@@ -34,7 +34,7 @@ def _job(db, job_id):
 
 
 def test_compute_results_runs_as_a_job_with_the_cycles_rule(db, as_role, closed_vote):
-    cycle, (a, _b, c) = closed_vote
+    cycle, (a, b, c) = closed_vote
     staff = as_role("staff")
     results_page = f"/budget/{cycle.id}/results"
     response = post_form(staff, f"/budget/{cycle.id}/results/compute", {}, token_from=results_page)
@@ -53,6 +53,16 @@ def test_compute_results_runs_as_a_job_with_the_cycles_rule(db, as_role, closed_
     data = staff.get(f"/jobs/{job_id}.json").json
     assert data["status"] == "done" and data["percent"] == 100 and data["finished"]
     assert data["back"] == results_page
+    # The job counted the live counts page too, in its snapshot: equal to a recount.
+    state = services.vote_count_state(db.session, cycle)
+    assert state is not None and (state.ballots, state.projects) == (4, 3)
+    stored = db.session.execute(
+        select(VoteCount.proposal_id, VoteCount.votes)
+        .where(VoteCount.cycle_id == cycle.id)
+        .order_by(VoteCount.rank)
+    ).all()
+    assert [tuple(row) for row in stored] == [(a.id, 3), (c.id, 2), (b.id, 1)]
+    assert dict(stored) == services.vote_counts(db.session, cycle)
 
 
 def test_job_pages_belong_to_who_started_them(db, as_role, closed_vote):
