@@ -89,24 +89,38 @@ def compute_results_command(cycle_id, email, rules, deadline):
     except BudgetRuleError as error:
         raise click.ClickException(error.code) from None
     db.session.commit()
+    several = len({result.heading_id for result in results}) > 1
     for result in results:
-        click.echo(f"{result.rule}: {result.data['selected']} total {result.total_cost}")
+        where = f"{result.heading.name}: " if several else ""
+        click.echo(f"{where}{result.rule}: {result.data['selected']} total {result.total_cost}")
 
 
 @cli.command("publish-results")
 @click.argument("cycle_id", type=int)
 @click.option("--as", "email", required=True, help="E-mail of the staff member or admin.")
 @click.option("--reason", default="", help="Public reason; required for a correction.")
-def publish_results_command(cycle_id, email, reason):
-    """Publish the computed result of the cycle's winner rule (a new version corrects)."""
+@click.option("--heading", "heading_name", default=None, help="Only this heading (by name).")
+def publish_results_command(cycle_id, email, reason, heading_name):
+    """Publish the computed result of the winner rule of every heading (or of one); a new
+    version corrects."""
+    actor, cycle = _actor(email), _cycle(cycle_id)
+    pots = headings.headings_of(db.session, cycle)
+    if heading_name is not None:
+        pots = [h for h in pots if h.name == heading_name.strip()]
+        if not pots:
+            raise click.ClickException(f"cycle {cycle_id} has no heading {heading_name!r}")
+    published = []
     try:
-        result = services.publish_results(
-            db.session, _actor(email), _cycle(cycle_id), reason=reason
-        )
+        for heading in pots:
+            published.append(
+                services.publish_results(db.session, actor, cycle, reason=reason, heading=heading)
+            )
     except BudgetRuleError as error:
         raise click.ClickException(error.code) from None
     db.session.commit()
-    click.echo(f"published {result.rule} v{result.version}: {result.data['selected']}")
+    for result in published:
+        where = f"{result.heading.name}: " if len(published) > 1 else ""
+        click.echo(f"{where}published {result.rule} v{result.version}: {result.data['selected']}")
 
 
 # ------------------------------------------------------------------ pabulib interchange

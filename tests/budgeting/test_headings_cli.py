@@ -164,3 +164,27 @@ def test_refusals_name_the_problem_and_write_nothing(app, db, tmp_path):
     assert refused.exit_code == 2 and str(bad) in refused.stderr and refused.stdout == ""
     after = db.session.scalar(select(BudgetCycle.id).order_by(BudgetCycle.id.desc()).limit(1))
     assert after == before
+
+
+def test_compute_and_publish_every_heading_from_the_command_line(app, db, originals):
+    cycle = import_files(app, db, MOKOTOW, ANIN)
+    staff = make_user(role="staff")
+    computed = cli(app, "compute-results", cycle.id, "--as", staff.email, "--rule", "greedy")
+    assert computed.exit_code == 0, computed.output
+    assert [line.split(":")[0] for line in computed.stdout.splitlines()] == ["Mokotów", "Anin"]
+    one = cli(app, "publish-results", cycle.id, "--as", staff.email, "--heading", "Anin")
+    assert one.exit_code == 0 and one.stdout.startswith("published greedy v1"), one.output
+    rest = cli(app, "publish-results", cycle.id, "--as", staff.email, "--heading", "Mokotów")
+    assert rest.exit_code == 0, rest.output
+    again = cli(app, "publish-results", cycle.id, "--as", staff.email)
+    assert again.exit_code != 0 and "already_published" in again.output
+    for name, original in originals.items():
+        heading = headings.by_name(db.session, cycle, name)
+        result = services.published_result(db.session, cycle, heading)
+        winners = set(tally.run(pabulib.to_instance(original), "greedy").selected)
+        funded = db.session.scalars(
+            select(Proposal.external_id).where(
+                Proposal.heading_id == heading.id, Proposal.funded.is_(True)
+            )
+        ).all()
+        assert set(funded) == winners and len(result.data["selected"]) == len(winners)
