@@ -306,7 +306,8 @@ def edit_proposal(session, actor, proposal, now=None, **values):
     _require_phase(proposal.cycle, now, "proposals")
     if proposal.status != "submitted":
         raise BudgetError("not_editable")
-    for name, value in _check_proposal_values(session, proposal.cycle, values).items():
+    clean = _check_proposal_values(session, proposal.cycle, values)
+    for name, value in headings.check_proposal(proposal.heading, clean).items():
         setattr(proposal, name, value)
     proposal.updated_at = now
     _event(session, proposal, actor, "edited", now=now)
@@ -456,11 +457,13 @@ def ballot_query(cycle, heading=None):
     return query if heading is None else query.where(Proposal.heading_id == heading.id)
 
 
-def chosen_projects(session, cycle, ids):
-    """The feasible projects of the cycle among `ids` (a ballot's worth), in ballot order."""
+def chosen_projects(session, cycle, ids, heading=None):
+    """The feasible projects of the cycle (of `heading`, if given) among `ids` (a ballot's
+    worth), in ballot order."""
     if not ids:
         return []
-    return session.scalars(ballot_query(cycle).where(Proposal.id.in_(sorted(set(ids))))).all()
+    query = ballot_query(cycle, heading)
+    return session.scalars(query.where(Proposal.id.in_(sorted(set(ids))))).all()
 
 
 def ballot_projects(session, cycle, heading=None):
