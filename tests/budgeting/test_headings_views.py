@@ -7,6 +7,9 @@ import re
 import budget_fixtures
 from budget_schedule import schedule_for
 from helpers import login, make_user, post_form
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 from sqlalchemy import select
 
 from portal.budgeting import headings, services
@@ -15,6 +18,15 @@ from portal.regions.services import region_by_code
 
 make_cycle = budget_fixtures.make_cycle
 EN = {"Accept-Language": "en"}
+
+
+def _validator(spec, path):
+    """The JSON Schema of a GET's 200 answer in the API's own OpenAPI document."""
+    uri = "urn:tynda:openapi"
+    registry = Registry().with_resource(uri, Resource(contents=spec, specification=DRAFT202012))
+    pointer = "/".join(["#", "paths", path.replace("/", "~1"), "get", "responses", "200"])
+    schema = {"$ref": f"{uri}{pointer}/content/application~1json/schema"}
+    return Draft202012Validator(schema, registry=registry)
 
 
 def move_to(db, cycle, phase):
@@ -132,3 +144,35 @@ def test_headings_from_proposal_to_results(app, db, make_cycle):
     assert "1,300,000" in text.replace("\u00a0", ",").replace(" ", ",")  # both budgets
     main_results = local.get(f"{url}/results", headers=EN).get_data(as_text=True)
     assert "City park" in main_results and "Benches in Medeu" not in main_results
+
+    # The open-data API: the headings, and each heading's results (checked against the spec).
+    spec = local.get("/api/v1/openapi.json").get_json()
+
+    def api(template, url):
+        response = local.get(url)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        body = response.get_json()
+        errors = list(_validator(spec, template).iter_errors(body))
+        assert not errors, [e.message for e in errors]
+        return body
+
+    listed = api("/cycles/{cycle_id}/headings", f"/api/v1/cycles/{cycle.id}/headings")
+    assert [
+        (h["name"], h["budget"], h["ballots"], h["results_published"]) for h in listed["items"]
+    ] == [
+        (main.name, 1_000_000, 1, True),
+        ("Medeu", 300_000, 1, True),
+    ]
+    mine = api(
+        "/cycles/{cycle_id}/results", f"/api/v1/cycles/{cycle.id}/results?heading={district.id}"
+    )
+    assert mine["heading"] == {"id": district.id, "name": "Medeu"} and mine["budget"] == 300_000
+    assert [p["project_id"] for p in mine["projects"]] == [bench.id]
+    default = api("/cycles/{cycle_id}/results", f"/api/v1/cycles/{cycle.id}/results")
+    assert default["heading"]["id"] == main.id and default["projects"][0]["project_id"] == park.id
+    assert local.get(f"/api/v1/cycles/{cycle.id}/results?heading=999999").status_code == 404
+    projects = api("/cycles/{cycle_id}/projects", f"/api/v1/cycles/{cycle.id}/projects")
+    assert {p["id"]: (p["heading_id"], p["votes"], p["selected"]) for p in projects["items"]} == {
+        bench.id: (district.id, 1, True),
+        park.id: (main.id, 1, True),
+    }
