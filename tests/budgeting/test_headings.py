@@ -9,7 +9,7 @@ import pytest
 from helpers import make_user
 from sqlalchemy import select
 
-from portal.budgeting import headings, services
+from portal.budgeting import headings, integrity, services
 from portal.budgeting.domain import BudgetRuleError
 from portal.budgeting.jobs import compute_and_store
 from portal.budgeting.models import Ballot, BudgetHeading, CycleResult
@@ -216,6 +216,10 @@ def test_propose_vote_tally_and_publish_per_heading(db, city):
     db.session.refresh(bench)
     db.session.refresh(park)
     assert bench.funded and not park.funded
+    # The server-side check reruns each heading's tally on its own ballots and budget.
+    services.publish_results(db.session, staff, cycle, now=results_at)
+    db.session.commit()
+    assert integrity.verify_cycle(db.session, cycle, SECRET) is None
 
 
 def test_one_ballot_per_heading_is_kept_by_the_database(db, city):
