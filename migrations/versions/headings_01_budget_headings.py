@@ -29,6 +29,34 @@ branch_labels = None
 depends_on = None
 
 TABLES = ("budget_proposal", "budget_ballot", "budget_result")
+# Like the cycle's own rules (trust_02): once voting opens, headings and the heading of a
+# project on the ballot never change.
+MESSAGE = "the rules of this budget cycle are frozen: voting has opened"
+CYCLE_OF = (
+    "EXISTS (SELECT 1 FROM budget_cycle c WHERE c.id = {row}.cycle_id "
+    "AND c.rules_frozen_at IS NOT NULL)"
+)
+HEADING_CHANGED = " OR ".join(
+    f"NEW.{c} {{ne}} OLD.{c}"
+    for c in (
+        "cycle_id", "position", "district_id", "budget", "cost_cap", "min_votes", "ballot_rule",
+        "max_choices", "winner_rule",
+    )
+)
+SPECS = [
+    (
+        "budget_heading_frozen_update", "budget_heading", "UPDATE",
+        CYCLE_OF.format(row="OLD") + f" AND ({HEADING_CHANGED})", MESSAGE,
+    ),
+    ("budget_heading_frozen_delete", "budget_heading", "DELETE", CYCLE_OF.format(row="OLD"), MESSAGE),
+    ("budget_heading_frozen_insert", "budget_heading", "INSERT", CYCLE_OF.format(row="NEW"), MESSAGE),
+    (
+        "budget_proposal_heading_frozen", "budget_proposal", "UPDATE",
+        CYCLE_OF.format(row="OLD") + " AND NEW.heading_id {ne} OLD.heading_id"
+        " AND (OLD.status = 'feasible' OR NEW.status = 'feasible')",
+        MESSAGE,
+    ),
+]
 MAIN = (
     "(SELECT h.id FROM budget_heading h WHERE h.cycle_id = {table}.cycle_id AND h.position = 0)"
 )
@@ -109,6 +137,7 @@ def upgrade():
             ["cycle_id", "heading_id", "rule", "version"],
         )
     _restore_triggers(saved)
+    _triggers(SPECS)
 
 
 def _heading_column(batch_op, table):
@@ -123,6 +152,7 @@ def _heading_column(batch_op, table):
 
 
 def downgrade():
+    _drop_triggers(SPECS)
     saved = _lift_triggers()
     others = "SELECT id FROM budget_heading WHERE position != 0"
     orphans = f"SELECT id FROM budget_proposal WHERE heading_id IN ({others})"
@@ -203,3 +233,34 @@ def _restore_triggers(saved):
     bind.exec_driver_sql("COMMIT")
     bind.exec_driver_sql("PRAGMA foreign_keys=ON")
     bind.exec_driver_sql("BEGIN")
+
+
+def _triggers(specs):
+    """BEFORE triggers that abort with a message when a condition holds (as in trust_02)."""
+    postgres = op.get_bind().dialect.name == "postgresql"
+    for name, table, event, condition, message in specs:
+        if postgres:
+            body = condition.format(ne="IS DISTINCT FROM")
+            done = "RETURN OLD" if event == "DELETE" else "RETURN NEW"
+            op.execute(
+                f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                f"IF {body} THEN RAISE EXCEPTION '{message}'; END IF; {done}; END $$"
+            )
+            op.execute(
+                f"CREATE TRIGGER {name} BEFORE {event} ON {table} "
+                f"FOR EACH ROW EXECUTE FUNCTION {name}()"
+            )
+        else:
+            op.execute(
+                f"CREATE TRIGGER {name} BEFORE {event} ON {table} "
+                f"WHEN {condition.format(ne='IS NOT')} "
+                f"BEGIN SELECT RAISE(ABORT, '{message}'); END"
+            )
+
+
+def _drop_triggers(specs):
+    postgres = op.get_bind().dialect.name == "postgresql"
+    for name, table, *_ in specs:
+        op.execute(f"DROP TRIGGER IF EXISTS {name}" + (f" ON {table}" if postgres else ""))
+        if postgres:
+            op.execute(f"DROP FUNCTION IF EXISTS {name}()")

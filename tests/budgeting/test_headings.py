@@ -255,3 +255,38 @@ def test_the_results_job_tallies_every_heading(db, city, app):
         [(district.id, bench.id), (headings.main_heading(db.session, cycle).id, park.id)]
     )
     assert db.session.get(BudgetHeading, district.id).budget == 300
+
+
+def test_once_voting_opens_the_database_refuses_changing_headings(db, city):
+    cycle, district, home, _other, staff = city
+    local = make_user(district=home)
+    bench = _propose(db, local, cycle, district, "Benches", 200)
+    services.review_proposal(
+        db.session, staff, bench, feasible=True, now=cycle.review_open_at + HOUR
+    )
+    db.session.commit()
+    services.cast_ballot(
+        db.session,
+        local,
+        cycle,
+        [bench.id],
+        secret=SECRET,
+        now=cycle.voting_open_at + HOUR,
+        heading=district,
+    )
+    db.session.commit()
+    assert cycle.rules_frozen_at is not None
+    main = headings.main_heading(db.session, cycle)
+    for change in (
+        lambda: setattr(district, "budget", 999),
+        lambda: setattr(district, "winner_rule", "mes"),
+        lambda: setattr(bench, "heading_id", main.id),
+        lambda: db.session.delete(district),
+        lambda: db.session.add(BudgetHeading(cycle_id=cycle.id, position=5, name="Late", budget=1)),
+    ):
+        change()
+        with pytest.raises(Exception, match="frozen"):
+            db.session.commit()
+        db.session.rollback()
+    district.name = "Renamed"  # a name is no rule
+    db.session.commit()
