@@ -407,10 +407,11 @@ def review_proposal(session, actor, proposal, *, feasible, reason="", final_cost
     )
     reason = (reason or "").strip()
     if feasible:
+        cap = proposal.heading.cost_cap  # the main heading's is the cycle's
         if final_cost not in (None, ""):
-            proposal.final_cost = domain.parse_tenge(final_cost, cap=cycle.cost_cap)
-        elif cycle.cost_cap is not None and proposal.estimated_cost > cycle.cost_cap:
-            raise BudgetError("cost_over_cap", cap=cycle.cost_cap)
+            proposal.final_cost = domain.parse_tenge(final_cost, cap=cap)
+        elif cap is not None and proposal.estimated_cost > cap:
+            raise BudgetError("cost_over_cap", cap=cap)
         proposal.status = "feasible"
     else:
         if not reason:

@@ -917,14 +917,18 @@ def paper_ballot(cycle_id):
     cycle = db.get_or_404(BudgetCycle, cycle_id)
     require_region_access(cycle.region_id)
     form = PaperBallotForm()
+    # The desk enters one heading's ballot at a time (?heading=, else the main one).
+    all_pots = pots.headings_of(db.session, cycle)
+    heading = _heading_arg(cycle) or all_pots[0]
+    where = {"heading": heading, "open_to": all_pots}
     if request.method == "GET":
-        return _ballot_page(cycle, paper_form=form)
+        return _ballot_page(cycle, paper_form=form, **where)
     chosen = request.form.getlist("project")
     if _browsing():
         form.iin.errors = []
-        return _ballot_page(cycle, chosen, paper_form=form)
+        return _ballot_page(cycle, chosen, paper_form=form, **where)
     if not form.validate_on_submit():
-        return _ballot_page(cycle, chosen, None, 422, paper_form=form)
+        return _ballot_page(cycle, chosen, None, 422, paper_form=form, **where)
     try:
         voter = find_by_iin(db.session, form.iin.data, iin_key())
     except IINError:
@@ -941,11 +945,12 @@ def paper_ballot(cycle_id):
             ballot_key=_ballot_key(),
             voter=voter,
             channel="paper",
+            heading=heading,
         )
     except BudgetRuleError as error:
         db.session.rollback()
         status = 422 if error.code == "not_resident" else _status_for(error)
-        return _ballot_page(cycle, chosen, message(error), status, paper_form=form)
+        return _ballot_page(cycle, chosen, message(error), status, paper_form=form, **where)
     db.session.commit()
     metrics.ballot_cast("paper")
     flash(
@@ -955,7 +960,12 @@ def paper_ballot(cycle_id):
         ),
         "success",
     )
-    return redirect(url_for("budgeting.paper_ballot", cycle_id=cycle.id))
+    several = len(all_pots) > 1
+    return redirect(
+        url_for(
+            "budgeting.paper_ballot", cycle_id=cycle.id, heading=heading.id if several else None
+        )
+    )
 
 
 # ------------------------------------------------------------------ results

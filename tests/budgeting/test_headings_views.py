@@ -176,3 +176,44 @@ def test_headings_from_proposal_to_results(app, db, make_cycle):
         bench.id: (district.id, 1, True),
         park.id: (main.id, 1, True),
     }
+
+
+def test_paper_ballots_per_heading(app, db, make_cycle):
+    region = region_by_code(db.session, "KZ-75")
+    home, other = region.districts[0], region.districts[1]
+    cycle = make_cycle("proposals", budget=1_000_000)
+    staff_user = make_user(role="staff")
+    district = headings.add_heading(
+        db.session, staff_user, cycle, name="Medeu", budget=500_000, district_id=home.id
+    )
+    local, outsider = make_user(district=home), make_user(district=other)
+    bench = services.submit_proposal(
+        db.session,
+        local,
+        cycle,
+        heading=district,
+        title="Benches",
+        description="<p>Benches</p>",
+        category="yards",
+        estimated_cost=100_000,
+    )
+    bench.status = "feasible"
+    move_to(db, cycle, "voting")
+    staff = _client(app, staff_user)
+    desk = f"/budget/{cycle.id}/paper?heading={district.id}"
+    page = staff.get(desk, headers=EN).get_data(as_text=True)
+    assert "Heading: Medeu" in page and "Benches" in page
+    refused = post_form(
+        staff, desk, {"iin": outsider.iin, "project": [str(bench.id)]}, token_from=desk
+    )
+    assert refused.status_code == 422
+    entered = post_form(
+        staff, desk, {"iin": local.iin, "project": [str(bench.id)]}, token_from=desk
+    )
+    assert entered.status_code == 302 and f"heading={district.id}" in entered.headers["Location"]
+    (ballot,) = db.session.scalars(select(Ballot).where(Ballot.cycle_id == cycle.id)).all()
+    assert (ballot.heading_id, ballot.channel, ballot.project_ids) == (
+        district.id,
+        "paper",
+        [bench.id],
+    )
