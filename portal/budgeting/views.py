@@ -755,7 +755,7 @@ def my_ballots():
     keys = [integrity.voter_key(_ballot_key(), cid, current_user.id) for cid in cycle_ids]
     query = (
         select(Ballot)
-        .options(joinedload(Ballot.cycle))
+        .options(joinedload(Ballot.cycle), joinedload(Ballot.heading))
         .where(Ballot.voter_key.in_(keys or [""]))
         .order_by(Ballot.created_at.desc(), Ballot.id.desc())
     )
@@ -888,6 +888,7 @@ def receipt(cycle_id, ballot_id):
         cycle=stored.cycle,
         projects=projects,
         code=domain.group_receipt(stored.receipt),
+        heading=stored.heading if pots.count(db.session, stored.cycle) > 1 else None,
         total=sum(p.cost for p in projects),
         proof=integrity.proof(db.session, stored.cycle, stored),
     )

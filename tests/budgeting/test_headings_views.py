@@ -8,6 +8,7 @@ import budget_fixtures
 from budget_schedule import schedule_for
 from helpers import login, make_user, post_form
 from jsonschema import Draft202012Validator
+from markupsafe import escape
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from sqlalchemy import select
@@ -121,6 +122,7 @@ def test_headings_from_proposal_to_results(app, db, make_cycle):
         assert cast.status_code == 302, cast.get_data(as_text=True)[:1000]
         receipt = local.get(cast.headers["Location"], headers=EN).get_data(as_text=True)
         receipts.append(re.search(r'class="receipt-code">([0-9a-f-]{19})<', receipt).group(1))
+        assert f"Heading: {escape('Medeu' if project is bench else main.name)}" in receipt
     assert receipts[0] != receipts[1]
     district_page = local.get(f"{ballot_url}?heading={district.id}", headers=EN)
     assert "Choose up to 2 projects" in district_page.get_data(as_text=True)
@@ -144,6 +146,12 @@ def test_headings_from_proposal_to_results(app, db, make_cycle):
     assert "1,300,000" in text.replace("\u00a0", ",").replace(" ", ",")  # both budgets
     main_results = local.get(f"{url}/results", headers=EN).get_data(as_text=True)
     assert "City park" in main_results and "Benches in Medeu" not in main_results
+
+    # The staff dashboard and the printable report sum the headings up too.
+    for page_url in (f"/staff/cycles/{cycle.id}", f"/staff/cycles/{cycle.id}/report"):
+        shown = staff.get(page_url, headers=EN).get_data(as_text=True)
+        assert "The whole cycle" in shown and "Medeu" in shown, page_url
+        assert f"Heading: {escape(main.name)}" in shown
 
     # The open-data API: the headings, and each heading's results (checked against the spec).
     spec = local.get("/api/v1/openapi.json").get_json()
