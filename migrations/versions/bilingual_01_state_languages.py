@@ -47,7 +47,9 @@ def upgrade():
 
 
 def downgrade():
+    # Plain ALTER TABLE ... DROP COLUMN (SQLite 3.35+), not a batch: a batch rebuilds the
+    # table, which drops its triggers (comment counters, frozen proposals) and fails on
+    # budget_proposal while ballots reference it.
     for table, columns in reversed(COLUMNS.items()):
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            for name, _type in reversed(columns):
-                batch_op.drop_column(name)
+        for name, _type in reversed(columns):
+            op.drop_column(table, name)

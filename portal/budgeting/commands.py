@@ -3,10 +3,15 @@
     flask budgeting cycles                       list cycles with their phase
     flask budgeting compute-results CYCLE_ID     tally a closed vote (greedy and MES)
     flask budgeting publish-results CYCLE_ID     publish the computed result of the cycle's rule
-    flask budgeting import FILE.pb --region CODE [--as EMAIL]
-                                                 a past vote from pabulib as a closed cycle
-    flask budgeting export CYCLE_ID --format pb [-o OUT.pb]
-                                                 a cycle as a pabulib file (stdout without -o)
+    flask budgeting import FILE.pb [FILE.pb ...] --region CODE [--as EMAIL]
+                                                 a past vote from pabulib as a closed cycle,
+                                                 one heading per file
+    flask budgeting headings CYCLE_ID [--json]   a cycle's headings (pots) with their counts
+    flask budgeting export CYCLE_ID --format pb [--heading NAME] [-o OUT.pb]
+                                                 a cycle (or one heading) as a pabulib file
+                                                 (stdout without -o); a cycle of several
+                                                 headings without --heading: a zip of one
+                                                 .pb per heading
 
 Results can take long with MES on large budgets, so operators may run them here instead of
 from the web page. Each command commits once.
@@ -18,9 +23,13 @@ input (missing or malformed file, a non-approval file, fractional money, unknown
 cycle or format) exits with code 2 and a one-line message on stderr; nothing is written.
 """
 
+import io
+import json
 import os
+import re
 import sys
 import tempfile
+import zipfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -28,7 +37,7 @@ import click
 from sqlalchemy import select
 
 from portal.accounts.models import User
-from portal.budgeting import interchange, pabulib, services
+from portal.budgeting import headings, interchange, pabulib, services
 from portal.budgeting.cli import cli
 from portal.budgeting.domain import BudgetRuleError
 from portal.budgeting.jobs import compute_and_store
@@ -80,24 +89,38 @@ def compute_results_command(cycle_id, email, rules, deadline):
     except BudgetRuleError as error:
         raise click.ClickException(error.code) from None
     db.session.commit()
+    several = len({result.heading_id for result in results}) > 1
     for result in results:
-        click.echo(f"{result.rule}: {result.data['selected']} total {result.total_cost}")
+        where = f"{result.heading.name}: " if several else ""
+        click.echo(f"{where}{result.rule}: {result.data['selected']} total {result.total_cost}")
 
 
 @cli.command("publish-results")
 @click.argument("cycle_id", type=int)
 @click.option("--as", "email", required=True, help="E-mail of the staff member or admin.")
 @click.option("--reason", default="", help="Public reason; required for a correction.")
-def publish_results_command(cycle_id, email, reason):
-    """Publish the computed result of the cycle's winner rule (a new version corrects)."""
+@click.option("--heading", "heading_name", default=None, help="Only this heading (by name).")
+def publish_results_command(cycle_id, email, reason, heading_name):
+    """Publish the computed result of the winner rule of every heading (or of one); a new
+    version corrects."""
+    actor, cycle = _actor(email), _cycle(cycle_id)
+    pots = headings.headings_of(db.session, cycle)
+    if heading_name is not None:
+        pots = [h for h in pots if h.name == heading_name.strip()]
+        if not pots:
+            raise click.ClickException(f"cycle {cycle_id} has no heading {heading_name!r}")
+    published = []
     try:
-        result = services.publish_results(
-            db.session, _actor(email), _cycle(cycle_id), reason=reason
-        )
+        for heading in pots:
+            published.append(
+                services.publish_results(db.session, actor, cycle, reason=reason, heading=heading)
+            )
     except BudgetRuleError as error:
         raise click.ClickException(error.code) from None
     db.session.commit()
-    click.echo(f"published {result.rule} v{result.version}: {result.data['selected']}")
+    for result in published:
+        where = f"{result.heading.name}: " if len(published) > 1 else ""
+        click.echo(f"{where}published {result.rule} v{result.version}: {result.data['selected']}")
 
 
 # ------------------------------------------------------------------ pabulib interchange
@@ -119,11 +142,18 @@ def _progress(length, label):
 
 
 @cli.command("import")
-@click.argument("path", metavar="FILE.pb", type=click.Path(dir_okay=False))
+@click.argument(
+    "paths",
+    metavar="FILE.pb [FILE.pb ...]",
+    nargs=-1,
+    required=True,
+    type=click.Path(dir_okay=False),
+)
 @click.option("--region", "region_code", required=True, help="Region code, e.g. KZ-75.")
 @click.option("--as", "email", default=None, help="E-mail of the staff member (optional).")
-def import_command(path, region_code, email):
-    """Import a past approval vote from a pabulib FILE.pb as a closed budget cycle."""
+def import_command(paths, region_code, email):
+    """Import past approval votes from pabulib files as one closed budget cycle, one heading
+    per file (named from its META subunit, district or unit)."""
     region = region_by_code(db.session, region_code.strip().upper())
     if region is None:
         _fail(f"unknown region {region_code!r} (use a code such as KZ-75)")
@@ -132,29 +162,63 @@ def import_command(path, region_code, email):
         actor = db.session.scalar(select(User).where(User.email == email.strip().lower()))
         if actor is None:
             _fail(f"no account with e-mail {email}")
-    try:
-        parsed = pabulib.load(path)
-    except pabulib.PabulibError as exc:
-        _fail(str(exc) if str(exc).startswith(str(path)) else f"{path}: {exc}")
+    files = []
+    for path in paths:
+        try:
+            files.append((path, pabulib.load(path)))
+        except pabulib.PabulibError as exc:
+            _fail(str(exc) if str(exc).startswith(str(path)) else f"{path}: {exc}")
     notes = []
+    names = " + ".join(Path(path).name for path in paths)
     try:
-        with _progress(len(parsed.votes), "storing ballots") as step:
-            cycle = interchange.import_pabulib(
-                db.session,
-                parsed,
-                region,
-                actor,
-                source=f"pabulib: {Path(path).name}",
-                progress=step,
-                notes=notes,
-            )
+        with _progress(sum(len(pb.votes) for _path, pb in files), "storing ballots") as step:
+            if len(files) == 1:
+                cycle = interchange.import_pabulib(
+                    db.session,
+                    files[0][1],
+                    region,
+                    actor,
+                    source=f"pabulib: {names}",
+                    progress=step,
+                    notes=notes,
+                )
+            else:
+                cycle = interchange.import_headings(
+                    db.session,
+                    files,
+                    region,
+                    actor,
+                    source=f"pabulib: {names}",
+                    progress=step,
+                    notes=notes,
+                )
     except pabulib.PabulibError as exc:
-        _fail(f"{path}: {exc}")
+        _fail(f"{paths[0]}: {exc}" if len(paths) == 1 else str(exc))
     db.session.commit()
-    click.echo(f"Imported {path} as closed cycle {cycle.id} in {region.code}", err=True)
+    what = f"{', '.join(paths)} ({len(paths)} headings)" if len(paths) > 1 else paths[0]
+    click.echo(f"Imported {what} as closed cycle {cycle.id} in {region.code}", err=True)
     for note in notes:
         click.echo(f"  {note}", err=True)
     click.echo(cycle.id)
+
+
+@cli.command("headings")
+@click.argument("cycle_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON list instead of text.")
+def headings_command(cycle_id, as_json):
+    """List the headings (pots) of budget cycle CYCLE_ID with their projects and ballots."""
+    cycle = db.session.get(BudgetCycle, cycle_id)
+    if cycle is None:
+        _fail(f"no budget cycle {cycle_id}")
+    rows = headings.summary(db.session, cycle)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for row in rows:
+        click.echo(
+            f"{row['budget']:>14}  {row['projects']:>5} projects  {row['ballots']:>7} ballots  "
+            f"{row['winner_rule']:<6}  {row['name']}"
+        )
 
 
 @cli.command("export")
@@ -162,9 +226,11 @@ def import_command(path, region_code, email):
 @click.option(
     "--format", "fmt", default="pb", show_default=True, help="One of: " + ", ".join(EXPORT_FORMATS)
 )
+@click.option("--heading", "heading_name", default=None, help="Write only the heading NAME.")
 @click.option("-o", "--output", default="-", metavar="OUT.pb", help="File to write; '-' is stdout.")
-def export_command(cycle_id, fmt, output):
-    """Write budget cycle CYCLE_ID (projects, costs, budget, ballots) as a pabulib file."""
+def export_command(cycle_id, fmt, heading_name, output):
+    """Write budget cycle CYCLE_ID (projects, costs, budget, ballots) as a pabulib file; a
+    cycle of several headings as a zip of one file per heading unless --heading names one."""
     if fmt not in EXPORT_FORMATS:
         _fail(f"unknown format {fmt!r}; choose one of: {', '.join(EXPORT_FORMATS)}")
     cycle = db.session.get(BudgetCycle, cycle_id)
@@ -175,29 +241,62 @@ def export_command(cycle_id, fmt, output):
             f"cycle {cycle_id} is still in phase {cycle.phase()!r}: "
             "ballots stay secret until voting closes"
         )
-    with _progress(interchange.ballot_count(db.session, cycle), "reading ballots") as step:
-        exported = interchange.export_pabulib(db.session, cycle, progress=step)
-    text = pabulib.dumps(exported)
+    pots = headings.headings_of(db.session, cycle)
+    if heading_name is not None:
+        chosen = headings.by_name(db.session, cycle, heading_name)
+        if chosen is None:
+            known = ", ".join(repr(h.name) for h in pots)
+            _fail(f"cycle {cycle_id} has no heading {heading_name!r}; its headings: {known}")
+        pots = [chosen]
+    total = sum(interchange.ballot_count(db.session, cycle, h) for h in pots)
+    files = []
+    with _progress(total, "reading ballots") as step:
+        for heading in pots:
+            exported = interchange.export_pabulib(db.session, cycle, progress=step, heading=heading)
+            files.append((heading, exported, pabulib.dumps(exported)))
+    if len(files) == 1:
+        _heading, exported, text = files[0]
+        data = text.encode("utf-8")
+        summary = f"{len(exported.projects)} projects, {len(exported.votes)} ballots"
+    else:
+        data = _zip(files)
+        summary = f"{len(files)} headings in a zip"
     if output == "-":
-        click.echo(text, nl=False)
+        if len(files) == 1:
+            click.echo(files[0][2], nl=False)
+        else:
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
         return
     try:
-        _write_atomically(Path(output), text)
+        _write_atomically(Path(output), data)
     except OSError as exc:
         _fail(f"cannot write {output}: {exc.strerror or exc}")
-    click.echo(
-        f"Wrote cycle {cycle.id} to {output}: {len(exported.projects)} projects, "
-        f"{len(exported.votes)} ballots",
-        err=True,
-    )
+    click.echo(f"Wrote cycle {cycle.id} to {output}: {summary}", err=True)
 
 
-def _write_atomically(path, text):
+def _zip(files):
+    """One .pb per heading, named after it (made safe for file systems and unique)."""
+    buffer, used = io.BytesIO(), set()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for heading, _exported, text in files:
+            stem = re.sub(r"[^\w.-]+", "_", heading.name).strip("._") or f"heading_{heading.id}"
+            name = f"{stem}.pb"
+            if name in used:
+                name = f"{stem}_{heading.id}.pb"
+            used.add(name)
+            archive.writestr(name, text.encode("utf-8"))
+    return buffer.getvalue()
+
+
+def _write_atomically(path, data):
     """Write next to `path`, then rename: a failed export never leaves half a file."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as out:
-            out.write(text.encode("utf-8"))
+            out.write(data)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -145,6 +145,9 @@ MESSAGES = {
     "cost_over_cap": _l("The cost may not be more than %(cap)s tenge in this cycle."),
     "cap_over_budget": _l("The per-project cap cannot be more than the whole budget."),
     "k_required": _l("Say how many projects a voter may choose (k)."),
+    "heading_unknown": _l("This cycle has no such budget heading."),
+    "heading_name_required": _l("Enter the name of the budget heading."),
+    "heading_name_taken": _l("This cycle already has a budget heading with this name."),
     "titles_required": _l("Enter the title in all three languages."),
     "dates_required": _l("Enter all phase dates."),
     "dates_order": _l("Each phase must start after the previous one."),
@@ -349,6 +352,37 @@ class ReviewForm(BaseForm):
         _l("Reason (public)"),
         validators=[Length(max=4000), PlainText()],
         description=_l("Required when the project is not feasible."),
+    )
+
+
+class HeadingForm(BaseForm):
+    """A budget heading (pot) of a cycle: city-wide or one district's, with its own rules."""
+
+    name = StringField(
+        _l("Name of the heading"),
+        validators=[DataRequired(), Length(max=200), PlainText()],
+        description=_l("For example the district's name, or “City-wide”."),
+    )
+    district_id = SelectField(
+        _l("District"), coerce=int, description=_l("Leave empty for the whole region.")
+    )
+    budget = StringField(
+        _l("Budget of the heading, tenge"),
+        validators=[DataRequired(), Tenge()],
+        description=_l("Whole tenge, e.g. 150 000 000."),
+    )
+    cost_cap = StringField(_l("Maximum cost of one project, tenge (optional)"), [Tenge()])
+    min_votes = IntegerField(
+        _l("Minimum votes a project needs to win (optional)"),
+        validators=[Optional(), NumberRange(min=0, max=1_000_000)],
+    )
+    ballot_rule = RadioField(_l("Ballot"), choices=_choices(BALLOT_RULE_LABELS), default="knapsack")
+    max_choices = IntegerField(
+        _l("k: how many projects a voter may choose"),
+        validators=[Optional(), NumberRange(min=1, max=100)],
+    )
+    winner_rule = RadioField(
+        _l("How winners are chosen"), choices=_choices(WINNER_RULE_LABELS), default="greedy"
     )
 
 

@@ -26,6 +26,7 @@ from portal.budgeting.models import (
     Ballot,
     BallotChoice,
     BudgetCycle,
+    BudgetHeading,
     CycleDateChange,
     CycleResult,
     LedgerChunk,
@@ -409,7 +410,8 @@ def verify_cycle(session, cycle, secret=None):
             return f"ballot {ballot_id}: its receipt does not match its choices"
     for ballot_id in sorted(set(latest) - set(ballots)):
         return f"ledger leaf {latest[ballot_id][0]} names ballot {ballot_id}, which is gone"
-    return _check_results(session, cycle, ballots, size, root_hex)
+    heading_of = {ballot_id: row.heading_id for ballot_id, row in rows.items()}
+    return _check_results(session, cycle, ballots, size, root_hex, heading_of)
 
 
 def _receipt_ok(ballot, secret):
@@ -417,33 +419,48 @@ def _receipt_ok(ballot, secret):
     return hmac.compare_digest(expected, ballot.receipt)
 
 
-def _check_results(session, cycle, ballots, size, root_hex):
-    """Recount approvals and rerun the recorded engine rule for every latest published version."""
+def _check_results(session, cycle, ballots, size, root_hex, heading_of):
+    """Recount approvals and rerun the recorded engine rule for every latest published version
+    of every heading, on that heading's projects, ballots and budget."""
     from portal.budgeting import tally
     from portal.budgeting.winners import ENGINE_RULES
 
     published = session.scalars(
         select(CycleResult)
         .where(CycleResult.cycle_id == cycle.id, CycleResult.published_at.is_not(None))
-        .order_by(CycleResult.rule, CycleResult.version)
+        .order_by(CycleResult.heading_id, CycleResult.rule, CycleResult.version)
     ).all()
     latest = {}
     for result in published:
-        latest[result.rule] = result
-    costs = {
-        p.id: p.cost
-        for p in session.scalars(
-            select(Proposal).where(Proposal.cycle_id == cycle.id, Proposal.status == "feasible")
-        )
+        latest[(result.heading_id, result.rule)] = result
+    headings = {
+        h.id: h
+        for h in session.scalars(select(BudgetHeading).where(BudgetHeading.cycle_id == cycle.id))
     }
-    votes = {pid: 0 for pid in costs}
-    for chosen in ballots.values():
-        for pid in chosen:
-            if pid in votes:
-                votes[pid] += 1
-    for rule, result in sorted(latest.items()):
+    for (heading_id, rule), result in sorted(latest.items()):
+        heading = headings[heading_id]
+        costs = {
+            p.id: p.cost
+            for p in session.scalars(
+                select(Proposal).where(
+                    Proposal.cycle_id == cycle.id,
+                    Proposal.heading_id == heading_id,
+                    Proposal.status == "feasible",
+                )
+            )
+        }
+        pot = [
+            chosen for ballot_id, chosen in ballots.items() if heading_of[ballot_id] == heading_id
+        ]
+        votes = {pid: 0 for pid in costs}
+        for chosen in pot:
+            for pid in chosen:
+                if pid in votes:
+                    votes[pid] += 1
         data = result.data
         label = f"result {rule} v{result.version}"
+        if len(headings) > 1:
+            label += f" of heading {heading.name!r}"
         head = data.get("ledger")
         if head and (head.get("size"), head.get("root")) != (size, root_hex):
             return f"{label}: the published ledger head differs"
@@ -459,9 +476,9 @@ def _check_results(session, cycle, ballots, size, root_hex):
         if engine not in tally.RULES:
             engine = "greedy"  # the old no-engine fallback was greedy
         instance = tally.Instance(
-            budget=int(cycle.budget),
+            budget=int(heading.budget),
             projects=tuple(tally.Project(str(p), int(c)) for p, c in eligible.items()),
-            ballots=tuple(frozenset(str(p) for p in b if p in eligible) for b in ballots.values()),
+            ballots=tuple(frozenset(str(p) for p in b if p in eligible) for b in pot),
         )
         selected = sorted(int(p) for p in tally.run(instance, engine).selected)
         if selected != sorted(data.get("selected", [])):

@@ -19,6 +19,13 @@ Import rules
     description → escaped paragraphs, category → the portal's category when obvious (else
     "other"), ``selected`` = 1 → funded; its pabulib id is kept in ``external_id``.
 
+Several files import as one cycle with one heading per file (``import_headings``): the first
+file's heading is the main one and gives the cycle its title and rules; each heading is named
+from its file's META ``subunit``, else ``district``, else ``unit``, and keeps its own budget,
+threshold, winner rule, projects and ballots. ``export_pabulib`` writes one heading (default:
+the main one, which in a one-heading cycle is the whole cycle); in a cycle of several headings
+its META also says ``subunit`` (the heading's name), so a re-import names the heading alike.
+
 Export writes META (description, country, unit = region code, instance = cycle id,
 num_projects, num_votes, budget, vote_type, rule, dates, threshold), PROJECTS (the projects
 that were on the ballot: external id or proposal id, cost, votes, name, category, and
@@ -40,7 +47,7 @@ from sqlalchemy import func, insert, select
 from portal.accounts.models import utcnow
 from portal.audit import code_of, record
 from portal.budgeting import domain, integrity, pabulib
-from portal.budgeting.models import Ballot, BallotChoice, BudgetCycle, Proposal
+from portal.budgeting.models import Ballot, BallotChoice, BudgetCycle, BudgetHeading, Proposal
 from portal.budgeting.pabulib import PabulibError, PabulibFile
 
 __all__ = [
@@ -48,6 +55,8 @@ __all__ = [
     "ballot_count",
     "export_pabulib",
     "export_project_ids",
+    "heading_name",
+    "import_headings",
     "import_pabulib",
     "vote_rows",
 ]
@@ -92,6 +101,7 @@ class _Plan:
     """Everything the file says, checked, before anything is written."""
 
     title: str
+    heading: str
     budget: int
     winner_rule: str
     min_votes: int | None
@@ -118,33 +128,122 @@ def import_pabulib(
     cannot be imported faithfully. `progress(n)` is called after each batch of n ballots;
     `notes`, if given, receives one-line summaries for a person.
     """
-    plan = _plan(pb, now or utcnow())
+    return import_headings(
+        session,
+        [("", pb)],
+        region,
+        actor,
+        source=source or _source(pb),
+        now=now,
+        progress=progress,
+        notes=notes,
+    )
+
+
+def import_headings(
+    session,
+    files: list[tuple[str, PabulibFile]],
+    region,
+    actor=None,
+    *,
+    source: str | None = None,
+    now: dt.datetime | None = None,
+    progress: Progress | None = None,
+    notes: list[str] | None = None,
+) -> BudgetCycle:
+    """One closed cycle with one heading per file: [(label, file)], the first file's heading
+    is the main one and gives the cycle its title and rules. Each heading is named from its
+    file's META (subunit, else district, else unit); a label (the path) prefixes errors
+    and notes when there are several files. Nothing is written unless every file is usable.
+    """
+    now = now or utcnow()
+    plans = []
+    for label, pb in files:
+        try:
+            plans.append(_plan(pb, now))
+        except PabulibError as exc:
+            if len(files) > 1:
+                raise PabulibError(f"{label}: {exc}") from None
+            raise
+    _unique_names(plans)
+    first = plans[0]
+    dates = _span([plan.dates for plan in plans])
     progress = progress or _no_progress
     cycle = BudgetCycle(
-        title_kk=plan.title,
-        title_ru=plan.title,
-        title_en=plan.title,
+        title_kk=first.title,
+        title_ru=first.title,
+        title_en=first.title,
         summary_kk="",
         summary_ru="",
         summary_en="",
         region_id=region.id,
-        budget=plan.budget,
-        min_votes=plan.min_votes,
+        budget=first.budget,
+        min_votes=first.min_votes,
         ballot_rule="knapsack",
-        winner_rule=plan.winner_rule,
+        winner_rule=first.winner_rule,
         ballots_final=True,
         created_by_id=actor.id if actor is not None else None,
-        source=(source or _source(pb))[:300],
-        **plan.dates,
+        source=(source or " + ".join(_source(pb) for _label, pb in files))[:300],
+        **dates,
     )
     session.add(cycle)
     session.flush()
+    main = session.scalar(
+        select(BudgetHeading).where(BudgetHeading.cycle_id == cycle.id, BudgetHeading.position == 0)
+    )
+    main.name = first.heading
+    heading_ids = [main.id]
+    for position, plan in enumerate(plans[1:], start=1):
+        heading = BudgetHeading(
+            cycle_id=cycle.id,
+            position=position,
+            name=plan.heading,
+            budget=plan.budget,
+            min_votes=plan.min_votes,
+            ballot_rule="knapsack",
+            winner_rule=plan.winner_rule,
+        )
+        session.add(heading)
+        session.flush()
+        heading_ids.append(heading.id)
+    for (label, _pb), plan, heading_id in zip(files, plans, heading_ids):
+        _store_plan(session, cycle, heading_id, plan, dates, progress)
+        if notes is not None:
+            withdrawn = sum(p.withdrawn for p in plan.projects)
+            prefix = f"{label} ({plan.heading}): " if len(files) > 1 else ""
+            notes.append(
+                f"{prefix}{len(plan.projects) - withdrawn} projects on the ballot, "
+                f"{withdrawn} withdrawn, {len(plan.ballots)} ballots"
+            )
+            if plan.dropped_approvals:
+                notes.append(
+                    f"{prefix}{plan.dropped_approvals} approvals of withdrawn projects left out"
+                )
+    integrity.freeze(cycle, now, session)
+    record(
+        session,
+        actor,
+        "budgeting.cycle_import",
+        target=f"cycle:{cycle.id}",
+        details={
+            "source": cycle.source,
+            "ballots": sum(len(plan.ballots) for plan in plans),
+            "headings": [plan.heading for plan in plans],
+        },
+        region_code=code_of(region),
+    )
+    session.flush()
+    return cycle
 
-    stamp = plan.dates["proposals_open_at"]
+
+def _store_plan(session, cycle, heading_id, plan, dates, progress):
+    """The projects and anonymised ballots of one file, in its heading."""
+    stamp = dates["proposals_open_at"]
     proposals = {}
     for item in plan.projects:
         proposal = Proposal(
             cycle_id=cycle.id,
+            heading_id=heading_id,
             author_id=None,
             external_id=item.external_id,
             title=item.title,
@@ -162,12 +261,13 @@ def import_pabulib(
     session.flush()
     ids = {external: proposal.id for external, proposal in proposals.items()}
 
-    cast_at = plan.dates["voting_open_at"]
+    cast_at = dates["voting_open_at"]
     for start in range(0, len(plan.ballots), BATCH):
         chunk = plan.ballots[start : start + BATCH]
         rows = [
             {
                 "cycle_id": cycle.id,
+                "heading_id": heading_id,
                 "channel": "imported",
                 "ledger_version": 1,
                 "receipt": "",
@@ -195,25 +295,43 @@ def import_pabulib(
             ],
         )
         progress(len(chunk))
-    integrity.freeze(cycle, now or utcnow(), session)
-    record(
-        session,
-        actor,
-        "budgeting.cycle_import",
-        target=f"cycle:{cycle.id}",
-        details={"source": cycle.source, "ballots": len(plan.ballots)},
-        region_code=code_of(region),
-    )
-    session.flush()
-    if notes is not None:
-        withdrawn = sum(p.withdrawn for p in plan.projects)
-        notes.append(
-            f"{len(plan.projects) - withdrawn} projects on the ballot, {withdrawn} withdrawn, "
-            f"{len(plan.ballots)} ballots"
-        )
-        if plan.dropped_approvals:
-            notes.append(f"{plan.dropped_approvals} approvals of withdrawn projects left out")
-    return cycle
+
+
+def heading_name(pb: PabulibFile) -> str:
+    """A pot's name from its file: the local area (subunit), else district, else unit."""
+    for key in ("subunit", "district", "unit"):
+        name = " ".join((pb.meta.get(key) or "").split())
+        if name:
+            return name[:TITLE_LIMIT]
+    return ""
+
+
+def _unique_names(plans: list[_Plan]) -> None:
+    """Headings of one cycle need distinct names: a repeated name gets " (2)", " (3)"..."""
+    seen = set()
+    for plan in plans:
+        name, number = plan.heading or plan.title, 1
+        while name in seen:
+            number += 1
+            suffix = f" ({number})"
+            name = (plan.heading or plan.title)[: TITLE_LIMIT - len(suffix)] + suffix
+        seen.add(name)
+        plan.heading = name
+
+
+def _span(all_dates: list[dict[str, dt.datetime]]) -> dict[str, dt.datetime]:
+    """One schedule covering every file's vote: the earliest opening, the latest close."""
+    if len(all_dates) == 1:
+        return all_dates[0]
+    opened = min(d["voting_open_at"] for d in all_dates)
+    closed = max(d["voting_close_at"] for d in all_dates)
+    return {
+        "proposals_open_at": opened - dt.timedelta(days=60),
+        "review_open_at": opened - dt.timedelta(days=30),
+        "voting_open_at": opened,
+        "voting_close_at": closed,
+        "implementation_at": None,
+    }
 
 
 def _plan(pb: PabulibFile, now: dt.datetime) -> _Plan:
@@ -234,6 +352,7 @@ def _plan(pb: PabulibFile, now: dt.datetime) -> _Plan:
         raise PabulibError(f"{at('budget')}the budget must be more than 0")
     plan = _Plan(
         title=_title(pb.meta.get("description") or pb.meta.get("name") or _source(pb)),
+        heading=heading_name(pb),
         budget=budget,
         winner_rule=_winner_rule(pb.meta.get("rule", "")),
         min_votes=_min_votes(pb, at("min_project_score_threshold")),
@@ -367,13 +486,13 @@ def _source(pb: PabulibFile) -> str:
 
 
 # ----------------------------------------------------------------- export
-def _ballot_projects(session, cycle) -> list[Proposal]:
-    """The projects that were on the ballot, in the order they were created (file order)."""
-    return session.scalars(
-        select(Proposal)
-        .where(Proposal.cycle_id == cycle.id, Proposal.status == "feasible")
-        .order_by(Proposal.id)
-    ).all()
+def _ballot_projects(session, cycle, heading=None) -> list[Proposal]:
+    """The projects that were on the ballot (of `heading`, if given), in the order they were
+    created (file order)."""
+    query = select(Proposal).where(Proposal.cycle_id == cycle.id, Proposal.status == "feasible")
+    if heading is not None:
+        query = query.where(Proposal.heading_id == heading.id)
+    return session.scalars(query.order_by(Proposal.id)).all()
 
 
 def export_project_ids(projects: list[Proposal]) -> dict[int, str]:
@@ -389,9 +508,10 @@ def export_project_ids(projects: list[Proposal]) -> dict[int, str]:
 
 
 def vote_rows(
-    session, cycle, ids: dict[int, str], progress: Progress | None = None
+    session, cycle, ids: dict[int, str], progress: Progress | None = None, heading=None
 ) -> Iterator[list[str]]:
-    """One list of pabulib project ids per ballot of the cycle, in ballot order (streamed).
+    """One list of pabulib project ids per ballot of the cycle (of `heading`, if given), in
+    ballot order (streamed).
 
     Choices of projects that are not in `ids` (not on the ballot) are left out; a ballot
     without any choice gives an empty list.
@@ -404,6 +524,8 @@ def vote_rows(
         .order_by(Ballot.id, BallotChoice.proposal_id)
         .execution_options(yield_per=5000)
     )
+    if heading is not None:
+        query = query.where(Ballot.heading_id == heading.id)
     current, chosen, done = None, [], 0
     for ballot_id, proposal_id in session.execute(query):
         if ballot_id != current:
@@ -422,22 +544,32 @@ def vote_rows(
         progress(done % BATCH)
 
 
-def ballot_count(session, cycle) -> int:
-    return session.scalar(select(func.count()).where(Ballot.cycle_id == cycle.id))
+def ballot_count(session, cycle, heading=None) -> int:
+    query = select(func.count()).where(Ballot.cycle_id == cycle.id)
+    if heading is not None:
+        query = query.where(Ballot.heading_id == heading.id)
+    return session.scalar(query)
 
 
-def export_pabulib(session, cycle, *, progress: Progress | None = None) -> PabulibFile:
-    """The cycle as a pabulib approval file (projects on the ballot, anonymous ballots)."""
-    from portal.budgeting.services import published_result  # no cycle at import time
+def export_pabulib(
+    session, cycle, *, progress: Progress | None = None, heading=None
+) -> PabulibFile:
+    """One heading of the cycle (default: the main one, which in a one-heading cycle is the
+    whole cycle) as a pabulib approval file (projects on the ballot, anonymous ballots)."""
+    from portal.budgeting import headings  # no cycle at import time
+    from portal.budgeting.services import published_result
 
-    projects = _ballot_projects(session, cycle)
+    several = headings.count(session, cycle) > 1
+    heading = headings.resolve(session, cycle, heading)
+    projects = _ballot_projects(session, cycle, heading)
     ids = export_project_ids(projects)
     votes, approvals = [], Counter()
-    for number, chosen in enumerate(vote_rows(session, cycle, ids, progress), start=1):
+    rows = vote_rows(session, cycle, ids, progress, heading)
+    for number, chosen in enumerate(rows, start=1):
         approvals.update(chosen)
         votes.append({"voter_id": str(number), "vote": ",".join(chosen)})
 
-    result = published_result(session, cycle)
+    result = published_result(session, cycle, heading)
     if result is not None:
         winners = {int(pid) for pid in result.data.get("selected", [])}
     elif any(p.funded for p in projects):
@@ -462,8 +594,11 @@ def export_pabulib(session, cycle, *, progress: Progress | None = None) -> Pabul
             row["selected"] = "1" if proposal.id in winners else "0"
         rows.append(row)
 
+    meta = _export_meta(cycle, heading, len(projects), len(votes))
+    if several:  # which pot this is; a re-import names its heading after it
+        meta["subunit"] = heading.name
     return PabulibFile(
-        meta=_export_meta(cycle, len(projects), len(votes)),
+        meta=meta,
         project_columns=project_columns,
         projects=rows,
         vote_columns=["voter_id", "vote"],
@@ -471,10 +606,10 @@ def export_pabulib(session, cycle, *, progress: Progress | None = None) -> Pabul
     )
 
 
-def _export_meta(cycle, num_projects: int, num_votes: int) -> dict[str, str]:
-    if cycle.winner_rule == "mes":
+def _export_meta(cycle, heading, num_projects: int, num_votes: int) -> dict[str, str]:
+    if heading.winner_rule == "mes":
         rule = "equalshares/add1"
-    elif cycle.min_votes:
+    elif heading.min_votes:
         rule = "greedy-threshold"
     else:
         rule = "greedy"
@@ -487,17 +622,17 @@ def _export_meta(cycle, num_projects: int, num_votes: int) -> dict[str, str]:
         "instance": str(cycle.id),
         "num_projects": str(num_projects),
         "num_votes": str(num_votes),
-        "budget": str(cycle.budget),
+        "budget": str(heading.budget),
         "vote_type": "approval",
         "rule": rule,
         "date_begin": opened.strftime("%d.%m.%Y"),
         "date_end": closed.strftime("%d.%m.%Y"),
         "currency": "KZT",
     }
-    if cycle.min_votes:
-        meta["min_project_score_threshold"] = str(cycle.min_votes)
-    if cycle.ballot_rule == "k_approval" and cycle.max_choices:
-        meta["max_length"] = str(cycle.max_choices)
-    elif cycle.ballot_rule == "single":
+    if heading.min_votes:
+        meta["min_project_score_threshold"] = str(heading.min_votes)
+    if heading.ballot_rule == "k_approval" and heading.max_choices:
+        meta["max_length"] = str(heading.max_choices)
+    elif heading.ballot_rule == "single":
         meta["max_length"] = "1"
     return meta

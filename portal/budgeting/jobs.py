@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal import database
 from portal.accounts.models import User
-from portal.budgeting import services
+from portal.budgeting import headings, services
 from portal.budgeting.models import BudgetCycle
 from portal.extensions import db
 from portal.jobs import job
@@ -25,9 +25,18 @@ def compute_and_store(session, actor_id, cycle_id, rules=None, progress=None, de
     actor, cycle = session.get(User, actor_id), session.get(BudgetCycle, cycle_id)
     if cycle is None:
         raise LookupError(f"no budget cycle {cycle_id}")
-    tallies = services.tally_results(
-        session, actor, cycle, rules, deadline=deadline, progress=progress
-    )
+    pots = headings.headings_of(session, cycle)
+    tallies = []
+    for number, heading in enumerate(pots):
+        report = progress
+        if progress is not None and len(pots) > 1:
+
+            def report(done, total, message, number=number, name=heading.name):
+                progress(number * total + done, len(pots) * total, f"{name}: {message}")
+
+        tallies += services.tally_results(
+            session, actor, cycle, rules, deadline=deadline, progress=report, heading=heading
+        )
     # The live counts page is opened after close, like the results: count it here, in the
     # snapshot, rather than in the first viewer's request.
     counted = services.count_votes(session, cycle)
@@ -44,9 +53,21 @@ def compute_results_job(payload, progress):
     results = compute_and_store(
         db.session, payload["actor_id"], payload["cycle_id"], payload.get("rules"), progress
     )
+    main = min(r.heading_id for r in results) if results else None
     return {
         "cycle_id": payload["cycle_id"],
         "rules": {
-            r.rule: {"selected": r.data["selected"], "total_cost": r.total_cost} for r in results
+            r.rule: {"selected": r.data["selected"], "total_cost": r.total_cost}
+            for r in results
+            if r.heading_id == main
         },
+        "headings": [
+            {
+                "heading_id": r.heading_id,
+                "rule": r.rule,
+                "selected": r.data["selected"],
+                "total_cost": r.total_cost,
+            }
+            for r in results
+        ],
     }

@@ -4,6 +4,8 @@ Money is whole tenge (BigInteger). Times are naive UTC; the cycle's region is in
 Asia/Almaty and forms convert local dates on the way in and out.
 """
 
+from sqlalchemy import event, insert, select, update
+
 from portal.accounts.models import utcnow
 from portal.bilingual import in_language
 from portal.budgeting import domain
@@ -94,6 +96,98 @@ class BudgetCycle(db.Model):
         return self.phase(now) in ("results", "implementation")
 
 
+class BudgetHeading(db.Model):
+    """One pot of a cycle (CONSUL's "heading"): city-wide (no district) or one district's,
+    with its own budget, ballot rule, k, threshold, winner rule and projects.
+
+    Every cycle has a main heading (position 0) that mirrors the cycle's own budget and rules
+    (kept in step by the events below), so a one-heading cycle works exactly as before.
+    """
+
+    __tablename__ = "budget_heading"
+
+    id = db.Column(db.Integer, primary_key=True)
+    cycle_id = db.Column(db.Integer, db.ForeignKey("budget_cycle.id"), nullable=False, index=True)
+    position = db.Column(db.Integer, nullable=False, default=0)
+    name = db.Column(db.String(200), nullable=False)
+    district_id = db.Column(db.Integer, db.ForeignKey("district.id"), nullable=True)
+    budget = db.Column(db.BigInteger, nullable=False)
+    cost_cap = db.Column(db.BigInteger, nullable=True)
+    min_votes = db.Column(db.Integer, nullable=True)
+    ballot_rule = db.Column(db.String(16), nullable=False, default="knapsack")
+    max_choices = db.Column(db.Integer, nullable=True)
+    winner_rule = db.Column(db.String(16), nullable=False, default="greedy")
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    cycle = db.relationship("BudgetCycle")
+    district = db.relationship("District")
+
+    __table_args__ = (
+        db.UniqueConstraint("cycle_id", "position"),
+        db.UniqueConstraint("cycle_id", "name"),
+        db.CheckConstraint("budget > 0", name="budget_positive"),
+        db.CheckConstraint("cost_cap IS NULL OR cost_cap > 0", name="cap_positive"),
+        db.CheckConstraint("min_votes IS NULL OR min_votes >= 0", name="min_votes_ok"),
+        db.CheckConstraint(f"ballot_rule IN {_in(domain.BALLOT_RULES)}", name="ballot_rule"),
+        db.CheckConstraint(f"winner_rule IN {_in(domain.WINNER_RULES)}", name="winner_rule"),
+        db.CheckConstraint(
+            "ballot_rule != 'k_approval' OR max_choices >= 1", name="k_approval_has_k"
+        ),
+    )
+
+    @property
+    def rule(self):
+        return domain.BallotRule(self.ballot_rule, self.budget, self.max_choices)
+
+    @property
+    def is_main(self):
+        return self.position == 0
+
+
+# The cycle's fields that its main heading mirrors.
+MIRRORED = (
+    "district_id",
+    "budget",
+    "cost_cap",
+    "min_votes",
+    "ballot_rule",
+    "max_choices",
+    "winner_rule",
+)
+
+
+@event.listens_for(BudgetCycle, "after_insert")
+def _create_main_heading(_mapper, connection, cycle):
+    connection.execute(
+        insert(BudgetHeading.__table__).values(
+            cycle_id=cycle.id,
+            position=0,
+            name=(cycle.title_en or cycle.title_ru or cycle.title_kk or str(cycle.id))[:200],
+            created_at=utcnow(),
+            **{name: getattr(cycle, name) for name in MIRRORED},
+        )
+    )
+
+
+@event.listens_for(BudgetCycle, "after_update")
+def _mirror_main_heading(_mapper, connection, cycle):
+    connection.execute(
+        update(BudgetHeading.__table__)
+        .where(BudgetHeading.cycle_id == cycle.id, BudgetHeading.position == 0)
+        .values(**{name: getattr(cycle, name) for name in MIRRORED})
+    )
+
+
+def _main_heading_id(context):
+    """Rows written without a heading belong to their cycle's main heading."""
+    cycle_id = context.get_current_parameters()["cycle_id"]
+    return context.connection.scalar(
+        select(BudgetHeading.id).where(
+            BudgetHeading.cycle_id == cycle_id, BudgetHeading.position == 0
+        )
+    )
+
+
 class CycleDateChange(db.Model):
     """A date moved after voting opened (only ever later), with its public reason."""
 
@@ -129,6 +223,13 @@ class Proposal(db.Model):
 
     id = db.Column(db.Integer, primary_key=True)
     cycle_id = db.Column(db.Integer, db.ForeignKey("budget_cycle.id"), nullable=False, index=True)
+    heading_id = db.Column(
+        db.Integer,
+        db.ForeignKey("budget_heading.id"),
+        nullable=False,
+        index=True,
+        default=_main_heading_id,
+    )
     # None for projects imported from a pabulib file (they have no author account here).
     author_id = db.Column(db.Integer, db.ForeignKey("user_account.id"), nullable=True)
     # The project's id in the file it was imported from, kept for a faithful export.
@@ -158,6 +259,7 @@ class Proposal(db.Model):
     updated_at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
     cycle = db.relationship("BudgetCycle", back_populates="proposals")
+    heading = db.relationship("BudgetHeading")
     author = db.relationship("User", foreign_keys=[author_id])
     district = db.relationship("District")
     photos = db.relationship(
@@ -255,7 +357,8 @@ class Ballot(db.Model):
 
     __tablename__ = "budget_ballot"
     __table_args__ = (
-        db.UniqueConstraint("cycle_id", "voter_key"),
+        # One ballot per voter and heading.
+        db.UniqueConstraint("cycle_id", "heading_id", "voter_key"),
         db.CheckConstraint(f"channel IN {_in(domain.CHANNELS)}", name="channel"),
         # Turnout by channel and district, counted from the index alone.
         db.Index("ix_budget_ballot_turnout", "cycle_id", "channel", "district_id"),
@@ -263,11 +366,18 @@ class Ballot(db.Model):
         db.Index("ix_budget_ballot_cycle_created", "cycle_id", "created_at"),
         # One ballot per person whichever the channel: online and paper ballots of one IIN
         # carry the same `iin_key`, so the second insert fails even in a race.
-        db.Index("uq_budget_ballot_cycle_iin", "cycle_id", "iin_key", unique=True),
+        db.Index("uq_budget_ballot_person", "cycle_id", "heading_id", "iin_key", unique=True),
     )
 
     id = db.Column(db.Integer, primary_key=True)
     cycle_id = db.Column(db.Integer, db.ForeignKey("budget_cycle.id"), nullable=False, index=True)
+    heading_id = db.Column(
+        db.Integer,
+        db.ForeignKey("budget_heading.id"),
+        nullable=False,
+        index=True,
+        default=_main_heading_id,
+    )
     # None for anonymised imported ballots; NULLs never collide in the unique constraint.
     voter_key = db.Column(db.String(64), nullable=True)
     # HMAC of (cycle, the voter's IIN hash) under BALLOT_KEY: the same for the person's online
@@ -288,6 +398,7 @@ class Ballot(db.Model):
     updated_at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
     cycle = db.relationship("BudgetCycle")
+    heading = db.relationship("BudgetHeading")
     choices = db.relationship(
         "BallotChoice", cascade="all, delete-orphan", order_by="BallotChoice.proposal_id"
     )
@@ -365,10 +476,17 @@ class CycleResult(db.Model):
     """
 
     __tablename__ = "budget_result"
-    __table_args__ = (db.UniqueConstraint("cycle_id", "rule", "version"),)
+    __table_args__ = (db.UniqueConstraint("cycle_id", "heading_id", "rule", "version"),)
 
     id = db.Column(db.Integer, primary_key=True)
     cycle_id = db.Column(db.Integer, db.ForeignKey("budget_cycle.id"), nullable=False)
+    heading_id = db.Column(
+        db.Integer,
+        db.ForeignKey("budget_heading.id"),
+        nullable=False,
+        index=True,
+        default=_main_heading_id,
+    )
     rule = db.Column(db.String(24), nullable=False)
     version = db.Column(db.Integer, nullable=False, default=1)
     # Why a later version corrects an earlier published one (public); None for version 1.
@@ -383,6 +501,7 @@ class CycleResult(db.Model):
     published_by_id = db.Column(db.Integer, db.ForeignKey("user_account.id"), nullable=True)
 
     cycle = db.relationship("BudgetCycle")
+    heading = db.relationship("BudgetHeading")
 
 
 class ImplementationUpdate(db.Model):

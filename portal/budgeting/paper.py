@@ -100,9 +100,11 @@ def enter_ballot(
     ballot_key=None,
     declared=False,
     district_id=None,
+    heading=None,
     now=None,
 ):
-    """Record a desk ballot for the resident with this IIN; returns the Ballot."""
+    """Record a desk ballot for the resident with this IIN in `heading` (default: the main
+    one); returns the Ballot."""
     now = now or utcnow()
     _require_staff(actor, cycle.region_id)  # before the IIN lookup: it tells who has accounts
     _require_phase(cycle, now, "voting")
@@ -119,6 +121,7 @@ def enter_ballot(
         now=now,
         voter=resident,
         channel="paper",
+        heading=heading,
     )
 
 

@@ -18,7 +18,7 @@ from portal.accounts import services as accounts_services
 from portal.accounts.models import User, utcnow
 from portal.accounts.notify import notify, notify_region, titles
 from portal.audit import code_of, record
-from portal.budgeting import domain, integrity, richtext
+from portal.budgeting import domain, headings, integrity, richtext
 from portal.budgeting.domain import BudgetRuleError
 from portal.budgeting.models import (
     Ballot,
@@ -297,15 +297,23 @@ def _translations(values):
     return clean
 
 
-def submit_proposal(session, actor, cycle, now=None, **values):
-    """A verified resident proposes a project during the proposals phase."""
+def submit_proposal(session, actor, cycle, now=None, heading=None, **values):
+    """A verified resident proposes a project during the proposals phase, into `heading`
+    (default: the cycle's main heading); a district's heading takes its residents' only."""
     now = now or utcnow()
     _require_phase(cycle, now, "proposals")
-    if not may_take_part(actor, cycle):
+    heading = headings.resolve(session, cycle, heading)
+    if not headings.may_take_part(actor, cycle, heading):
         raise BudgetError("not_resident")
     clean = _check_proposal_values(session, cycle, values)
+    headings.check_proposal(heading, clean)
     proposal = Proposal(
-        cycle_id=cycle.id, author_id=actor.id, created_at=now, updated_at=now, **clean
+        cycle_id=cycle.id,
+        heading_id=heading.id,
+        author_id=actor.id,
+        created_at=now,
+        updated_at=now,
+        **clean,
     )
     session.add(proposal)
     session.flush()
@@ -321,7 +329,8 @@ def edit_proposal(session, actor, proposal, now=None, **values):
     _require_phase(proposal.cycle, now, "proposals")
     if proposal.status != "submitted":
         raise BudgetError("not_editable")
-    for name, value in _check_proposal_values(session, proposal.cycle, values).items():
+    clean = _check_proposal_values(session, proposal.cycle, values)
+    for name, value in headings.check_proposal(proposal.heading, clean).items():
         setattr(proposal, name, value)
     proposal.updated_at = now
     _event(session, proposal, actor, "edited", now=now)
@@ -421,10 +430,11 @@ def review_proposal(session, actor, proposal, *, feasible, reason="", final_cost
     )
     reason = (reason or "").strip()
     if feasible:
+        cap = proposal.heading.cost_cap  # the main heading's is the cycle's
         if final_cost not in (None, ""):
-            proposal.final_cost = domain.parse_tenge(final_cost, cap=cycle.cost_cap)
-        elif cycle.cost_cap is not None and proposal.estimated_cost > cycle.cost_cap:
-            raise BudgetError("cost_over_cap", cap=cycle.cost_cap)
+            proposal.final_cost = domain.parse_tenge(final_cost, cap=cap)
+        elif cap is not None and proposal.estimated_cost > cap:
+            raise BudgetError("cost_over_cap", cap=cap)
         proposal.status = "feasible"
     else:
         if not reason:
@@ -460,32 +470,32 @@ def review_proposal(session, actor, proposal, *, feasible, reason="", final_cost
 
 
 # ------------------------------------------------------------------ voting
-def ballot_query(cycle):
-    """The feasible projects on the ballot as a select, by category then id (index order)."""
-    return (
+def ballot_query(cycle, heading=None):
+    """The feasible projects on the ballot (of one heading, if given) as a select, by
+    category then id (index order)."""
+    query = (
         select(Proposal)
         .where(Proposal.cycle_id == cycle.id, Proposal.status == "feasible")
         .order_by(Proposal.category, Proposal.id)
     )
+    return query if heading is None else query.where(Proposal.heading_id == heading.id)
 
 
-def chosen_projects(session, cycle, ids):
-    """The feasible projects of the cycle among `ids` (a ballot's worth), in ballot order."""
+def chosen_projects(session, cycle, ids, heading=None):
+    """The feasible projects of the cycle (of `heading`, if given) among `ids` (a ballot's
+    worth), in ballot order."""
     if not ids:
         return []
-    return session.scalars(ballot_query(cycle).where(Proposal.id.in_(sorted(set(ids))))).all()
+    query = ballot_query(cycle, heading)
+    return session.scalars(query.where(Proposal.id.in_(sorted(set(ids))))).all()
 
 
-def ballot_projects(session, cycle):
-    """The feasible projects on the ballot, cheapest first within categories."""
-    return session.scalars(
-        select(Proposal)
-        .where(Proposal.cycle_id == cycle.id, Proposal.status == "feasible")
-        .order_by(Proposal.category, Proposal.id)
-    ).all()
+def ballot_projects(session, cycle, heading=None):
+    """The feasible projects on the ballot (of one heading, if given), by category."""
+    return session.scalars(ballot_query(cycle, heading)).all()
 
 
-def chosen_costs(session, cycle, ids):
+def chosen_costs(session, cycle, ids, heading=None):
     """id -> ballot cost of those of `ids` that are feasible projects of the cycle.
 
     One query whose work grows with the ballot, not with the cycle: a POST choosing three
@@ -496,10 +506,10 @@ def chosen_costs(session, cycle, ids):
     # Chunks keep a huge (hostile) POST under the databases' bound-parameter limits.
     connection = session.connection()
     for start in range(0, len(ids), 500):
-        rows = connection.execute(
-            _CHOSEN_COSTS, {"cycle_id": cycle.id, "ids": ids[start : start + 500]}
-        )
-        costs.update(rows.tuples().all())
+        statement, params = _CHOSEN_COSTS, {"cycle_id": cycle.id, "ids": ids[start : start + 500]}
+        if heading is not None:
+            statement, params["heading_id"] = _CHOSEN_COSTS_IN_HEADING, heading.id
+        costs.update(connection.execute(statement, params).tuples().all())
     return costs
 
 
@@ -512,13 +522,16 @@ _CHOSEN_COSTS = select(
     _PROPOSALS.c.status == "feasible",
     _PROPOSALS.c.id.in_(bindparam("ids", expanding=True)),
 )
+_CHOSEN_COSTS_IN_HEADING = _CHOSEN_COSTS.where(_PROPOSALS.c.heading_id == bindparam("heading_id"))
 
 
-def ballot_of(session, cycle, voter, key):
-    """The voter's ballot, found by its keyed pseudonym (`key`: the server's BALLOT_KEY)."""
-    return session.scalar(
-        select(Ballot).where(Ballot.cycle_id == cycle.id, _mine(cycle, voter, key))
-    )
+def ballot_of(session, cycle, voter, key, heading=None):
+    """The voter's ballot (in `heading`, if given), found by its keyed pseudonym (`key`:
+    the server's BALLOT_KEY)."""
+    query = select(Ballot).where(Ballot.cycle_id == cycle.id, _mine(cycle, voter, key))
+    if heading is not None:
+        query = query.where(Ballot.heading_id == heading.id)
+    return session.scalar(query.order_by(Ballot.heading_id).limit(1))
 
 
 def _mine(cycle, voter, key):
@@ -552,8 +565,10 @@ def store_ballot(
     now=None,
     voter=None,
     channel="online",
+    heading=None,
 ):
-    """Store or replace a ballot atomically; returns its id (see `cast_ballot`).
+    """Store or replace a ballot in `heading` (default: the main one) atomically; returns its
+    id (see `cast_ballot`).
 
     Online: actor is the voter. Paper: actor is staff of the region and `voter` the resident
     identified at the desk. The voter's account row is locked first (SELECT … FOR UPDATE on
@@ -577,10 +592,11 @@ def store_ballot(
     else:
         raise BudgetError("channel_unknown")
     _require_phase(cycle, now, "voting")
-    if not may_take_part(voter, cycle):
+    heading = headings.resolve(session, cycle, heading)
+    if not headings.may_take_part(voter, cycle, heading):
         raise BudgetError("not_resident")
     ids = _parse_choices(choices)
-    chosen = domain.validate_ballot(cycle.rule, ids, chosen_costs(session, cycle, ids))
+    chosen = domain.validate_ballot(heading.rule, ids, chosen_costs(session, cycle, ids, heading))
 
     key = ballot_key or secret
     # A desk resident without an account (paper.Resident) has no id, only an IIN hash.
@@ -592,7 +608,12 @@ def store_ballot(
     cycle_id, final, frozen = cycle.id, cycle.ballots_final, cycle.rules_frozen_at
     voter_id, actor_id = voter.id, actor.id
     person = {"birth_year": voter.birth_year, "sex": voter.sex, "district_id": voter.district_id}
-    keys = {"cycle_id": cycle_id, "voter_key": pseudonym, "iin_key": person_key}
+    keys = {
+        "cycle_id": cycle_id,
+        "heading_id": heading.id,
+        "voter_key": pseudonym,
+        "iin_key": person_key,
+    }
     # Everything above reads; on SQLite take the write lock only now. From here on prebuilt
     # table statements, not the unit of work: this is the hot path of a city's vote.
     database.start_write(session)
@@ -670,6 +691,7 @@ _LOCK_VOTER = (
 # paper_01 have only that one).
 _FIND_BALLOT = select(_BALLOTS.c.id, _BALLOTS.c.channel, _BALLOTS.c.ledger_version).where(
     _BALLOTS.c.cycle_id == bindparam("cycle_id"),
+    _BALLOTS.c.heading_id == bindparam("heading_id"),
     or_(
         _BALLOTS.c.iin_key == bindparam("iin_key"),
         _BALLOTS.c.voter_key == bindparam("voter_key"),
@@ -820,13 +842,15 @@ def counts_visible(user, cycle, now=None):
     return cycle.voting_closed(now)
 
 
-def turnout(session, cycle):
-    """Ballots by channel and by district id (None for voters without a district)."""
-    rows = session.execute(
-        select(Ballot.channel, Ballot.district_id, func.count())
-        .where(Ballot.cycle_id == cycle.id)
-        .group_by(Ballot.channel, Ballot.district_id)
-    ).all()
+def turnout(session, cycle, heading=None):
+    """Ballots (of one heading, if given) by channel and by district id (None for voters
+    without a district)."""
+    query = select(Ballot.channel, Ballot.district_id, func.count()).where(
+        Ballot.cycle_id == cycle.id
+    )
+    if heading is not None:
+        query = query.where(Ballot.heading_id == heading.id)
+    rows = session.execute(query.group_by(Ballot.channel, Ballot.district_id)).all()
     by_channel, by_district = Counter(), Counter()
     for channel, district_id, count in rows:
         by_channel[channel] += count
@@ -854,8 +878,11 @@ def compute_results(session, actor, cycle, rules=None, now=None, deadline=None, 
     return store_results(session, actor, cycle, tallies, now)
 
 
-def tally_results(session, actor, cycle, rules=None, now=None, deadline=None, progress=None):
-    """Read the ballots and run the rules; writes nothing, so it can run in a read snapshot.
+def tally_results(
+    session, actor, cycle, rules=None, now=None, deadline=None, progress=None, heading=None
+):
+    """Read the ballots of `heading` (default: the main one) and run the rules with its
+    budget and threshold; writes nothing, so it can run in a read snapshot.
 
     Returns [(rule, data, total_cost)]. Every rule is computed as asked or not at all:
     there is no fallback to another rule, and past `deadline` seconds the tally raises
@@ -864,18 +891,19 @@ def tally_results(session, actor, cycle, rules=None, now=None, deadline=None, pr
     now = now or utcnow()
     _require_staff(actor, cycle.region_id)
     _require_phase(cycle, now, "results", "implementation")
-    rules = rules or [cycle.winner_rule]
+    heading = headings.resolve(session, cycle, heading)
+    rules = rules or [heading.winner_rule]
     if any(rule not in domain.WINNER_RULES for rule in rules):
         raise BudgetError("rule_unknown")
-    projects = {p.id: p.cost for p in ballot_projects(session, cycle)}
+    projects = {p.id: p.cost for p in ballot_projects(session, cycle, heading)}
     ballots = {}
     for ballot_id, proposal_id in session.execute(
         select(BallotChoice.ballot_id, BallotChoice.proposal_id)
         .join(Ballot, Ballot.id == BallotChoice.ballot_id)
-        .where(Ballot.cycle_id == cycle.id)
+        .where(Ballot.cycle_id == cycle.id, Ballot.heading_id == heading.id)
     ):
         ballots.setdefault(ballot_id, set()).add(proposal_id)
-    cycle_turnout = turnout(session, cycle)
+    cycle_turnout = turnout(session, cycle, heading)
     tallies = []
     for number, rule in enumerate(rules):
         report = None
@@ -889,9 +917,9 @@ def tally_results(session, actor, cycle, rules=None, now=None, deadline=None, pr
             winners = compute_winners(
                 projects,
                 ballots.values(),
-                cycle.budget,
+                heading.budget,
                 rule,
-                cycle.min_votes,
+                heading.min_votes,
                 deadline=deadline,
                 progress=report,
             )
@@ -903,8 +931,9 @@ def tally_results(session, actor, cycle, rules=None, now=None, deadline=None, pr
             "costs": {str(k): v for k, v in projects.items()},
             "payments": {str(k): v for k, v in winners.payments.items()},
             "turnout": cycle_turnout,
-            "min_votes": cycle.min_votes,
+            "min_votes": heading.min_votes,
             "engine_rule": winners.engine_rule,
+            "heading_id": heading.id,
         }
         tallies.append((rule, data, winners.total_cost))
     return tallies
@@ -925,7 +954,8 @@ def store_results(session, actor, cycle, tallies, now=None):
     results = []
     for rule, data, total_cost in tallies:
         data["ledger"] = {"size": size, "root": root, "algorithm": ledger_algorithm}
-        result = _draft_result(session, cycle, rule)
+        heading_id = data.get("heading_id") or headings.resolve(session, cycle).id
+        result = _draft_result(session, cycle, rule, heading_id)
         result.data = data
         result.total_cost = total_cost
         result.computed_at = now
@@ -940,32 +970,38 @@ def store_results(session, actor, cycle, tallies, now=None):
             rule=rule,
             version=result.version,
             selected=data["selected"],
+            heading=heading_id,
         )
     session.flush()
     return results
 
 
-def _latest_result(session, cycle, rule):
+def _latest_result(session, cycle, rule, heading_id):
     return session.scalar(
         select(CycleResult)
-        .where(CycleResult.cycle_id == cycle.id, CycleResult.rule == rule)
+        .where(
+            CycleResult.cycle_id == cycle.id,
+            CycleResult.heading_id == heading_id,
+            CycleResult.rule == rule,
+        )
         .order_by(CycleResult.version.desc())
         .limit(1)
     )
 
 
-def _draft_result(session, cycle, rule):
+def _draft_result(session, cycle, rule, heading_id):
     """The unpublished version to (re)write: a published one is never touched; computing
     again after publication prepares the next version (a correction) instead."""
-    latest = _latest_result(session, cycle, rule)
+    latest = _latest_result(session, cycle, rule, heading_id)
     if latest is not None and latest.published_at is None:
         return latest
     version = latest.version + 1 if latest is not None else 1
-    return CycleResult(cycle_id=cycle.id, rule=rule, version=version)
+    return CycleResult(cycle_id=cycle.id, heading_id=heading_id, rule=rule, version=version)
 
 
-def publish_results(session, actor, cycle, rule=None, now=None, reason=""):
-    """Publish the latest computed version of the winner rule; its winners become funded.
+def publish_results(session, actor, cycle, rule=None, now=None, reason="", heading=None):
+    """Publish the latest computed version of the winner rule of `heading` (default: the
+    main one); its winners become funded.
 
     A published version never changes. Publishing a later version is a correction and needs
     a public `reason`; the earlier versions stay visible.
@@ -973,8 +1009,9 @@ def publish_results(session, actor, cycle, rule=None, now=None, reason=""):
     now = now or utcnow()
     _require_staff(actor, cycle.region_id)
     _require_phase(cycle, now, "results", "implementation")
-    rule = rule or cycle.winner_rule
-    result = _latest_result(session, cycle, rule)
+    heading = headings.resolve(session, cycle, heading)
+    rule = rule or heading.winner_rule
+    result = _latest_result(session, cycle, rule, heading.id)
     if result is None:
         raise BudgetError("not_computed")
     if result.published_at is not None:
@@ -995,9 +1032,10 @@ def publish_results(session, actor, cycle, rule=None, now=None, reason=""):
         version=result.version,
         reason=reason,
         selected=result.data["selected"],
+        heading=heading.id,
     )
     winners = set(result.data["selected"])
-    for proposal in ballot_projects(session, cycle):
+    for proposal in ballot_projects(session, cycle, heading):
         proposal.funded = proposal.id in winners
         if proposal.funded and proposal.implementation_status is None:
             proposal.implementation_status = "planned"
@@ -1013,26 +1051,33 @@ def publish_results(session, actor, cycle, rule=None, now=None, reason=""):
     return result
 
 
-def published_result(session, cycle):
-    """The newest published version, of the cycle's winner rule first."""
+def published_result(session, cycle, heading=None):
+    """The newest published version (of one heading, if given), of the winner rule first."""
+    query = select(CycleResult).where(
+        CycleResult.cycle_id == cycle.id, CycleResult.published_at.is_not(None)
+    )
+    winner_rule = cycle.winner_rule
+    if heading is not None:
+        query = query.where(CycleResult.heading_id == heading.id)
+        winner_rule = heading.winner_rule
     return session.scalar(
-        select(CycleResult)
-        .where(CycleResult.cycle_id == cycle.id, CycleResult.published_at.is_not(None))
-        .order_by(
-            CycleResult.rule != cycle.winner_rule, CycleResult.rule, CycleResult.version.desc()
+        query.order_by(
+            CycleResult.rule != winner_rule, CycleResult.rule, CycleResult.version.desc()
         )
         .options(defer(CycleResult.data))  # the big `data` is read only when used
         .limit(1)
     )
 
 
-def published_versions(session, cycle):
+def published_versions(session, cycle, heading=None):
     """Every published version (newest first), for the public record of corrections."""
+    query = select(CycleResult).where(
+        CycleResult.cycle_id == cycle.id, CycleResult.published_at.is_not(None)
+    )
+    if heading is not None:
+        query = query.where(CycleResult.heading_id == heading.id)
     return session.scalars(
-        select(CycleResult)
-        .where(CycleResult.cycle_id == cycle.id, CycleResult.published_at.is_not(None))
-        .order_by(CycleResult.published_at.desc(), CycleResult.id.desc())
-        .limit(50)
+        query.order_by(CycleResult.published_at.desc(), CycleResult.id.desc()).limit(50)
     ).all()
 
 

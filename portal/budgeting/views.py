@@ -22,6 +22,7 @@ from portal import charts, database, formatting
 from portal.accounts.forms import EmptyForm
 from portal.accounts.models import iin_key, utcnow
 from portal.budgeting import domain, figures, integrity, paper, services
+from portal.budgeting import headings as pots
 from portal.budgeting.domain import BudgetRuleError
 from portal.budgeting.forms import (
     BALLOT_RULE_LABELS,
@@ -35,6 +36,7 @@ from portal.budgeting.forms import (
     WINNER_RULE_LABELS,
     BatchRejectForm,
     CycleForm,
+    HeadingForm,
     PaperBallotForm,
     PaperBatchForm,
     PhaseForm,
@@ -194,6 +196,37 @@ def author_refusal(proposal):
     )
 
 
+def _heading_arg(cycle, source=None):
+    """The heading named by ?heading= (404 if it is not the cycle's), else None."""
+    raw = (source or request.args).get("heading", "")
+    if not raw:
+        return None
+    try:
+        return pots.resolve(db.session, cycle, raw)
+    except BudgetRuleError:
+        abort(404)
+
+
+def _resident_heading(cycle):
+    """(the heading the signed-in resident proposes or votes in, the headings open to them).
+
+    ?heading= picks one; by default the first open to them (the city-wide one first)."""
+    open_to = pots.open_to(db.session, current_user, cycle)
+    if not open_to:
+        raise participation_refusal(cycle)
+    chosen = _heading_arg(cycle) or open_to[0]
+    if chosen.id not in {h.id for h in open_to}:
+        raise Refusal(
+            _(
+                "This budget heading is only for residents of the district %(district)s.",
+                district=chosen.district.name if chosen.district else "—",
+            ),
+            url_for("budgeting.cycle", cycle_id=cycle.id),
+            _("Back to the cycle"),
+        )
+    return chosen, open_to
+
+
 # ------------------------------------------------------------------ cycles
 @bp.route("/")
 def cycles():
@@ -328,10 +361,19 @@ def cycle(cycle_id):
         "proposals": cycle.proposals.filter(Proposal.status != "withdrawn").count(),
         "feasible": cycle.proposals.filter(Proposal.status == "feasible").count(),
     }
+    is_staff = _is_staff_for(cycle)
+    heading_form = None
+    if is_staff and not integrity.is_frozen(cycle, now):
+        heading_form = HeadingForm(formdata=None)
+        _heading_form_choices(heading_form, cycle)
     return render_template(
         "budgeting/cycle.html",
         cycle=cycle,
         phase=cycle.phase(now),
+        headings=pots.summary(db.session, cycle),
+        open_headings={h.id for h in pots.open_to(db.session, user, cycle)} if user else set(),
+        heading_form=heading_form,
+        district_names={d.id: d.name for d in cycle.region.districts},
         may_take_part=services.may_take_part(user, cycle),
         is_staff=_is_staff_for(cycle),
         ballot=ballot,
@@ -342,6 +384,45 @@ def cycle(cycle_id):
         ledger_head=integrity.head_of(db.session, cycle),
         date_changes=cycle.date_changes,
     )
+
+
+def _heading_form_choices(form, cycle):
+    form.district_id.choices = [(0, _("Whole region"))] + [
+        (d.id, d.name) for d in sorted(cycle.region.districts, key=_by_name)
+    ]
+
+
+@bp.route("/<int:cycle_id>/headings", methods=["POST"])
+@roles_required("staff")
+def add_heading(cycle_id):
+    """Staff add a budget heading (pot) to a cycle before voting opens."""
+    cycle = db.get_or_404(BudgetCycle, cycle_id)
+    require_region_access(cycle.region_id)
+    form = HeadingForm()
+    _heading_form_choices(form, cycle)
+    if form.validate_on_submit():
+        try:
+            pots.add_heading(
+                db.session,
+                current_user,
+                cycle,
+                name=form.name.data,
+                budget=form.budget.tenge,
+                district_id=form.district_id.data or None,
+                ballot_rule=form.ballot_rule.data,
+                max_choices=form.max_choices.data,
+                min_votes=form.min_votes.data,
+                winner_rule=form.winner_rule.data,
+                cost_cap=form.cost_cap.tenge,
+            )
+        except BudgetRuleError as error:
+            db.session.rollback()
+            form.form_errors.append(message(error))
+        else:
+            db.session.commit()
+            flash(_("The budget heading is added."), "success")
+            return redirect(url_for("budgeting.cycle", cycle_id=cycle.id) + "#headings")
+    return render_template("budgeting/heading_form.html", form=form, cycle=cycle), 422
 
 
 @bp.route("/<int:cycle_id>/phase", methods=["POST"])
@@ -469,10 +550,11 @@ def _save_photos(proposal, form):
 @limit("RATELIMIT_PROPOSAL", per="account")
 def new_proposal(cycle_id):
     cycle = db.get_or_404(BudgetCycle, cycle_id)
-    if not services.may_take_part(current_user, cycle):
-        raise participation_refusal(cycle)
-    form = ProposalForm(cap=cycle.cost_cap)
+    heading, open_to = _resident_heading(cycle)
+    form = ProposalForm(cap=heading.cost_cap)
     _proposal_form_choices(form, cycle)
+    if heading.district_id is not None:
+        form.district_id.choices = [(heading.district_id, heading.district.name)]
     status = 200
     if cycle.phase() != "proposals":
         flash(message(BudgetRuleError("wrong_phase", phase=cycle.phase())), "error")
@@ -480,7 +562,7 @@ def new_proposal(cycle_id):
     if form.validate_on_submit():
         try:
             proposal = services.submit_proposal(
-                db.session, current_user, cycle, **_proposal_values(form)
+                db.session, current_user, cycle, heading=heading, **_proposal_values(form)
             )
             _save_photos(proposal, form)
         except BudgetRuleError as error:
@@ -494,7 +576,12 @@ def new_proposal(cycle_id):
     elif request.method == "POST":
         status = 422
     return render_template(
-        "budgeting/proposal_form.html", form=form, cycle=cycle, proposal=None
+        "budgeting/proposal_form.html",
+        form=form,
+        cycle=cycle,
+        proposal=None,
+        heading=heading,
+        headings=open_to,
     ), status
 
 
@@ -685,7 +772,7 @@ def my_ballots():
     ]
     query = (
         select(Ballot)
-        .options(joinedload(Ballot.cycle))
+        .options(joinedload(Ballot.cycle), joinedload(Ballot.heading))
         .where(or_(Ballot.voter_key.in_(keys or [""]), Ballot.iin_key.in_(persons or [""])))
         .order_by(Ballot.created_at.desc(), Ballot.id.desc())
     )
@@ -706,7 +793,9 @@ def _chosen_ids(raw):
     return ids[:MAX_CARRIED]
 
 
-def _ballot_page(cycle, chosen=None, error=None, status=200, paper_form=None):
+def _ballot_page(
+    cycle, chosen=None, error=None, status=200, paper_form=None, heading=None, open_to=()
+):
     """One page of the ballot: filters, a page of projects, and the chosen ones carried along.
 
     The chosen projects on other pages travel as hidden inputs, so paging and filtering
@@ -717,7 +806,7 @@ def _ballot_page(cycle, chosen=None, error=None, status=200, paper_form=None):
     q, category, district = _filters(source)
     user = current_user if current_user.is_authenticated else None
     ballot = (
-        services.ballot_of(db.session, cycle, user, _ballot_key())
+        services.ballot_of(db.session, cycle, user, _ballot_key(), heading)
         if user and not paper_form
         else None
     )
@@ -725,8 +814,8 @@ def _ballot_page(cycle, chosen=None, error=None, status=200, paper_form=None):
         chosen = ballot.project_ids if ballot is not None else []
     removed = set(_chosen_ids(request.form.getlist("remove")))
     ids = [i for i in _chosen_ids(chosen) if i not in removed]
-    chosen_rows = services.chosen_projects(db.session, cycle, ids)
-    query = _filtered(services.ballot_query(cycle), q, category, district)
+    chosen_rows = services.chosen_projects(db.session, cycle, ids, heading)
+    query = _filtered(services.ballot_query(cycle, heading), q, category, district)
     page = paginate(
         query.options(joinedload(Proposal.district)),
         page=source.get("browse") or source.get("page"),
@@ -747,6 +836,8 @@ def _ballot_page(cycle, chosen=None, error=None, status=200, paper_form=None):
         error=error,
         phase=cycle.phase(),
         form=paper_form or EmptyForm(),
+        heading=heading,
+        headings=open_to,
     ), status
 
 
@@ -760,17 +851,22 @@ def _browsing():
 @login_required
 def ballot(cycle_id):
     cycle = db.get_or_404(BudgetCycle, cycle_id)
-    if not services.may_take_part(current_user, cycle):
-        raise participation_refusal(cycle)
+    heading, open_to = _resident_heading(cycle)
     if request.method == "GET":
-        return _ballot_page(cycle)
+        return _ballot_page(cycle, heading=heading, open_to=open_to)
     require_valid(EmptyForm())
     chosen = request.form.getlist("project")
     if _browsing():
-        return _ballot_page(cycle, chosen)
+        return _ballot_page(cycle, chosen, heading=heading, open_to=open_to)
     try:
         ballot_id = services.store_ballot(
-            db.session, current_user, cycle, chosen, secret=_secret(), ballot_key=_ballot_key()
+            db.session,
+            current_user,
+            cycle,
+            chosen,
+            secret=_secret(),
+            ballot_key=_ballot_key(),
+            heading=heading,
         )
     except BudgetRuleError as error:
         db.session.rollback()
@@ -780,7 +876,9 @@ def ballot(cycle_id):
                 "You have already voted on paper at an akimat desk in this cycle. One person "
                 "votes once, and your paper ballot counts."
             )
-        return _ballot_page(cycle, chosen, text, _status_for(error))
+        return _ballot_page(
+            cycle, chosen, text, _status_for(error), heading=heading, open_to=open_to
+        )
     # Read before commit: afterwards they would be loaded again in a new transaction.
     target = url_for("budgeting.receipt", cycle_id=cycle_id, ballot_id=ballot_id)
     db.session.commit()
@@ -809,6 +907,7 @@ def receipt(cycle_id, ballot_id):
         cycle=stored.cycle,
         projects=projects,
         code=domain.group_receipt(stored.receipt),
+        heading=stored.heading if pots.count(db.session, stored.cycle) > 1 else None,
         total=sum(p.cost for p in projects),
         proof=integrity.proof(db.session, stored.cycle, stored),
     )
@@ -839,15 +938,19 @@ def paper_ballot(cycle_id):
     require_region_access(cycle.region_id)
     form = PaperBallotForm()
     form.district_id.choices = _district_choices(cycle)
+    # The desk enters one heading's ballot at a time (?heading=, else the main one).
+    all_pots = pots.headings_of(db.session, cycle)
+    heading = _heading_arg(cycle) or all_pots[0]
+    where = {"heading": heading, "open_to": all_pots}
     if request.method == "GET":
         form.district_id.data = cycle.district_id or 0
-        return _ballot_page(cycle, paper_form=form)
+        return _ballot_page(cycle, paper_form=form, **where)
     chosen = request.form.getlist("project")
     if _browsing():
         form.iin.errors = []
-        return _ballot_page(cycle, chosen, paper_form=form)
+        return _ballot_page(cycle, chosen, paper_form=form, **where)
     if not form.validate_on_submit():
-        return _ballot_page(cycle, chosen, None, 422, paper_form=form)
+        return _ballot_page(cycle, chosen, None, 422, paper_form=form, **where)
     try:
         stored = paper.enter_ballot(
             db.session,
@@ -860,6 +963,7 @@ def paper_ballot(cycle_id):
             ballot_key=_ballot_key(),
             declared=form.declared.data,
             district_id=form.district_id.data or None,
+            heading=heading,
         )
     except BudgetRuleError as error:
         db.session.rollback()
@@ -876,7 +980,7 @@ def paper_ballot(cycle_id):
                 ),
             }.get(error.details.get("channel"), text)
         status = 422 if error.code in DESK_INPUT_CODES else _status_for(error)
-        return _ballot_page(cycle, chosen, text, status, paper_form=form)
+        return _ballot_page(cycle, chosen, text, status, paper_form=form, **where)
     db.session.commit()
     metrics.ballot_cast("paper")
     flash(
@@ -886,7 +990,12 @@ def paper_ballot(cycle_id):
         ),
         "success",
     )
-    return redirect(url_for("budgeting.paper_ballot", cycle_id=cycle.id))
+    several = len(all_pots) > 1
+    return redirect(
+        url_for(
+            "budgeting.paper_ballot", cycle_id=cycle.id, heading=heading.id if several else None
+        )
+    )
 
 
 # What the desk typed or was told that the resident may fix there and then (not a 403/409).
@@ -1066,30 +1175,44 @@ def counts(cycle_id):
 def results(cycle_id):
     cycle = db.get_or_404(BudgetCycle, cycle_id)
     is_staff = _is_staff_for(cycle)
-    result = services.published_result(db.session, cycle)
+    # A cycle of several headings shows one heading's results (?heading=, else the main
+    # one) under a summary of them all; a one-heading cycle looks as it always did.
+    all_pots = pots.headings_of(db.session, cycle)
+    heading = (_heading_arg(cycle) or all_pots[0]) if len(all_pots) > 1 else None
+    result = services.published_result(db.session, cycle, heading)
     drafts = []
     if is_staff:
         from portal.budgeting.models import CycleResult
 
+        query = select(CycleResult).where(
+            CycleResult.cycle_id == cycle.id, CycleResult.published_at.is_(None)
+        )
+        if heading is not None:
+            query = query.where(CycleResult.heading_id == heading.id)
         drafts = db.session.scalars(
-            select(CycleResult)
-            .where(CycleResult.cycle_id == cycle.id, CycleResult.published_at.is_(None))
-            .order_by(CycleResult.rule, CycleResult.version.desc())
-            .options(defer(CycleResult.data))
+            query.order_by(CycleResult.rule, CycleResult.version.desc()).options(
+                defer(CycleResult.data)
+            )
         ).all()
     shown = result
+    pot = heading or cycle
     if shown is None and is_staff and drafts:
-        shown = next((d for d in drafts if d.rule == cycle.winner_rule), drafts[0])
+        shown = next((d for d in drafts if d.rule == pot.winner_rule), drafts[0])
     context = {
         "cycle": cycle,
         "result": result,
         "shown": shown,
         "drafts": drafts,
-        "versions": services.published_versions(db.session, cycle),
+        "versions": services.published_versions(db.session, cycle, heading),
         "ledger_head": integrity.head_of(db.session, cycle),
+        "heading": heading,
+        "headings": all_pots if heading is not None else [],
+        "overview": _overview(cycle, all_pots) if heading is not None else None,
+        "pot": pot,
     }
     if shown is not None:
         context.update(_result_context(cycle, shown))
+        context["remaining"] = pot.budget - shown.total_cost
     return render_template(
         "budgeting/results.html",
         is_staff=is_staff,
@@ -1097,6 +1220,24 @@ def results(cycle_id):
         form=EmptyForm(),
         **context,
     )
+
+
+def _overview(cycle, all_pots):
+    """The whole cycle at a glance: each heading's budget, ballots and published outcome."""
+    rows = []
+    for row, heading in zip(pots.summary(db.session, cycle), all_pots):
+        published = services.published_result(db.session, cycle, heading)
+        row["spent"] = published.total_cost if published is not None else None
+        row["winners"] = len(services.ranking(published)[2]) if published is not None else None
+        rows.append(row)
+    done = [r for r in rows if r["spent"] is not None]
+    return {
+        "rows": rows,
+        "budget": sum(r["budget"] for r in rows),
+        "ballots": sum(r["ballots"] for r in rows),
+        "spent": sum(r["spent"] for r in done) if done else None,
+        "winners": sum(r["winners"] for r in done) if done else None,
+    }
 
 
 # Bars in the results chart; the rest is one "other projects" bar (the table has them all).
@@ -1174,15 +1315,23 @@ def publish_results(cycle_id):
     require_valid(EmptyForm())
     try:
         services.publish_results(
-            db.session, current_user, cycle, reason=request.form.get("reason", "")[:2000]
+            db.session,
+            current_user,
+            cycle,
+            reason=request.form.get("reason", "")[:2000],
+            heading=_heading_arg(cycle),
         )
     except BudgetRuleError as error:
         db.session.rollback()
         flash(message(error), "error")
-        return redirect(url_for("budgeting.results", cycle_id=cycle.id)), 303
+        return redirect(
+            url_for("budgeting.results", cycle_id=cycle.id, heading=request.args.get("heading"))
+        ), 303
     db.session.commit()
     flash(_("The results are published."), "success")
-    return redirect(url_for("budgeting.results", cycle_id=cycle.id))
+    return redirect(
+        url_for("budgeting.results", cycle_id=cycle.id, heading=request.args.get("heading"))
+    )
 
 
 # ------------------------------------------------------------------ implementation

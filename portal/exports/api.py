@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session, joinedload
 from werkzeug.exceptions import BadRequest, NotFound
 
 from portal.accounts.models import utcnow
+from portal.budgeting import headings as budget_headings
+from portal.budgeting.domain import BudgetRuleError
 from portal.budgeting.models import BudgetCycle, CycleResult, Proposal
 from portal.budgeting.services import published_result
 from portal.consultations.models import Article, Comment, Draft
@@ -210,16 +212,63 @@ def cycle(cycle_id):
     return jsonify(_cycle_json(_cycle_or_404(cycle_id)))
 
 
+def _heading_or_404(cycle):
+    """The heading named by ?heading= (an id), else the cycle's main heading."""
+    try:
+        return budget_headings.resolve(db.session, cycle, request.args.get("heading") or None)
+    except BudgetRuleError:
+        _missing(_("There is no such budget heading in this cycle."))
+
+
+@bp.route("/cycles/<int:cycle_id>/headings")
+def headings(cycle_id):
+    """The cycle's budget headings (pots) with their rules, projects, ballots and outcome."""
+    cycle = _cycle_or_404(cycle_id)
+    closed = cycle.voting_closed()
+    districts = {d.id: d.slug for d in cycle.region.districts}
+    items = []
+    for row, heading in zip(
+        budget_headings.summary(db.session, cycle), budget_headings.headings_of(db.session, cycle)
+    ):
+        result = published_result(db.session, cycle, heading)
+        items.append(
+            {
+                "id": row["id"],
+                "name": row["name"],
+                "district": districts.get(row["district_id"]),
+                "budget": row["budget"],
+                "cost_cap": row["cost_cap"],
+                "ballot_rule": row["ballot_rule"],
+                "max_choices": row["max_choices"],
+                "min_votes": row["min_votes"],
+                "winner_rule": row["winner_rule"],
+                "projects": row["projects"],
+                # Like vote counts, turnout stays hidden until voting closes.
+                "ballots": row["ballots"] if closed else None,
+                "results_published": result is not None,
+                "total_cost": result.total_cost if result is not None else None,
+            }
+        )
+    return jsonify({"cycle_id": cycle.id, "items": items})
+
+
 @bp.route("/cycles/<int:cycle_id>/projects")
 def projects(cycle_id):
     cycle = _cycle_or_404(cycle_id)
-    result = published_result(db.session, cycle)
-    votes = result.data.get("votes", {}) if result else {}
-    selected = set(result.data.get("selected", ())) if result else set()
+    # Each project's votes come from its own heading's published result.
+    votes, selected, published = {}, set(), set()
+    for heading in budget_headings.headings_of(db.session, cycle):
+        result = published_result(db.session, cycle, heading)
+        if result is not None:
+            published.add(heading.id)
+            votes.update(result.data.get("votes", {}))
+            selected.update(result.data.get("selected", ()))
 
     def serialise(p):
+        result = p.heading_id in published
         return {
             "id": p.id,
+            "heading_id": p.heading_id,
             "title": p.title,
             "category": p.category,
             "district": p.district.slug if p.district else None,
@@ -247,7 +296,8 @@ def projects(cycle_id):
 @bp.route("/cycles/<int:cycle_id>/results")
 def results(cycle_id):
     cycle = _cycle_or_404(cycle_id)
-    result = published_result(db.session, cycle)
+    heading = _heading_or_404(cycle)
+    result = published_result(db.session, cycle, heading)
     if result is None:
         _missing(_("The results of this cycle are not published yet."))
     data = result.data
@@ -269,15 +319,18 @@ def results(cycle_id):
     rows = rows[(page - 1) * per_page : page * per_page]
     others = db.session.scalars(
         select(CycleResult.rule).where(
-            CycleResult.cycle_id == cycle.id, CycleResult.published_at.is_not(None)
+            CycleResult.cycle_id == cycle.id,
+            CycleResult.heading_id == heading.id,
+            CycleResult.published_at.is_not(None),
         )
     ).all()
     return jsonify(
         {
             "cycle_id": cycle.id,
+            "heading": {"id": heading.id, "name": heading.name},
             "rule": result.rule,
             "published_rules": sorted(others),
-            "budget": cycle.budget,
+            "budget": heading.budget,
             "total_cost": result.total_cost,
             "ballots": data.get("turnout", {}).get("total", 0),
             "ballots_by_channel": data.get("turnout", {}).get("channel", {}),
@@ -290,6 +343,7 @@ def results(cycle_id):
             "next": url_for(
                 "exports_api.results",
                 cycle_id=cycle.id,
+                heading=request.args.get("heading") or None,
                 page=page + 1,
                 per_page=per_page,
                 _external=True,

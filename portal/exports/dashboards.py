@@ -12,8 +12,9 @@ from sqlalchemy.orm import defer
 
 from portal.accounts.models import User, utcnow
 from portal.budgeting import figures as ballot_figures
+from portal.budgeting import headings as budget_headings
 from portal.budgeting.models import BudgetCycle, CycleResult, Proposal
-from portal.budgeting.services import counts_visible, ranking
+from portal.budgeting.services import counts_visible, published_result, ranking
 from portal.consultations.models import Article, Campaign, Comment, Draft
 from portal.consultations.services import effective_status
 from portal.exports.services import AGE_BANDS, age_band, plain_text
@@ -81,8 +82,13 @@ def cycle_figures(session, cycle, user, now=None):
         "results_more": 0,
         "result": None,
     }
+    pots = budget_headings.headings_of(session, cycle)
+    figures["heading"] = pots[0]
+    figures["heading_overview"] = (
+        _heading_overview(session, cycle, pots, figures["counts_shown"]) if len(pots) > 1 else None
+    )
     if figures["counts_shown"]:
-        figures.update(_results(session, cycle))
+        figures.update(_results(session, cycle, pots[0]))
     return figures
 
 
@@ -90,28 +96,52 @@ def cycle_figures(session, cycle, user, now=None):
 TOP_RESULTS = 20
 
 
-def _results(session, cycle):
-    """The top projects by votes: from the stored result when there is one (no pass over the
-    ballots), else counted in SQL; only the shown projects are read."""
+def _heading_overview(session, cycle, pots, counts_shown):
+    """Each heading's budget, ballots and (once counts may be shown) published outcome, with
+    the whole cycle's totals: the shape the results page's summary table takes."""
+    rows = budget_headings.summary(session, cycle)
+    for row, heading in zip(rows, pots):
+        published = published_result(session, cycle, heading) if counts_shown else None
+        row["spent"] = published.total_cost if published is not None else None
+        row["winners"] = len(ranking(published)[2]) if published is not None else None
+    done = [r for r in rows if r["spent"] is not None]
+    return {
+        "rows": rows,
+        "budget": sum(r["budget"] for r in rows),
+        "ballots": sum(r["ballots"] for r in rows),
+        "spent": sum(r["spent"] for r in done) if done else None,
+        "winners": sum(r["winners"] for r in done) if done else None,
+    }
+
+
+def _results(session, cycle, heading):
+    """The top projects by votes of a heading (the main one: the whole cycle when it has one
+    heading): from the stored result when there is one (no pass over the ballots), else
+    counted in SQL; only the shown projects are read."""
     results = {
         r.rule: r
         for r in session.scalars(
             select(CycleResult)
-            .where(CycleResult.cycle_id == cycle.id)
+            .where(CycleResult.cycle_id == cycle.id, CycleResult.heading_id == heading.id)
             .options(defer(CycleResult.data))
         )
     }
-    result = results.get(cycle.winner_rule) or next(iter(results.values()), None)
+    result = results.get(heading.winner_rule) or next(iter(results.values()), None)
     if result is not None:
         ranked, str_votes, selected, _rest = ranking(result)
         total = len(ranked)
         top = ranked[:TOP_RESULTS]
         votes = {i: str_votes.get(str(i), 0) for i in top}
     else:
-        # No stored result yet: rank by the cached votes (one count per ledger head).
+        # No stored result yet: rank the heading's projects by the cached votes (one count
+        # per ledger head).
         votes = ballot_figures.votes(session, cycle)
         feasible = session.scalars(
-            select(Proposal.id).where(Proposal.cycle_id == cycle.id, Proposal.status == "feasible")
+            select(Proposal.id).where(
+                Proposal.cycle_id == cycle.id,
+                Proposal.heading_id == heading.id,
+                Proposal.status == "feasible",
+            )
         ).all()
         ranked = sorted(feasible, key=lambda pid: (-votes.get(pid, 0), pid))
         total = len(ranked)

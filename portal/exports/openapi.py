@@ -85,9 +85,33 @@ SCHEMAS = {
             "results_published": {"type": "boolean"},
         }
     ),
+    "Heading": _obj(
+        {
+            "id": {"type": "integer"},
+            "name": {"type": "string"},
+            "district": {"type": ["string", "null"], "description": "null: the whole region"},
+            "budget": {"type": "integer", "description": "Tenge"},
+            "cost_cap": {"type": ["integer", "null"]},
+            "ballot_rule": {"enum": ["knapsack", "k_approval", "single"]},
+            "max_choices": {"type": ["integer", "null"]},
+            "min_votes": {"type": ["integer", "null"]},
+            "winner_rule": {"enum": ["greedy", "mes"]},
+            "projects": {"type": "integer", "description": "Projects on its ballot"},
+            "ballots": {
+                "type": ["integer", "null"],
+                "description": "Ballots cast in it; null until voting closes",
+            },
+            "results_published": {"type": "boolean"},
+            "total_cost": {"type": ["integer", "null"]},
+        }
+    ),
+    "HeadingList": _obj(
+        {"cycle_id": {"type": "integer"}, "items": {"type": "array", "items": _ref("Heading")}}
+    ),
     "Project": _obj(
         {
             "id": {"type": "integer"},
+            "heading_id": {"type": "integer", "description": "The budget heading it is in"},
             "title": {"type": "string"},
             "category": {"type": "string"},
             "district": {"type": ["string", "null"]},
@@ -109,6 +133,7 @@ SCHEMAS = {
     "Results": _obj(
         {
             "cycle_id": {"type": "integer"},
+            "heading": _obj({"id": {"type": "integer"}, "name": {"type": "string"}}),
             "rule": {"enum": ["greedy", "mes"]},
             "published_rules": {"type": "array", "items": {"type": "string"}},
             "budget": {"type": "integer"},
@@ -215,6 +240,12 @@ PAGE_PARAMETERS = [
         "schema": {"type": "string"},
     },
 ]
+HEADING_PARAMETER = {
+    "name": "heading",
+    "in": "query",
+    "description": "A budget heading's id (see /cycles/{cycle_id}/headings)",
+    "schema": {"type": "integer", "minimum": 1},
+}
 RESULT_PAGE_PARAMETERS = [
     PAGE_PARAMETERS[0],
     {
@@ -347,10 +378,17 @@ PATHS = {
         paged=True,
         operation_id="listProjects",
     ),
+    "/cycles/{cycle_id}/headings": _get(
+        "Budget headings of a cycle (a city-wide pot, one per district) with their outcome",
+        "HeadingList",
+        params=[_id("cycle_id")],
+        operation_id="listHeadings",
+    ),
     "/cycles/{cycle_id}/results": _get(
-        "Published results of a cycle (projects paged, most votes first)",
+        "Published results of one budget heading of a cycle (projects paged, most votes "
+        "first); without `heading`, the cycle's main heading",
         "Results",
-        params=[_id("cycle_id"), *RESULT_PAGE_PARAMETERS],
+        params=[_id("cycle_id"), HEADING_PARAMETER, *RESULT_PAGE_PARAMETERS],
         operation_id="getResults",
     ),
     "/cycles/{cycle_id}/ledger": _get(
