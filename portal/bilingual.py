@@ -23,3 +23,13 @@ def choose(available, asked, reader):
         if lang in available:
             return lang
     return available[0] if available else reader
+
+
+def in_state_language(obj, field, lang, original=None):
+    """The text in `lang` only, for data exports: obj.<field>_<lang>, else the original
+    obj.<field> when `original` (the language it was written in) is `lang`, else None --
+    never another language's text in its place."""
+    value = getattr(obj, f"{field}_{lang}", None)
+    if value:
+        return value
+    return (getattr(obj, field) or None) if original == lang else None

@@ -17,6 +17,7 @@ from portal.accounts import services as accounts_services
 from portal.accounts.models import User, utcnow
 from portal.accounts.notify import notify, titles
 from portal.audit import code_of, record
+from portal.bilingual import STATE_LANGUAGES, in_state_language
 from portal.consultations import calendar, domain
 from portal.consultations.models import (
     DRAFT_KINDS,
@@ -685,15 +686,18 @@ def summary_rows(session, draft):
     return session.execute(statement).all()
 
 
-SUMMARY_WIDTHS = (10, 60, 20, 20, 50, 40, 14)
+SUMMARY_WIDTHS = (10, 60, 20, 20, 50, 40, 14, 40, 40)
 
 
 def summary_table(session, draft, *, labels):
     """(header, rows) of the summary table for a download; rows is a generator.
 
     `labels` translates the header, stances and decisions: {"header": [...], "stances": {},
-    "decisions": {}, "pending": str, "whole": str}. Dates are `datetime.date` values.
+    "decisions": {}, "pending": str, "whole": str}. Dates are `datetime.date` values. The
+    article's title in Kazakh and in Russian come last (empty where there is none), after
+    the columns the table had before both texts existed.
     """
+    original = draft.text_language
     statement = (
         select(Comment, Article)
         .outerjoin(Article, Article.id == Comment.article_id)
@@ -712,6 +716,10 @@ def summary_table(session, draft, *, labels):
                 comment.justification,
                 comment.new_wording,
                 comment.answered_at.date() if comment.answered_at else None,
+                *(
+                    in_state_language(article, "title", lang, original) if article else None
+                    for lang in STATE_LANGUAGES
+                ),
             ]
 
     return list(labels["header"]), rows()

@@ -402,6 +402,7 @@ def summary(draft_id):
     return render_template(
         "consultations/summary.html",
         draft=draft,
+        text_lang=_text_language(draft),
         page=page,
         rows=[(comment, comment.article) for comment in page.items],
         is_overdue=services.is_overdue,
@@ -421,6 +422,8 @@ def _summary_labels():
             _("Justification"),
             _("New wording"),
             _("Date of answer"),
+            _("Article title (Kazakh)"),
+            _("Article title (Russian)"),
         ],
         "stances": {k: str(v) for k, v in names["stances"].items()},
         "decisions": {k: str(v) for k, v in names["decisions"].items()},

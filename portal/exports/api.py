@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, joinedload
 from werkzeug.exceptions import BadRequest, NotFound
 
 from portal.accounts.models import utcnow
+from portal.bilingual import STATE_LANGUAGES, in_state_language
 from portal.budgeting import headings as budget_headings
 from portal.budgeting.domain import BudgetRuleError
 from portal.budgeting.models import BudgetCycle, CycleResult, Proposal
@@ -159,6 +160,16 @@ def _titles(obj, field="title"):
     return {lang: getattr(obj, f"{field}_{lang}") or "" for lang in ("kk", "ru", "en")}
 
 
+def _state_texts(obj, *fields, original=None):
+    """<field>_kk / <field>_ru beside the original <field>: the text in that state language
+    (the original too, when `original` says it is written in it), null where there is none."""
+    return {
+        f"{field}_{lang}": in_state_language(obj, field, lang, original)
+        for field in fields
+        for lang in STATE_LANGUAGES
+    }
+
+
 # ------------------------------------------------------------------ budget cycles
 def _cycle_json(cycle):
     return {
@@ -282,6 +293,7 @@ def projects(cycle_id):
             "implementation_status": p.implementation_status,
             "progress": p.progress,
             "submitted_at": _stamp(p.created_at),
+            **_state_texts(p, "title"),
         }
 
     statement = (
@@ -387,6 +399,8 @@ def _draft_json(draft):
         "period_start": _stamp(draft.period_start),
         "period_end": _stamp(draft.period_end),
         "answer_due": _stamp(draft.answer_due),
+        "text_language": draft.text_language,
+        "second_language": draft.second_language,
     }
 
 
@@ -416,6 +430,7 @@ def draft(draft_id):
 @bp.route("/drafts/<int:draft_id>/articles")
 def articles(draft_id):
     draft = _draft_or_404(draft_id)
+    original = draft.text_language
     statement = select(Article).where(Article.draft_id == draft.id).order_by(Article.position)
     return _page(
         statement,
@@ -426,6 +441,7 @@ def articles(draft_id):
             "title": a.title,
             "chapter": a.chapter,
             "text": a.text,
+            **_state_texts(a, "title", "chapter", "text", original=original),
         },
         (Article.position, False),
     )
@@ -466,6 +482,7 @@ def comments(draft_id):
             "campaign_id": c.campaign_id,
             "created_at": _stamp(c.created_at),
             "answer": _answer(c),
+            "text_language": c.text_language,
         },
         (Comment.id, False),
     )
@@ -492,6 +509,7 @@ def summary(draft_id):
             "justification": comment.justification,
             "new_wording": comment.new_wording,
             "answered_at": _stamp(comment.answered_at),
+            "text_language": comment.text_language,
         }
 
     per_page = _int_arg("per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)

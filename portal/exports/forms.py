@@ -44,6 +44,14 @@ HEADERS = {
     "position": _l("Order"),
     "number": _l("Number"),
     "chapter": _l("Chapter"),
+    # The texts in the state languages, appended after the original's columns.
+    "title_kk": _l("Title (Kazakh)"),
+    "title_ru": _l("Title (Russian)"),
+    "chapter_kk": _l("Chapter (Kazakh)"),
+    "chapter_ru": _l("Chapter (Russian)"),
+    "text_kk": _l("Text (Kazakh)"),
+    "text_ru": _l("Text (Russian)"),
+    "text_language": _l("Language of the text read"),
 }
 # Headers of code columns when a translated label column stands beside them (CSV, XLSX).
 CODE_HEADERS = {

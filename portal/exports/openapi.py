@@ -7,6 +7,28 @@ which is also the guard against personal data slipping into the API.
 
 DIALECT = "https://spec.openapis.org/oas/3.1/dialect/base"
 STAMP = {"type": ["string", "null"], "format": "date-time"}
+LANGUAGE = {"enum": ["kk", "ru", "en", None]}
+TEXT_LANGUAGE = {
+    **LANGUAGE,
+    "description": "The language of the draft's text the author read; null: the original",
+}
+
+
+def _state_texts(*fields):
+    """<field>_kk / <field>_ru: the text in that state language besides the original."""
+    return {
+        f"{field}_{lang}": {
+            "type": ["string", "null"],
+            "description": (
+                f"The {field} in {name} (the original, if written in {name}); "
+                "null when there is none"
+            ),
+        }
+        for field in fields
+        for lang, name in (("kk", "Kazakh"), ("ru", "Russian"))
+    }
+
+
 TEXT3 = {
     "type": "object",
     "properties": {lang: {"type": "string"} for lang in ("kk", "ru", "en")},
@@ -128,6 +150,7 @@ SCHEMAS = {
             "implementation_status": {"type": ["string", "null"]},
             "progress": {"type": "integer", "minimum": 0, "maximum": 100},
             "submitted_at": STAMP,
+            **_state_texts("title"),
         }
     ),
     "Results": _obj(
@@ -174,6 +197,14 @@ SCHEMAS = {
             "period_start": STAMP,
             "period_end": STAMP,
             "answer_due": STAMP,
+            "text_language": {
+                **LANGUAGE,
+                "description": "The language of the articles' original text; null: not known",
+            },
+            "second_language": {
+                **LANGUAGE,
+                "description": "The other state language the articles carry; null: none",
+            },
         }
     ),
     "Article": _obj(
@@ -184,6 +215,7 @@ SCHEMAS = {
             "title": {"type": "string"},
             "chapter": {"type": "string"},
             "text": {"type": "string"},
+            **_state_texts("title", "chapter", "text"),
         }
     ),
     "Answer": _obj(
@@ -204,6 +236,7 @@ SCHEMAS = {
             "campaign_id": {"type": ["integer", "null"]},
             "created_at": STAMP,
             "answer": {"oneOf": [_ref("Answer"), {"type": "null"}]},
+            "text_language": TEXT_LANGUAGE,
         }
     ),
     "SummaryRow": _obj(
@@ -216,6 +249,7 @@ SCHEMAS = {
             "justification": {"type": "string"},
             "new_wording": {"type": "string"},
             "answered_at": STAMP,
+            "text_language": TEXT_LANGUAGE,
         }
     ),
 }

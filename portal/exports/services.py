@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from portal.accounts.models import utcnow
 from portal.audit import code_of, record
+from portal.bilingual import STATE_LANGUAGES, in_state_language
 from portal.budgeting.models import Ballot, BallotChoice, BudgetCycle, CycleResult, Proposal
 from portal.budgeting.services import ballot_projects
 from portal.consultations.models import Article, Comment, Draft, Paragraph
@@ -164,6 +165,12 @@ def _stamp(value):
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
 
 
+def _state_columns(*fields):
+    """Columns of the texts in Kazakh and Russian besides an original (portal.bilingual),
+    appended after the older columns so files read by position keep their layout."""
+    return [Column(f"{field}_{lang}") for field in fields for lang in STATE_LANGUAGES]
+
+
 def _localized(obj, field, lang):
     order = [lang] + [code for code in ("kk", "ru", "en") if code != lang]
     for code in order:
@@ -239,6 +246,8 @@ def cycle_dataset(session, cycle, lang="en", labels=None, now=None, value_labels
                 (p.id in chosen["greedy"]) if "greedy" in chosen else None,
                 (p.id in chosen["mes"]) if "mes" in chosen else None,
                 p.funded,
+                p.title_kk or None,
+                p.title_ru or None,
             )
 
     def proposal_rows():
@@ -257,6 +266,8 @@ def cycle_dataset(session, cycle, lang="en", labels=None, now=None, value_labels
                 Proposal.implementation_status,
                 Proposal.progress,
                 Proposal.created_at,
+                Proposal.title_kk,
+                Proposal.title_ru,
             )
             .where(Proposal.cycle_id == cycle.id)
             .order_by(Proposal.id)
@@ -265,7 +276,8 @@ def cycle_dataset(session, cycle, lang="en", labels=None, now=None, value_labels
         for row in session.execute(statement):
             row = list(row)
             row[3] = districts.get(row[3])
-            row[-1] = row[-1].date() if row[-1] else None
+            row[12] = row[12].date() if row[12] else None
+            row[13], row[14] = row[13] or None, row[14] or None
             yield tuple(row)
 
     tally = Table(
@@ -280,6 +292,7 @@ def cycle_dataset(session, cycle, lang="en", labels=None, now=None, value_labels
             Column("selected_greedy", "bool"),
             Column("selected_mes", "bool"),
             Column("funded", "bool"),
+            *_state_columns("title"),
         ],
         tally_rows,
         labels=labels,
@@ -315,9 +328,10 @@ def cycle_dataset(session, cycle, lang="en", labels=None, now=None, value_labels
             Column("implementation_status"),
             Column("progress", "int"),
             Column("submitted_on", "date"),
+            *_state_columns("title"),
         ],
         proposal_rows,
-        fts=("title",),
+        fts=("title", "title_kk", "title_ru"),
         labels=labels,
         value_labels=value_labels or {},
     )
@@ -450,15 +464,28 @@ def draft_dataset(session, draft, lang="en", labels=None, now=None, value_labels
         "comments": sum(counts.values()),
         "published": counts.get("published", 0),
         "exported_at": _stamp(now or utcnow()),
+        "text_language": draft.text_language,
+        "second_language": draft.second_language,
     }
 
+    original = draft.text_language
+
     def article_rows():
-        for a in session.execute(
-            select(Article.id, Article.position, Article.number, Article.title, Article.chapter)
-            .where(Article.draft_id == draft.id)
-            .order_by(Article.position)
+        for a in session.scalars(
+            select(Article).where(Article.draft_id == draft.id).order_by(Article.position)
         ):
-            yield tuple(a)
+            yield (
+                a.id,
+                a.position,
+                a.number,
+                a.title,
+                a.chapter,
+                *(
+                    in_state_language(a, field, lang, original)
+                    for field in ("title", "chapter", "text")
+                    for lang in STATE_LANGUAGES
+                ),
+            )
 
     def comment_rows():
         statement = (
@@ -479,6 +506,7 @@ def draft_dataset(session, draft, lang="en", labels=None, now=None, value_labels
                 Comment.justification,
                 Comment.new_wording,
                 Comment.answered_at,
+                Comment.text_language,
             )
             .outerjoin(Article, Article.id == Comment.article_id)
             .outerjoin(Paragraph, Paragraph.id == Comment.paragraph_id)
@@ -504,6 +532,7 @@ def draft_dataset(session, draft, lang="en", labels=None, now=None, value_labels
                 Comment.justification,
                 Comment.new_wording,
                 Comment.answered_at,
+                Comment.text_language,
             )
             .outerjoin(Article, Article.id == Comment.article_id)
             .where(Comment.draft_id == draft.id, Comment.status == "published")
@@ -535,6 +564,7 @@ def draft_dataset(session, draft, lang="en", labels=None, now=None, value_labels
             Column("justification"),
             Column("new_wording"),
             Column("answered_at", "datetime"),
+            Column("text_language"),
         ],
         comment_rows,
         fts=("text", "proposed_wording", "justification"),
@@ -552,6 +582,7 @@ def draft_dataset(session, draft, lang="en", labels=None, now=None, value_labels
             Column("justification"),
             Column("new_wording"),
             Column("answered_on", "date"),
+            Column("text_language"),
         ],
         summary_rows,
         pk=None,
@@ -566,6 +597,7 @@ def draft_dataset(session, draft, lang="en", labels=None, now=None, value_labels
             Column("number"),
             Column("title"),
             Column("chapter"),
+            *_state_columns("title", "chapter", "text"),
         ],
         article_rows,
         labels=labels,

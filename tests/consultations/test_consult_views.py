@@ -72,7 +72,9 @@ def test_journey_comment_moderate_answer_summary(as_role, db, lang):
     assert "Сократить срок" in article_page and "Срок сокращён до 12 дней." in article_page
     assert "<ins>" in article_page and "<del>" in article_page  # the proposed wording as a diff
     summary = resident.get(f"/consultations/{draft.id}/summary").get_data(as_text=True)
-    assert "Срок сокращён до 12 дней." in summary and '<th scope="row">2</th>' in summary
+    assert "Срок сокращён до 12 дней." in summary
+    # The article by number and title (in the draft's one text here).
+    assert '<th scope="row">2. <span lang="ru">Общественное обсуждение</span></th>' in summary
     csv = resident.get(f"/consultations/{draft.id}/summary.csv")
     assert csv.mimetype == "text/csv"
     assert "Срок сокращён до 12 дней." in csv.get_data(as_text=True)
@@ -321,7 +323,10 @@ def test_summary_downloads_in_the_users_language_with_formulas_neutralised(as_ro
     text = response.get_data(as_text=True)
     assert text.startswith("\ufeff")
     rows = list(csv_module.reader(io.StringIO(text[1:])))
-    assert rows[0] == header
+    # The article's titles in both state languages come after the older columns.
+    titles = [translate(lang, "Article title (Kazakh)"), translate(lang, "Article title (Russian)")]
+    assert rows[0] == header + titles
+    assert rows[2][-2:] == ["", "Общественное обсуждение"]  # a draft in Russian only
     assert rows[1][:3] == [translate(lang, "Whole draft"), "Без ответа",
                            translate(lang, "I object")]  # fmt: skip
     assert rows[1][3] == translate(lang, "No answer yet")
@@ -334,7 +339,7 @@ def test_summary_downloads_in_the_users_language_with_formulas_neutralised(as_ro
     assert f"draft-{draft.id}-summary.xlsx" in response.headers["Content-Disposition"]
     sheet = load_workbook(io.BytesIO(response.data)).active
     values = [[cell.value for cell in row] for row in sheet.iter_rows()]
-    assert values[0] == header and sheet.freeze_panes == "A2" and sheet["A1"].font.bold
+    assert values[0] == header + titles and sheet.freeze_panes == "A2" and sheet["A1"].font.bold
     assert values[1][1] == "Без ответа" and values[1][6] is None
     assert values[2][:2] == ["2", '=HYPERLINK("http://evil") и тротуары']
     assert sheet["B3"].data_type == "s" and sheet["B3"].quotePrefix

@@ -135,3 +135,47 @@ def draft(db, staff):
 @pytest.fixture
 def other_draft(db):
     return make_draft(region="KZ-71")
+
+
+RU_TEXT = """Преамбула проекта.
+
+Статья 1. Общие положения
+1. Правила определяют порядок благоустройства дворов.
+2. Правила обязательны для всех.
+
+Статья 2. Озеленение
+1. Во дворах сохраняются деревья.
+2. Вырубка допускается только по решению комиссии.
+"""
+KK_TEXT = """Жобаның кіріспесі.
+
+1-бап. Жалпы ережелер
+1. Қағида аулаларды абаттандыру тәртібін белгілейді.
+2. Қағида барлығы үшін міндетті.
+
+2-бап. Көгалдандыру
+1. Аулаларда ағаштар сақталады.
+2. Ағаш кесуге тек комиссияның шешімі бойынша рұқсат етіледі.
+"""
+
+
+@pytest.fixture
+def bilingual_draft(db, staff):
+    """An open draft written in Russian with its Kazakh text: one published comment on
+    article 2 by a resident who read the Kazakh text, one on the whole draft (original)."""
+    draft = make_draft(staff=staff, text=RU_TEXT, second_text=KK_TEXT)
+    author = make_user(full_name=VOTER_NAME)
+    publish(make_comment(draft, author=author, text="Сақтау керек.", article=2, text_language="kk"))
+    publish(make_comment(draft, author=author, text="В целом за.", article=None))
+    return draft
+
+
+@pytest.fixture
+def bilingual_cycle(closed_cycle):
+    """The closed cycle with its first project titled in Kazakh and Russian too."""
+    project = closed_cycle.projects[0]
+    project.title_kk = "Ауладағы балалар алаңы"
+    project.title_ru = "Детская площадка (рус.)"
+    project.description_html_kk = "<p>Сипаттама</p>"
+    _db.session.commit()
+    return closed_cycle

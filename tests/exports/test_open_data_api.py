@@ -189,3 +189,43 @@ def test_bad_cursors_are_400(client, draft, query):
     response = client.get(f"/api/v1/drafts/{draft.id}/comments?{query}")
     assert response.status_code == 400
     assert response.get_json()["error"]["code"] == 400
+
+
+def test_texts_in_both_state_languages(db, client, spec, bilingual_cycle, bilingual_draft):
+    cid, did = bilingual_cycle.id, bilingual_draft.id
+    two, other, _third = bilingual_cycle.projects
+    projects = _check(client, spec, "/cycles/{cycle_id}/projects", f"/api/v1/cycles/{cid}/projects")
+    by_id = {p["id"]: p for p in projects["items"]}
+    assert by_id[two.id]["title"] == "Детская площадка во дворе"  # the original, as before
+    assert by_id[two.id]["title_kk"] == "Ауладағы балалар алаңы"
+    assert by_id[two.id]["title_ru"] == "Детская площадка (рус.)"
+    assert by_id[other.id]["title_kk"] is None and by_id[other.id]["title_ru"] is None
+
+    one = _check(client, spec, "/drafts/{draft_id}", f"/api/v1/drafts/{did}")
+    assert (one["text_language"], one["second_language"]) == ("ru", "kk")
+    assert one["title"]["kk"] == "Абаттандыру туралы"
+
+    articles = _check(client, spec, "/drafts/{draft_id}/articles", f"/api/v1/drafts/{did}/articles")
+    second = articles["items"][1]
+    assert second["title"] == "Озеленение" and second["text"].startswith("1. Во дворах")
+    assert second["title_kk"] == "Көгалдандыру" and second["text_kk"].startswith("1. Аулаларда")
+    # The original is Russian: the Russian fields carry it rather than null.
+    assert second["title_ru"] == "Озеленение" and second["text_ru"] == second["text"]
+    assert second["chapter_kk"] is None and second["chapter_ru"] is None  # no chapters
+
+    comments = _check(client, spec, "/drafts/{draft_id}/comments", f"/api/v1/drafts/{did}/comments")
+    languages = {c["text"]: c["text_language"] for c in comments["items"]}
+    assert languages == {"Сақтау керек.": "kk", "В целом за.": None}
+    summary = _check(client, spec, "/drafts/{draft_id}/summary", f"/api/v1/drafts/{did}/summary")
+    assert [r["text_language"] for r in summary["items"]] == [None, "kk"]
+
+
+def test_a_one_language_draft_has_no_state_texts(db, client, spec, draft):
+    articles = _check(
+        client, spec, "/drafts/{draft_id}/articles", f"/api/v1/drafts/{draft.id}/articles"
+    )
+    first = articles["items"][0]
+    assert first["title"] == "Основные понятия"
+    assert first["title_kk"] is None and first["text_kk"] is None
+    one = _check(client, spec, "/drafts/{draft_id}", f"/api/v1/drafts/{draft.id}")
+    assert one["second_language"] is None
