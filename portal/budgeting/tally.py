@@ -473,7 +473,9 @@ class _Tally:
         against ``low`` (:meth:`_MES.bracketed`); if the two do not prove that
         nothing changes in between, the window is halved recursively (every
         run made is used, in order, unless the loop stops inside the window).
-        The window doubles after a proof. After a failure plain runs follow,
+        The window doubles after a proof and shrinks ``_SHRINK`` times after a
+        failure (a change of the selection rarely means the next stretch is
+        short). After a failure plain runs follow,
         more of them after each further failure (up to ``_BRACKET_PAUSE``):
         where the selection changes at nearly every increment (large
         electorates, where some price is always within an increment of
@@ -492,17 +494,23 @@ class _Tally:
             if engine.bracketed(low, high):
                 width, misses = min(2 * width, _BRACKET_MOST), 0
             else:
-                width, misses = 2, min(2 * misses + 1, _BRACKET_PAUSE)
+                width, misses = max(2, width // _SHRINK), min(2 * misses + 1, _BRACKET_PAUSE)
                 wait = misses
-            yield from self._between(engine, low, high, low)
+            yield from self._between(engine, low, high)
             low = high
 
-    def _between(self, engine: _MES, low: _Run, high: _Run, ref: _Run):
-        """The runs needed after ``low`` up to ``high`` (included), in order."""
+    def _between(self, engine: _MES, low: _Run, high: _Run):
+        """The runs needed after ``low`` up to ``high`` (included), in order.
+
+        The middle run is made against ``low``, the closest run below it: the
+        nearer the reference, the less its winners' prices exceed those at
+        ``mid``, and the more often ``(low, mid)`` is proven (a reference at the
+        window's start made a realistic tenge-sized heading take 8 times more runs).
+        """
         if high.k - low.k > 1 and not engine.bracketed(low, high):
-            mid = engine.run((low.k + high.k) // 2, ref)
-            yield from self._between(engine, low, mid, ref)
-            yield from self._between(engine, mid, high, ref)
+            mid = engine.run((low.k + high.k) // 2, low)
+            yield from self._between(engine, low, mid)
+            yield from self._between(engine, mid, high)
         else:
             yield high
 
@@ -561,6 +569,7 @@ _ALIVE = np.iinfo(np.int32).max  # "round of death" of a voter group that still 
 _JUMP_LIMIT = 2048  # groups * projects up to which the add1 loops look for increments to skip
 _BRACKET_MOST = 1024  # widest window of increments bracketed at once
 _BRACKET_PAUSE = 63  # most plain runs between two failed brackets
+_SHRINK = 4  # after a failed bracket the next window is this many times narrower
 _RESYNC = 2.0**-14  # error bound (relative to a budget) past which float budgets are redone
 
 
