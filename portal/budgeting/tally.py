@@ -37,7 +37,7 @@ How MES is made fast (pure Python plus numpy; no Flask, no database):
   proven) and the bound grows by that price's error; exact prices are
   computed only when something needs them (an exact decision, the outcome),
   and the float budgets are recomputed from them when the bound would exceed
-  ``_RESYNC`` of a budget (about once in a few runs on Warsaw 2026). Each
+  ``_RESYNC`` of a budget (never on Warsaw 2026, in one run in five on Mokotów). Each
   decision -- is a project affordable, which supporters pay all they have,
   which project is cheapest -- is taken in floats only when its margin
   exceeds the error bound; otherwise (ties, a budget equal to a price) it is
@@ -570,7 +570,7 @@ _JUMP_LIMIT = 2048  # groups * projects up to which the add1 loops look for incr
 _BRACKET_MOST = 1024  # widest window of increments bracketed at once
 _BRACKET_PAUSE = 63  # most plain runs between two failed brackets
 _SHRINK = 4  # after a failed bracket the next window is this many times narrower
-_RESYNC = 2.0**-14  # error bound (relative to a budget) past which float budgets are redone
+_RESYNC = 2.0**-11  # error bound (relative to a budget) past which float budgets are redone
 
 
 class _Price:
@@ -738,17 +738,17 @@ class _Run:
         if total - err_total < cost and not self._affordable_exactly(p):
             return None
         s = cost / weight
-        low = _min(b)
-        if low >= s:  # everybody can pay an equal share
+        # Start from the last price found in this run, a lower bound: who is
+        # poor at it is poor now, and the poor/rich iteration only adds more.
+        # The split is the one s was computed from, certified below.
+        new = b < max(s, self.s_low[p])
+        if not new.any():  # everybody can pay an equal share
+            low = _min(b)
             err_s = 4 * _U * s
             if low - errb <= s + err_s:
                 return _UNSURE
             rho = s / cost
             return _Price(p, rho, err_s / cost + 4 * _U * rho, None, s=s, err_s=err_s)
-        # Start from the last price found in this run, a lower bound: who is
-        # poor at it is poor now, and the poor/rich iteration only adds more.
-        # The split is the one s was computed from, certified below.
-        new = b < max(s, self.s_low[p])
         for _ in range(8):
             poor = new
             few = poor.nonzero()[0]  # the poor: usually a small share of the supporters
