@@ -91,7 +91,7 @@ they save too little, so instances with many changes are not slowed down.
 On larger electorates bracketing costs O(log) runs per stretch of equal
 selections plus the projects evaluated up to the ceiling; after failures it
 pauses for 1, 3, 7, ... plain runs: 300 voters and a budget of 60,000,000
-(155,000 increments) take a few thousand runs instead of one per increment.
+(155,000 increments) take about 500 runs instead of one per increment.
 Greedy is ``O(A + m log m)``.
 """
 
