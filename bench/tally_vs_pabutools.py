@@ -16,13 +16,18 @@ only, the fastest of ``--repeat`` runs (default 3; pabutools runs once when a
 run takes over 30 s): on a shared machine the minimum is the least noisy
 figure. pabutools is GPL-3.0 and is used here, in bench/, only.
 
-Two synthetic cases follow the files (ours only; ``--only cycle`` or
-``--only big-budget`` runs one of them): a cycle of nine headings of Almaty's
-size (about 160,000 voters split across a city-wide pot and 8 districts, 40
-projects each, 3 votes per person), every heading tallied with each add1 rule,
-times summed; and 300 voters with a budget of 60,000,000 (155,000 add1
-increments, the electorate too large for the exact replay), where
-``--single-steps`` also times the one-increment-at-a-time loop of before.
+Synthetic cases follow the files (ours only; ``--only cycle``, ``--only
+cycle-150`` or ``--only big-budget`` runs one of them): a cycle of nine
+headings of Almaty's size (about 160,000 voters split across a city-wide pot
+and 8 districts, 40 projects each, 3 votes per person), every heading tallied
+with each add1 rule, times summed; the same with 150 projects per heading
+(Almaty 2025 funded 308 projects, so about 35 winners per heading are
+realistic: 56 are funded here); on request only (``--only cycle-tenge``),
+nine headings of 100 projects costing 10-150 million (tenge: Almaty's
+budget per voter is about 115,000, so the add1 rules go through about
+100,000 increments per heading); and 300 voters with a budget of 60,000,000
+(155,000 add1 increments, the electorate too large for the exact replay),
+where ``--single-steps`` also times the one-increment-at-a-time loop of before.
 """
 
 from __future__ import annotations
@@ -66,13 +71,19 @@ PAIRS = [
 CYCLE_RULES = ("mes-add1", "mes-add1-early", "mes")
 
 
-def almaty_cycle(voters: int = 160_000, headings: int = 9, projects: int = 40, votes: int = 3):
-    """Nine synthetic headings: skewed popularity, costs 20,000-400,000, a quarter funded."""
+def almaty_cycle(
+    voters: int = 160_000,
+    headings: int = 9,
+    projects: int = 40,
+    votes: int = 3,
+    thousands: tuple[int, int] = (20, 400),
+):
+    """Nine synthetic headings: skewed popularity, costs ``thousands`` x 1,000, a quarter funded."""
     cycle = []
     for seed in range(headings):
         rng = random.Random(seed)
         ids = [str(i) for i in range(1, projects + 1)]
-        costs = [rng.randint(20, 400) * 1000 for _ in ids]
+        costs = [rng.randint(*thousands) * 1000 for _ in ids]
         weights = [rng.paretovariate(1.2) for _ in ids]
         ballots = []
         for _ in range(voters // headings):
@@ -101,20 +112,28 @@ def big_budget(unit: int = 1000):
     return tally.Instance(60_000 * unit, projects, ballots)
 
 
+def time_cycle(cycle, repeat: int, what: str) -> None:
+    for rule in CYCLE_RULES:
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            for heading in cycle:
+                tally.run(heading, rule)
+            times.append(time.perf_counter() - start)
+        label = f"cycle: 9 x {len(cycle[0].ballots):,} voters{what}"
+        print(f"{label:40s} {rule:16s} {'':>14s} {min(times):8.3f}", flush=True)
+
+
 def synthetic(args) -> None:
     """Time the synthetic cases (ours only)."""
-    wanted = args.only.split(",") if args.only else ["cycle", "big-budget"]
+    wanted = args.only.split(",") if args.only else ["cycle", "cycle-150", "big-budget"]
     if "cycle" in wanted:
-        cycle = almaty_cycle()
-        for rule in CYCLE_RULES:
-            times = []
-            for _ in range(args.repeat):
-                start = time.perf_counter()
-                for heading in cycle:
-                    tally.run(heading, rule)
-                times.append(time.perf_counter() - start)
-            label = f"cycle: 9 x {len(cycle[0].ballots):,} voters"
-            print(f"{label:40s} {rule:16s} {'':>14s} {min(times):8.3f}", flush=True)
+        time_cycle(almaty_cycle(), args.repeat, "")
+    if "cycle-150" in wanted:
+        time_cycle(almaty_cycle(projects=150), args.repeat, ", 150 projects")
+    if "cycle-tenge" in wanted:  # explicit only: about a minute per rule
+        cycle = almaty_cycle(projects=100, thousands=(10_000, 150_000))
+        time_cycle(cycle, args.repeat, ", tenge")
     if "big-budget" in wanted:
         instance = big_budget()
         for rule in ("mes-add1", "mes-add1-early"):

@@ -32,8 +32,12 @@ How MES is made fast (pure Python plus numpy; no Flask, no database):
   supporter groups with a handful of vectorised passes.
 * Exactness with floats: a living group's exact budget is ``B0`` minus the
   exact prices of the winners it approves, a group that paid all it had holds
-  exactly 0, and the float budgets carry a proven error bound (a few ulps,
-  because each winner's price is computed exactly before it is charged). Each
+  exactly 0, and the float budgets carry a proven error bound. Winners are
+  charged their float price (whose split into poor and rich supporters is
+  proven) and the bound grows by that price's error; exact prices are
+  computed only when something needs them (an exact decision, the outcome),
+  and the float budgets are recomputed from them when the bound would exceed
+  ``_RESYNC`` of a budget (never on Warsaw 2026, in one run in five on Mokotów). Each
   decision -- is a project affordable, which supporters pay all they have,
   which project is cheapest -- is taken in floats only when its margin
   exceeds the error bound; otherwise (ties, a budget equal to a price) it is
@@ -87,7 +91,7 @@ they save too little, so instances with many changes are not slowed down.
 On larger electorates bracketing costs O(log) runs per stretch of equal
 selections plus the projects evaluated up to the ceiling; after failures it
 pauses for 1, 3, 7, ... plain runs: 300 voters and a budget of 60,000,000
-(155,000 increments) take a few thousand runs instead of one per increment.
+(155,000 increments) take about 500 runs instead of one per increment.
 Greedy is ``O(A + m log m)``.
 """
 
@@ -338,8 +342,9 @@ class _Tally:
         self.single_steps = single_steps
         self.bracket = bracket
         self.cost = {p.id: p.cost for p in instance.projects}
-        self.ballots = _distinct_ballots(instance)
-        self.approvals = _approvals(self.ballots)
+        self.table = _ballot_table(instance)
+        self.ballots = self.table.distinct
+        self.approvals = self.table.approvals
 
     def result(self, rule: str, outcome: _Outcome) -> Result:
         total = sum((self.cost[p] for p in outcome.selected), 0)
@@ -380,7 +385,7 @@ class _Tally:
     # ------------------------------------------------------------- MES
     def mes_engine(self) -> _MES:
         if not hasattr(self, "_mes"):
-            self._mes = _MES(self.instance, self.ballots)
+            self._mes = _MES(self.instance, self.table)
         return self._mes
 
     def mes_plain(self) -> _Outcome:
@@ -468,7 +473,9 @@ class _Tally:
         against ``low`` (:meth:`_MES.bracketed`); if the two do not prove that
         nothing changes in between, the window is halved recursively (every
         run made is used, in order, unless the loop stops inside the window).
-        The window doubles after a proof. After a failure plain runs follow,
+        The window doubles after a proof and shrinks ``_SHRINK`` times after a
+        failure (a change of the selection rarely means the next stretch is
+        short). After a failure plain runs follow,
         more of them after each further failure (up to ``_BRACKET_PAUSE``):
         where the selection changes at nearly every increment (large
         electorates, where some price is always within an increment of
@@ -487,17 +494,23 @@ class _Tally:
             if engine.bracketed(low, high):
                 width, misses = min(2 * width, _BRACKET_MOST), 0
             else:
-                width, misses = 2, min(2 * misses + 1, _BRACKET_PAUSE)
+                width, misses = max(2, width // _SHRINK), min(2 * misses + 1, _BRACKET_PAUSE)
                 wait = misses
-            yield from self._between(engine, low, high, low)
+            yield from self._between(engine, low, high)
             low = high
 
-    def _between(self, engine: _MES, low: _Run, high: _Run, ref: _Run):
-        """The runs needed after ``low`` up to ``high`` (included), in order."""
+    def _between(self, engine: _MES, low: _Run, high: _Run):
+        """The runs needed after ``low`` up to ``high`` (included), in order.
+
+        The middle run is made against ``low``, the closest run below it: the
+        nearer the reference, the less its winners' prices exceed those at
+        ``mid``, and the more often ``(low, mid)`` is proven (a reference at the
+        window's start made a realistic tenge-sized heading take 8 times more runs).
+        """
         if high.k - low.k > 1 and not engine.bracketed(low, high):
-            mid = engine.run((low.k + high.k) // 2, ref)
-            yield from self._between(engine, low, mid, ref)
-            yield from self._between(engine, mid, high, ref)
+            mid = engine.run((low.k + high.k) // 2, low)
+            yield from self._between(engine, low, mid)
+            yield from self._between(engine, mid, high)
         else:
             yield high
 
@@ -525,12 +538,29 @@ def _distinct_ballots(instance: Instance) -> Counter:
         return Counter(frozenset(ballot) for ballot in instance.ballots)
 
 
-def _approvals(ballots: Counter) -> Counter:
-    approvals = Counter()
-    for ballot, voters in ballots.items():
-        for pid in ballot:
-            approvals[pid] += voters
-    return approvals
+@dataclass
+class _Ballots:
+    """The distinct ballots as a table: ``member[i, j]`` says whether distinct ballot i
+    approves the j-th project (instance order), ``voters[i]`` how many cast it."""
+
+    distinct: Counter
+    member: np.ndarray
+    voters: np.ndarray
+    approvals: dict[str, int]
+
+
+def _ballot_table(instance: Instance) -> _Ballots:
+    distinct = _distinct_ballots(instance)
+    index = {p.id: j for j, p in enumerate(instance.projects)}
+    cols = [index[pid] for ballot in distinct for pid in ballot]
+    lens = [len(ballot) for ballot in distinct]
+    voters = np.fromiter(distinct.values(), dtype=np.int64, count=len(distinct))
+    member = np.zeros((len(distinct), len(index)), dtype=bool)
+    member[np.repeat(np.arange(len(distinct)), lens), cols] = True
+    # float64 sums of voter counts are exact (far below 2**53)
+    counts = np.bincount(cols, weights=np.repeat(voters, lens), minlength=len(index))
+    approvals = {p.id: int(c) for p, c in zip(instance.projects, counts.tolist())}
+    return _Ballots(distinct, member, voters, approvals)
 
 
 # ----------------------------------------------------------------- exact MES
@@ -539,6 +569,8 @@ _ALIVE = np.iinfo(np.int32).max  # "round of death" of a voter group that still 
 _JUMP_LIMIT = 2048  # groups * projects up to which the add1 loops look for increments to skip
 _BRACKET_MOST = 1024  # widest window of increments bracketed at once
 _BRACKET_PAUSE = 63  # most plain runs between two failed brackets
+_SHRINK = 4  # after a failed bracket the next window is this many times narrower
+_RESYNC = 2.0**-11  # error bound (relative to a budget) past which float budgets are redone
 
 
 class _Price:
@@ -552,11 +584,14 @@ class _Price:
     was decided in exact arithmetic.
     """
 
-    __slots__ = ("p", "rho", "err", "poor", "exact", "dying", "rich")
+    __slots__ = ("p", "rho", "err", "poor", "exact", "dying", "rich", "s", "err_s")
 
-    def __init__(self, p, rho, err, poor, exact=None, dying=None, rich=None):
+    def __init__(self, p, rho, err, poor, exact=None, dying=None, rich=None, s=0.0, err_s=0.0):
         self.p, self.rho, self.err, self.poor = p, rho, err, poor
         self.exact, self.dying, self.rich = exact, dying, rich
+        # float price per rich supporter; the bound on its error, but for the errors
+        # of the living poor supporters' budgets when there are some (see _Run._pay)
+        self.s, self.err_s = s, err_s
 
 
 _UNSURE = object()
@@ -573,11 +608,12 @@ class _Run:
     bound ``errb`` on their error. Every decision -- is a project affordable,
     who pays all they have, which project is cheapest -- is taken in floats
     only when the float margin exceeds the error bound; otherwise it is
-    decided in exact arithmetic. The price of each winner is computed exactly
-    (``num[j] / den``) from its split before it is charged: a living group's
-    budget is exactly ``B0 - (sum of the prices of the winners it approves)``
-    and a group that paid all it had holds exactly 0, so the float budgets
-    stay within a few ulps of the exact ones.
+    decided in exact arithmetic. A winner is charged its float price, its
+    split (who pays all they have) being proven; its exact price
+    (``num[j] / den``) follows from that split and is computed when needed
+    (:meth:`_exact_prices`): a living group's budget is exactly
+    ``B0 - (sum of the prices of the winners it approves)`` and a group that
+    paid all it had holds exactly 0.
     """
 
     def __init__(self, engine: _MES, k: int, ref: _Run | None = None):
@@ -673,6 +709,7 @@ class _Run:
         if price.rho - price.err > self.ceiling[r]:
             return True
         ref = self.ref
+        ref._exact_prices()
         p = ref.order[r]
         theirs = Fraction(ref.num[r], ref.den * self.e.cost[p])
         ours = self._exact_rho(price)
@@ -701,20 +738,20 @@ class _Run:
         if total - err_total < cost and not self._affordable_exactly(p):
             return None
         s = cost / weight
-        low = _min(b)
-        if low >= s:  # everybody can pay an equal share
-            err_s = 4 * _U * s
-            if low - errb <= s + err_s:
-                return _UNSURE
-            rho = s / cost
-            return _Price(p, rho, err_s / cost + 4 * _U * rho, None)
         # Start from the last price found in this run, a lower bound: who is
         # poor at it is poor now, and the poor/rich iteration only adds more.
         # The split is the one s was computed from, certified below.
         new = b < max(s, self.s_low[p])
+        if not new.any():  # everybody can pay an equal share
+            low = _min(b)
+            err_s = 4 * _U * s
+            if low - errb <= s + err_s:
+                return _UNSURE
+            rho = s / cost
+            return _Price(p, rho, err_s / cost + 4 * _U * rho, None, s=s, err_s=err_s)
         for _ in range(8):
             poor = new
-            few = np.flatnonzero(poor)  # the poor: usually a small share of the supporters
+            few = poor.nonzero()[0]  # the poor: usually a small share of the supporters
             paid = _sum(bw[few])
             rich = weight - _sum(w[few])
             if rich <= 0:
@@ -737,11 +774,15 @@ class _Run:
             return _UNSURE
         self.s_low[p] = s - err_s
         rho = s / cost
-        return _Price(p, rho, err_s / cost + 4 * _U * rho, poor, rich=int(rich))
+        # what paying s adds to the budgets' error: as err_s, but the supporters who
+        # paid all they had before (budget exactly 0) bring no error to ``paid``
+        err_pay = err_s - 2 * (weight - rich) * errb / rich
+        return _Price(p, rho, err_s / cost + 4 * _U * rho, poor, rich=int(rich), s=s, err_s=err_pay)
 
     # ---------------------------------------------------------- exact side
-    def _exact_money(self, groups: np.ndarray) -> int:
-        """Exact total budget of living ``groups`` now, as a numerator over ``den``.
+    def _exact_money(self, groups: np.ndarray, upto: int | None = None) -> int:
+        """Exact total budget of ``groups``, living before round ``upto`` (default: now),
+        as a numerator over ``den``; the exact prices of the rounds before must be known.
 
         A living group's budget is B0 minus the prices of the winners it approves.
         """
@@ -749,14 +790,47 @@ class _Run:
             return 0
         e = self.e
         total = self.B0 * self.den * int(_sum(e.w[groups]))
-        if not self.order:
+        order = self.order if upto is None else self.order[:upto]
+        if not order:
             return total
         # voters per winner among the groups: integers <= n, exact in member_c's type
         w = e.w_c[groups]
-        counts = np.einsum("i,ij->j", w, e.member_c[groups])[self.order]
+        counts = np.einsum("i,ij->j", w, e.member_c[groups])[order]
         return total - sum(a * int(c) for a, c in zip(self.num, counts.tolist()) if c)
 
+    def _exact_prices(self) -> None:
+        """Compute the exact prices (``num[j] / den``) of the rounds paid in floats so far.
+
+        Round j's price is (cost - exact money of the groups that paid all they had) / rich,
+        the split having been proven when the winner was chosen.
+        """
+        e = self.e
+        for j in range(len(self.num), len(self.order)):
+            p, rich = self.order[j], self.rich[j]
+            remaining = e.cost[p] * self.den - self._exact_money(self.dying[j], j)
+            # numerator over den, den grown so that it divides
+            g = math.gcd(remaining, rich)
+            factor = rich // g
+            if factor > 1:
+                self.den *= factor
+                self.num = [a * factor for a in self.num]
+            self.num.append(remaining // g)
+
+    def _resync(self) -> None:
+        """Recompute the float budgets from the exact prices (correctly rounded): the error
+        bound, which grows with each price paid in floats, is back to a few ulps per round."""
+        self._exact_prices()
+        e = self.e
+        bud = np.full(e.group_count, self.B0f)
+        for j, p in enumerate(self.order):
+            sup = e.sup[p]
+            bud[sup[self.died[sup] > j]] -= float(Fraction(self.num[j], self.den))
+        bud[self.died != _ALIVE] = 0.0
+        self.bud = bud
+        self.errb = 4 * _U * self.B0f * (len(self.order) + 1)
+
     def _affordable_exactly(self, p: int) -> bool:
+        self._exact_prices()
         e = self.e
         sup = e.sup[p]
         alive = sup[self.died[sup] == _ALIVE]
@@ -775,6 +849,7 @@ class _Run:
     def _exact_rho(self, price: _Price) -> Fraction:
         """Exact price per unit of utility (from a split proven right)."""
         if price.exact is None:
+            self._exact_prices()
             dying, rich = self._split(price)
             remaining = self.e.cost[price.p] * self.den - self._exact_money(dying)
             price.exact = Fraction(remaining, self.den * rich)
@@ -799,6 +874,7 @@ class _Run:
 
     def _exact_estimate(self, p: int):
         """Exact price of ``p`` by pabutools' poor/rich loop; None if unaffordable."""
+        self._exact_prices()
         e = self.e
         sup = e.sup[p]
         alive_mask = self.died[sup] == _ALIVE
@@ -827,19 +903,23 @@ class _Run:
 
     # ---------------------------------------------------------- paying
     def _pay(self, price: _Price) -> None:
-        """Charge the supporters of the winner at its exact price; record the round."""
+        """Charge the supporters of the winner at its float price; record the round.
+
+        The exact price is computed later, when something needs it
+        (:meth:`_exact_prices`); the error bound of the float budgets grows by
+        the price's own, and they are recomputed from exact prices when it
+        would grow past ``_RESYNC`` of a budget.
+        """
         e, p, r = self.e, price.p, len(self.order)
         sup = e.sup[p]
         dying, rich = self._split(price)
-        # exact price: numerator over den, den grown so that it divides
-        remaining = e.cost[p] * self.den - self._exact_money(dying)
-        g = math.gcd(remaining, rich)
-        factor = rich // g
-        if factor > 1:
-            self.den *= factor
-            self.num = [a * factor for a in self.num]
-        self.num.append(remaining // g)
-        s = remaining / (self.den // factor * rich)  # correctly rounded
+        if price.exact is not None:
+            s = float(price.exact)  # correctly rounded
+            err_s = _U * s
+        else:
+            # the living supporters who pay all they have: errb each in ``paid``
+            s = price.s
+            err_s = price.err_s + 2 * int(_sum(e.w[dying])) * self.errb / rich
         if price.dying is not None:
             payers = sup[(self.died[sup] == _ALIVE) & ~np.isin(sup, dying)]
         elif price.poor is None:
@@ -849,7 +929,8 @@ class _Run:
         self.bud[dying] = 0.0
         self.died[dying] = r
         self.bud[payers] -= s
-        self.errb += 4 * _U * self.B0f
+        # a payer's b - s: b's error, s's, and one rounding of a result below B0
+        self.errb += err_s + 4 * _U * self.B0f
         self.order.append(p)
         self.dying.append(dying)
         self.rich.append(rich)
@@ -857,6 +938,8 @@ class _Run:
         self.selected.append(pid)
         self.cost += e.real_cost[pid]
         self.money -= e.cost[p]
+        if self.errb > _RESYNC * self.B0f:
+            self._resync()
 
     def ceilings(self) -> list[float]:
         """Float upper bounds on each winner's exact price per unit of utility, by round."""
@@ -865,6 +948,7 @@ class _Run:
         return self._ceilings
 
     def _exact_ceilings(self) -> list[float]:
+        self._exact_prices()
         e = self.e
         # float(Fraction) is correctly rounded: within one ulp of the exact value
         return [
@@ -874,6 +958,7 @@ class _Run:
 
     def outcome(self) -> _Outcome:
         """The selection with exact payments in real money."""
+        self._exact_prices()
         e = self.e
         den = self.den * e.scale
         payments, prices = {}, []
@@ -910,38 +995,46 @@ class _MES:
     every cost are integers.
     """
 
-    def __init__(self, instance: Instance, ballots: Counter | None = None):
+    def __init__(self, instance: Instance, table: _Ballots | None = None):
         self.instance = instance
         self.n = len(instance.ballots)
-        if ballots is None:
-            ballots = _distinct_ballots(instance)
+        if table is None:
+            table = _ballot_table(instance)
         denominators = [Fraction(instance.budget).denominator]
         denominators += [Fraction(p.cost).denominator for p in instance.projects]
         self.scale = max(self.n, 1) * math.lcm(*denominators)
         self.base = int(instance.budget * self.scale) // max(self.n, 1)  # B/n, scaled
         self.step = self.scale  # one unit of money per voter
         self.real_cost = {p.id: p.cost for p in instance.projects}
-        approvals = _approvals(ballots)
         # pabutools' MES ignores projects nobody approves and zero-cost ones
         # (with Cost_Sat their satisfaction is 0)
-        self.ids = sorted(p.id for p in instance.projects if p.cost > 0 and approvals[p.id] > 0)
+        self.ids = sorted(
+            p.id for p in instance.projects if p.cost > 0 and table.approvals[p.id] > 0
+        )
         self.cost = [int(self.real_cost[pid] * self.scale) for pid in self.ids]
         self.cost_f = [float(c) for c in self.cost]
-        self._group_ballots(ballots)
+        self._group_ballots(table)
 
-    def _group_ballots(self, ballots: Counter) -> None:
-        index = {pid: i for i, pid in enumerate(self.ids)}
-        groups = Counter()
-        for ballot, voters in ballots.items():
-            groups[frozenset(index[pid] for pid in ballot if pid in index)] += voters
-        groups.pop(frozenset(), None)
-        ballots = sorted(tuple(sorted(g)) for g in groups)  # independent of ballot order
-        self.group_count = len(ballots)
-        self.w = np.array([groups[frozenset(b)] for b in ballots], dtype=np.int64)
-        member = np.zeros((len(ballots), len(self.ids)), dtype=bool)
-        rows = [g for g, b in enumerate(ballots) for _ in b]
-        cols = [p for b in ballots for p in b]
-        member[rows, cols] = True
+    def _group_ballots(self, table: _Ballots) -> None:
+        """One group per distinct set of approved MES projects, in an order independent
+        of the ballots' order (rows sorted by their packed bits)."""
+        column = {p.id: j for j, p in enumerate(self.instance.projects)}
+        m = len(self.ids)
+        member = table.member[:, [column[pid] for pid in self.ids]]
+        voters = table.voters
+        if m and len(member):
+            packed = np.ascontiguousarray(np.packbits(member, axis=1))
+            keys = packed.view(np.dtype((np.void, packed.shape[1]))).reshape(-1)
+            unique, inverse = np.unique(keys, return_inverse=True)
+            counts = np.bincount(inverse.reshape(-1), weights=voters, minlength=len(unique))
+            rows = unique.view(np.uint8).reshape(len(unique), -1)
+            member = np.unpackbits(rows, axis=1, count=m).astype(bool)
+            keep = member.any(axis=1)  # nobody approves none of the MES projects
+            member, voters = member[keep], counts[keep].astype(np.int64)
+        else:
+            member, voters = np.zeros((0, m), dtype=bool), np.zeros(0, dtype=np.int64)
+        self.group_count = len(member)
+        self.w = voters
         self.member = member
         self.w_f = self.w.astype(np.float64)
         self.small = member.size <= 250_000  # a product over all groups is cheap
@@ -951,7 +1044,7 @@ class _MES:
         count_type = np.float32 if self.n < 2**24 else np.float64
         self.member_c = member.astype(count_type)
         self.w_c = self.w.astype(count_type)
-        self.sup = [np.flatnonzero(member[:, p]) for p in range(len(self.ids))]
+        self.sup = [np.flatnonzero(column) for column in np.ascontiguousarray(member.T)]
         self.wsup = [self.w[s] for s in self.sup]
         self.wsup_f = [w.astype(np.float64) for w in self.wsup]
         self.weight = [int(w.sum()) for w in self.wsup]
