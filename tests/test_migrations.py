@@ -107,3 +107,41 @@ def test_counters_01_fills_the_comment_counters_from_existing_comments(tmp_path,
         db.session.remove()
         db.engine.dispose()
     assert stored == expected and sum(e["total"] for e in stored.values()) == 4
+
+
+def test_draftdash_01_fills_the_dashboard_counters_from_existing_comments(tmp_path, worker_id):
+    import datetime as dt
+
+    from consult_helpers import make_comment, make_draft, publish
+
+    from portal.consultations import services as consult
+    from portal.regions.services import load_regions
+
+    app = _app(tmp_path, f"tynda_draftdash_{worker_id}")
+    with app.app_context():
+        upgrade()
+        load_regions(db.session)
+        draft = make_draft()
+        answered = publish(make_comment(draft, stance="support"))
+        publish(make_comment(draft, article=2), status="rejected")
+        make_comment(draft, article=None)  # pending
+        answered.created_at -= dt.timedelta(days=3, hours=5)
+        db.session.commit()
+        consult.answer_comment(
+            db.session, draft.staff, answered, decision="accepted", new_wording="Новая."
+        )
+        db.session.commit()
+        expected = (
+            consult.recount_tally(db.session, [draft.id]),
+            consult.recount_waits(db.session, draft),
+        )
+        db.session.commit()
+        downgrade(revision="merge_06")  # the counters and their triggers are gone …
+        upgrade()  # … and the upgrade counts what is there
+        stored = (
+            consult.comment_tally(db.session, [draft.id]),
+            consult.answer_waits(db.session, draft),
+        )
+        db.session.remove()
+        db.engine.dispose()
+    assert stored == expected and len(expected[0]) == 3 and expected[1] == [(32, 1)]
