@@ -145,3 +145,27 @@ def test_draftdash_01_fills_the_dashboard_counters_from_existing_comments(tmp_pa
         db.session.remove()
         db.engine.dispose()
     assert stored == expected and len(expected[0]) == 3 and expected[1] == [(32, 1)]
+
+
+def test_draftdash_02_fills_the_vote_counters_from_existing_marks(tmp_path, worker_id):
+    from consult_helpers import make_draft
+    from helpers import make_user
+
+    from portal.consultations import services as consult
+    from portal.regions.services import load_regions
+
+    app = _app(tmp_path, f"tynda_votecount_{worker_id}")
+    with app.app_context():
+        upgrade()
+        load_regions(db.session)
+        draft = make_draft()
+        for supports in (True, False, False):
+            consult.vote(db.session, make_user(), draft, supports=supports)
+        db.session.commit()
+        downgrade(revision="draftdash_01")
+        upgrade()
+        stored = consult.vote_counts(db.session, draft)
+        expected = consult.recount_votes(db.session, draft)
+        db.session.remove()
+        db.engine.dispose()
+    assert stored == expected == {"support": 1, "oppose": 2}

@@ -270,6 +270,17 @@ def test_staff_draft_dashboard_reads_counters_not_comments(db, as_role, city):
     assert reads and all("comment.id IN" in s for s in reads), reads
 
 
+def test_draft_page_reads_its_vote_counter_by_key(db, client, city):
+    _cycle, draft = city
+    with Captured() as captured:
+        assert client.get(f"/consultations/{draft.id}").status_code == 200
+    # One row by its key (on SQLite the integer key is the rowid).
+    for statement, parameters in captured.matching("FROM draft_vote_count"):
+        plan = "\n".join(_plan(statement, parameters))
+        assert re.search(r"USING INTEGER PRIMARY KEY|Index (Only )?Scan using pk_", plan), plan
+    assert not [s for s, _p in captured.statements if re.search(r"FROM draft_vote\b(?!_)", s)]
+
+
 def _dashboard_statements(db, client, size):
     """Statements of the staff draft dashboard for a draft with `size` comments of every
     status, half the published ones answered."""

@@ -142,6 +142,17 @@ class DraftVote(db.Model):
     at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
 
+class DraftVoteCount(db.Model):
+    """A draft's support and oppose marks, kept by triggers on `draft_vote` (migration
+    draftdash_02): the draft page reads this row instead of counting every mark."""
+
+    __tablename__ = "draft_vote_count"
+
+    draft_id = db.Column(db.Integer, primary_key=True, autoincrement=False)
+    support = db.Column(db.Integer, nullable=False, default=0)
+    oppose = db.Column(db.Integer, nullable=False, default=0)
+
+
 class Campaign(db.Model):
     """A cluster of near-duplicate comments on a draft (a mass campaign)."""
 

@@ -30,6 +30,7 @@ from portal.consultations.models import (
     Draft,
     DraftExtension,
     DraftVote,
+    DraftVoteCount,
     Paragraph,
 )
 from portal.consultations.splitter import SplitError, decode_upload, split_draft, split_pair
@@ -686,6 +687,13 @@ def recount_waits(session, draft):
 
 
 def vote_counts(session, draft):
+    """{"support": n, "oppose": n}: one row of the counters triggers keep (DraftVoteCount),
+    however many residents marked the draft; `recount_votes` counts the marks themselves."""
+    row = session.get(DraftVoteCount, draft.id, populate_existing=True)
+    return {"support": row.support, "oppose": row.oppose} if row else {"support": 0, "oppose": 0}
+
+
+def recount_votes(session, draft):
     row = session.execute(
         select(
             func.count(case((DraftVote.supports.is_(True), 1))),
