@@ -85,6 +85,47 @@ def test_upgrade_head_keeps_every_protective_trigger(tmp_path, worker_id):
     assert PROTECTIVE_TRIGGERS - found == set()
 
 
+# The triggers that keep the page counters (counters_01, draftdash_01/02): a batch migration
+# of `comment` or `draft_vote` on SQLite would drop them and the counts would silently drift.
+COUNTER_TRIGGERS = {
+    "sqlite": {
+        ("comment", "comment_count_insert"),
+        ("comment", "comment_count_delete"),
+        ("comment", "comment_count_update_old"),
+        ("comment", "comment_count_update_new"),
+        ("comment", "comment_tally_insert"),
+        ("comment", "comment_tally_delete"),
+        ("comment", "comment_tally_update"),
+        ("draft_vote", "draft_vote_count_insert"),
+        ("draft_vote", "draft_vote_count_delete"),
+        ("draft_vote", "draft_vote_count_update"),
+    },
+    "postgresql": {
+        ("comment", "comment_count_change"),
+        ("comment", "comment_tally_change"),
+        ("draft_vote", "draft_vote_count_change"),
+    },
+}
+
+
+def test_upgrade_head_keeps_every_counter_trigger(tmp_path, worker_id):
+    app = _app(tmp_path, f"tynda_counter_triggers_{worker_id}")
+    with app.app_context():
+        upgrade()
+        with db.engine.connect() as connection:
+            dialect = connection.dialect.name
+            if dialect == "sqlite":
+                query = "SELECT tbl_name, name FROM sqlite_master WHERE type = 'trigger'"
+            else:
+                query = (
+                    "SELECT c.relname, t.tgname FROM pg_trigger t "
+                    "JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal"
+                )
+            found = {tuple(row) for row in connection.exec_driver_sql(query)}
+        db.engine.dispose()
+    assert COUNTER_TRIGGERS[dialect] - found == set()
+
+
 def test_counters_01_fills_the_comment_counters_from_existing_comments(tmp_path, worker_id):
     from consult_helpers import make_comment, make_draft, publish
 
