@@ -7,7 +7,8 @@ Needs a database that bench/pages.py has loaded (the city region). Each round ru
 pair once, "then" and "now" alternating, so machine load hits both alike; it prints the
 median ms per pair. "then" is the query the page ran before: the vote counts ordered by a
 count over every choice plus the turnout, the draft's counts grouped over its published
-comments, the queue's total counted up to 10,000.
+comments, the queue's total counted up to 10,000, the staff draft dashboard's grouped count
+of every comment and read of every answered comment's times, the draft's marks counted.
 """
 
 import argparse
@@ -91,6 +92,20 @@ def main():
                 lambda: consult.article_counts(session, draft),
             ),
             "moderation queue (page + total)": (queue(10_000), queue(moderation.COUNT_CAP)),
+            "staff draft dashboard: counts + waits": (
+                lambda: (
+                    consult.recount_tally(session, [draft.id]),
+                    consult.recount_waits(session, draft),
+                ),
+                lambda: (
+                    consult.comment_tally(session, [draft.id]),
+                    consult.answer_waits(session, draft),
+                ),
+            ),
+            "draft: support/oppose marks": (
+                lambda: consult.recount_votes(session, draft),
+                lambda: consult.vote_counts(session, draft),
+            ),
         }
         times = {name: ([], []) for name in pairs}
         for _ in range(args.runs):
@@ -100,9 +115,9 @@ def main():
                     started = time.perf_counter()
                     fn()
                     bucket.append((time.perf_counter() - started) * 1000)
-        print(f"{'aggregate':<34} {'then ms':>8} {'now ms':>8}")
+        print(f"{'aggregate':<40} {'then ms':>8} {'now ms':>8}")
         for name, (then, now) in times.items():
-            print(f"{name:<34} {statistics.median(then):8.2f} {statistics.median(now):8.2f}")
+            print(f"{name:<40} {statistics.median(then):8.2f} {statistics.median(now):8.2f}")
 
 
 if __name__ == "__main__":

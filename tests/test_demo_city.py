@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from portal import demo_city
 from portal.budgeting import services as budget
 from portal.budgeting.models import Ballot, BudgetCycle, Proposal
+from portal.consultations import services as consult
 from portal.consultations.models import Campaign, Comment
 from portal.keys import receipt_key
 
@@ -33,6 +34,10 @@ def test_demo_load_scale_small_is_idempotent(app, db, client):
     assert _count(db, Ballot, cycle_id=cycle.id) == scale.ballots
     assert _count(db, Comment, draft_id=draft.id) == scale.comments
     assert _count(db, Campaign, draft_id=draft.id) == scale.campaigns
+    # The bulk-inserted comments went through the dashboard counters' triggers.
+    tally = consult.comment_tally(db.session, [draft.id])
+    assert tally == consult.recount_tally(db.session, [draft.id])
+    assert sum(row[-1] for row in tally) == scale.comments
     assert budget.published_result(db.session, cycle) is not None
     ballot = db.session.scalar(select(Ballot).where(Ballot.cycle_id == cycle.id).limit(1))
     with app.app_context():

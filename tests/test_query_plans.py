@@ -251,6 +251,60 @@ def test_draft_and_article_pages_read_only_their_draft(db, client, city):
     assert not captured.matching_any("FROM comment", "GROUP BY comment.article_id")
 
 
+def test_staff_draft_dashboard_reads_counters_not_comments(db, as_role, city):
+    """The dashboard's counts come from comment_tally and comment_wait by primary key; the
+    comment table is read only for the shown campaigns' examples, by id."""
+    _cycle, draft = city
+    staff = as_role("staff")
+    with Captured() as captured:
+        assert staff.get(f"/staff/drafts/{draft.id}").status_code == 200
+    for table in ("comment_tally", "comment_wait"):
+        assert_uses(
+            captured,
+            (f"FROM {table}", f"{table}.draft_id"),
+            table,
+            f"sqlite_autoindex_{table}_1",
+            sorted_by_index=False,
+        )
+    reads = [s for s, _p in captured.statements if re.search(r"FROM comment\b(?!_)", s)]
+    assert reads and all("comment.id IN" in s for s in reads), reads
+
+
+def test_draft_page_reads_its_vote_counter_by_key(db, client, city):
+    _cycle, draft = city
+    with Captured() as captured:
+        assert client.get(f"/consultations/{draft.id}").status_code == 200
+    # One row by its key (on SQLite the integer key is the rowid).
+    for statement, parameters in captured.matching("FROM draft_vote_count"):
+        plan = "\n".join(_plan(statement, parameters))
+        assert re.search(r"USING INTEGER PRIMARY KEY|Index (Only )?Scan using pk_", plan), plan
+    assert not [s for s, _p in captured.statements if re.search(r"FROM draft_vote\b(?!_)", s)]
+
+
+def _dashboard_statements(db, client, size):
+    """Statements of the staff draft dashboard for a draft with `size` comments of every
+    status, half the published ones answered."""
+    draft = make_draft()
+    for i in range(size):
+        comment = make_comment(draft, stance=("support", "object")[i % 2], article=1 + i % 3)
+        status = ("published", "published", "rejected", "hidden", "pending")[i % 5]
+        if status != "pending":
+            publish(comment, status=status)
+        if status == "published" and i % 2:
+            consult.answer_comment(
+                _db.session, draft.staff, comment, decision="accepted", new_wording="Да."
+            )
+            _db.session.commit()
+    url = f"/staff/drafts/{draft.id}"
+    client.get(url)  # warm: sign-in refresh and caches
+    return _count(client, url)
+
+
+def test_staff_draft_dashboard_statements_do_not_grow_with_comments(db, as_role):
+    staff = as_role("staff")
+    assert _dashboard_statements(db, staff, 5) == _dashboard_statements(db, staff, 50)
+
+
 def test_campaigns_page_uses_its_indexes(db, as_role, city):
     _cycle, draft = city
     moderator = as_role("moderator")

@@ -142,6 +142,17 @@ class DraftVote(db.Model):
     at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
 
+class DraftVoteCount(db.Model):
+    """A draft's support and oppose marks, kept by triggers on `draft_vote` (migration
+    draftdash_02): the draft page reads this row instead of counting every mark."""
+
+    __tablename__ = "draft_vote_count"
+
+    draft_id = db.Column(db.Integer, primary_key=True, autoincrement=False)
+    support = db.Column(db.Integer, nullable=False, default=0)
+    oppose = db.Column(db.Integer, nullable=False, default=0)
+
+
 class Campaign(db.Model):
     """A cluster of near-duplicate comments on a draft (a mass campaign)."""
 
@@ -234,6 +245,36 @@ class CommentCount(db.Model):
     article_key = db.Column(db.Integer, primary_key=True, autoincrement=False)
     stance = db.Column(db.String(10), primary_key=True)
     published = db.Column(db.Integer, nullable=False, default=0)
+
+
+class CommentTally(db.Model):
+    """All comments of a draft per article, stance, status and decision ('' for none), kept
+    by triggers on `comment` (migration draftdash_01) like CommentCount: the staff draft
+    dashboard reads these few rows instead of grouping every comment of the draft.
+    """
+
+    __tablename__ = "comment_tally"
+
+    draft_id = db.Column(db.Integer, primary_key=True, autoincrement=False)
+    article_key = db.Column(db.Integer, primary_key=True, autoincrement=False)
+    stance = db.Column(db.String(10), primary_key=True)
+    status = db.Column(db.String(10), primary_key=True)
+    decision = db.Column(db.String(20), primary_key=True)
+    comments = db.Column(db.Integer, nullable=False, default=0)
+
+
+class CommentWait(db.Model):
+    """Answered comments of a draft per answer wait, in whole tenths of a day (whole seconds
+    between created_at and answered_at, floored): the dashboard's median and 90th percentile
+    come from at most ten rows per day of waiting, whatever the number of answers. Kept by
+    the same triggers as CommentTally.
+    """
+
+    __tablename__ = "comment_wait"
+
+    draft_id = db.Column(db.Integer, primary_key=True, autoincrement=False)
+    tenths = db.Column(db.Integer, primary_key=True, autoincrement=False)
+    comments = db.Column(db.Integer, nullable=False, default=0)
 
 
 class CommentReport(db.Model):

@@ -26,9 +26,12 @@ from portal.consultations.models import (
     Comment,
     CommentCount,
     CommentReport,
+    CommentTally,
+    CommentWait,
     Draft,
     DraftExtension,
     DraftVote,
+    DraftVoteCount,
     Paragraph,
 )
 from portal.consultations.splitter import SplitError, decode_upload, split_draft, split_pair
@@ -618,7 +621,80 @@ def _by_article(rows):
     return counts
 
 
+def comment_tally(session, draft_ids):
+    """[(draft_id, article_id or None, stance, status, decision or None, n)]: every comment of
+    the drafts, from the counters that triggers keep (CommentTally), a few rows per article
+    whatever the number of comments; `recount_tally` counts the same from the comments."""
+    rows = session.execute(
+        select(
+            CommentTally.draft_id,
+            CommentTally.article_key,
+            CommentTally.stance,
+            CommentTally.status,
+            CommentTally.decision,
+            CommentTally.comments,
+        ).where(CommentTally.draft_id.in_(draft_ids), CommentTally.comments > 0)
+    )
+    return sorted(
+        (
+            (draft_id, key or None, stance, status, decision or None, n)
+            for draft_id, key, stance, status, decision, n in rows
+        ),
+        key=_tally_order,
+    )
+
+
+def recount_tally(session, draft_ids):
+    """`comment_tally` counted from the comments themselves (checks, repairs)."""
+    key = (Comment.draft_id, Comment.article_id, Comment.stance, Comment.status, Comment.decision)
+    rows = session.execute(
+        select(*key, func.count()).where(Comment.draft_id.in_(draft_ids)).group_by(*key)
+    )
+    return sorted((tuple(row) for row in rows), key=_tally_order)
+
+
+def _tally_order(row):
+    draft_id, article_id, stance, status, decision, _n = row
+    return draft_id, article_id or 0, stance, status, decision or ""
+
+
+def wait_tenths(created_at, answered_at):
+    """An answer's wait in whole tenths of a day (of whole seconds), as the triggers count it."""
+    seconds = answered_at.replace(microsecond=0) - created_at.replace(microsecond=0)
+    return max(0, int(seconds.total_seconds()) // 8640)
+
+
+def answer_waits(session, draft):
+    """[(wait in tenths of a day, answered comments)] of the draft, shortest first (from the
+    counters, CommentWait); `recount_waits` counts the same from the comments."""
+    rows = session.execute(
+        select(CommentWait.tenths, CommentWait.comments)
+        .where(CommentWait.draft_id == draft.id, CommentWait.comments > 0)
+        .order_by(CommentWait.tenths)
+    )
+    return [tuple(row) for row in rows]
+
+
+def recount_waits(session, draft):
+    counts = {}
+    for created_at, answered_at in session.execute(
+        select(Comment.created_at, Comment.answered_at).where(
+            Comment.draft_id == draft.id, Comment.answered_at.is_not(None)
+        )
+    ):
+        tenths = wait_tenths(created_at, answered_at)
+        counts[tenths] = counts.get(tenths, 0) + 1
+    return sorted(counts.items())
+
+
 def vote_counts(session, draft):
+    """{"support": n, "oppose": n}: one row of the counters triggers keep (DraftVoteCount),
+    however many residents marked the draft; `recount_votes` counts the marks themselves."""
+    row = session.get(DraftVoteCount, draft.id, populate_existing=True)
+    return {"support": row.support, "oppose": row.oppose} if row else {"support": 0, "oppose": 0}
+
+
+def recount_votes(session, draft):
     row = session.execute(
         select(
             func.count(case((DraftVote.supports.is_(True), 1))),

@@ -4,7 +4,6 @@ Everything is an aggregate: counts by category, district, age band, sex, channel
 Per-project vote counts of a cycle still in voting are left out (see `counts_shown`).
 """
 
-import statistics
 from collections import Counter, defaultdict
 
 from sqlalchemy import func, select
@@ -15,8 +14,8 @@ from portal.budgeting import figures as ballot_figures
 from portal.budgeting import headings as budget_headings
 from portal.budgeting.models import BudgetCycle, CycleResult, Proposal
 from portal.budgeting.services import counts_visible, published_result, ranking
-from portal.consultations.models import Article, Campaign, Comment, Draft
-from portal.consultations.services import effective_status
+from portal.consultations.models import Article, Campaign, Comment, CommentTally, Draft
+from portal.consultations.services import answer_waits, comment_tally, effective_status
 from portal.exports.services import AGE_BANDS, age_band, plain_text
 
 BAND_ORDER = [name for _low, _high, name in AGE_BANDS] + ["60+"]
@@ -163,17 +162,14 @@ def _results(session, cycle, heading):
 
 # ------------------------------------------------------------------ consultations
 def draft_figures(session, draft, now=None):
-    """The draft's figures in one pass over its comments (plus the answered ones' waits and
-    the ten biggest campaigns), whatever the number of comments or campaigns."""
+    """The draft's figures from the comment counters (consultations: CommentTally and
+    CommentWait, kept by triggers), the ten biggest campaigns and the articles: the same few
+    reads whatever the number of comments or campaigns."""
     now = now or utcnow()
     status_counts, decisions = Counter(), Counter()
     per_article = defaultdict(Counter)
     unanswered_published = 0
-    for article_id, stance, status, decision, n in session.execute(
-        select(Comment.article_id, Comment.stance, Comment.status, Comment.decision, func.count())
-        .where(Comment.draft_id == draft.id)
-        .group_by(Comment.article_id, Comment.stance, Comment.status, Comment.decision)
-    ):
+    for _draft, article_id, stance, status, decision, n in comment_tally(session, [draft.id]):
         status_counts[status] += n
         if decision is not None:
             decisions[decision] += n
@@ -189,22 +185,7 @@ def draft_figures(session, draft, now=None):
     overdue = 0
     if draft.answer_due is not None and now >= draft.answer_due:
         overdue = unanswered_published
-    waits = [
-        (answered_at - created_at).total_seconds() / 86400
-        for created_at, answered_at in session.execute(
-            select(Comment.created_at, Comment.answered_at).where(
-                Comment.draft_id == draft.id, Comment.answered_at.is_not(None)
-            )
-        )
-    ]
-    answer_days = None
-    if waits:
-        waits.sort()
-        answer_days = {
-            "median": round(statistics.median(waits), 1),
-            "p90": round(waits[min(len(waits) - 1, int(len(waits) * 0.9))], 1),
-            "max": round(waits[-1], 1),
-        }
+    answer_days = wait_summary(answer_waits(session, draft))
     articles = session.execute(
         select(Article.id, Article.number, Article.title)
         .where(Article.draft_id == draft.id)
@@ -257,17 +238,41 @@ def draft_figures(session, draft, now=None):
     }
 
 
+def wait_summary(histogram):
+    """{"median", "p90", "max"} in days of [(wait in tenths of a day, comments)] sorted by
+    wait, as statistics.median and the 90th rank would give over the listed waits; None
+    when nothing was answered."""
+    total = sum(n for _tenths, n in histogram)
+    if not total:
+        return None
+
+    def at(rank):  # the wait of the rank-th answer (from 0), shortest first
+        seen = 0
+        for tenths, n in histogram:
+            seen += n
+            if rank < seen:
+                return tenths / 10
+        raise IndexError(rank)
+
+    median = (at((total - 1) // 2) + at(total // 2)) / 2
+    return {
+        "median": round(median, 1),
+        "p90": round(at(min(total - 1, int(total * 0.9))), 1),
+        "max": round(histogram[-1][0] / 10, 1),
+    }
+
+
 def overdue_answers(session, region_id, now=None):
-    """Published comments on the region's drafts still unanswered after the deadline."""
+    """Published comments on the region's drafts still unanswered after the deadline (from
+    the comment counters: a few rows per draft)."""
     now = now or utcnow()
     return session.scalar(
-        select(func.count())
-        .select_from(Comment)
-        .join(Draft, Draft.id == Comment.draft_id)
+        select(func.coalesce(func.sum(CommentTally.comments), 0))
+        .join(Draft, Draft.id == CommentTally.draft_id)
         .where(
             Draft.region_id == region_id,
-            Comment.status == "published",
-            Comment.decision.is_(None),
+            CommentTally.status == "published",
+            CommentTally.decision == "",
             Draft.answer_due.is_not(None),
             Draft.answer_due <= now,
         )
@@ -312,23 +317,24 @@ def overview(session, region_ids, now=None):
             actions.append(("publish_results", cycle, None))
     listed_drafts = session.scalars(drafts_q.limit(50)).all()
     draft_ids = [d.id for d in listed_drafts]
+    # From the comment counters: a few rows per draft, not one per comment.
     pending = dict(
         session.execute(
-            select(Comment.draft_id, func.count())
-            .where(Comment.draft_id.in_(draft_ids), Comment.status == "pending")
-            .group_by(Comment.draft_id)
+            select(CommentTally.draft_id, func.sum(CommentTally.comments))
+            .where(CommentTally.draft_id.in_(draft_ids), CommentTally.status == "pending")
+            .group_by(CommentTally.draft_id)
         ).all()
     )
     due = [d.id for d in listed_drafts if d.answer_due is not None and now >= d.answer_due]
     unanswered = dict(
         session.execute(
-            select(Comment.draft_id, func.count())
+            select(CommentTally.draft_id, func.sum(CommentTally.comments))
             .where(
-                Comment.draft_id.in_(due),
-                Comment.status == "published",
-                Comment.decision.is_(None),
+                CommentTally.draft_id.in_(due),
+                CommentTally.status == "published",
+                CommentTally.decision == "",
             )
-            .group_by(Comment.draft_id)
+            .group_by(CommentTally.draft_id)
         ).all()
     )
     drafts = []

@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload
 from portal.budgeting import figures
 from portal.budgeting.domain import PHASES
 from portal.budgeting.models import BudgetCycle, CycleResult, Proposal
-from portal.consultations.models import Comment, Draft
+from portal.consultations.models import Comment, CommentTally, Draft
 from portal.formatting import local_date
 
 CYCLE_LIMIT = 24
@@ -112,14 +112,15 @@ def recent_answers(session, region_id):
 
 
 def overdue_count(session, region_id, now):
-    """Published comments still unanswered after their draft's answer deadline."""
+    """Published comments still unanswered after their draft's answer deadline (from the
+    comment counters: a few rows per draft, however many comments)."""
     return session.scalar(
-        select(func.count())
-        .select_from(Comment)
-        .join(Draft, Draft.id == Comment.draft_id)
+        select(func.coalesce(func.sum(CommentTally.comments), 0))
+        .select_from(CommentTally)
+        .join(Draft, Draft.id == CommentTally.draft_id)
         .where(
-            Comment.status == "published",
-            Comment.decision.is_(None),
+            CommentTally.status == "published",
+            CommentTally.decision == "",
             Draft.answer_due.is_not(None),
             Draft.answer_due <= now,
             _draft_region(region_id),
