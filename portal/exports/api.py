@@ -28,7 +28,7 @@ from portal.budgeting.domain import BudgetRuleError
 from portal.budgeting.models import BudgetCycle, CycleResult, Proposal
 from portal.budgeting.services import published_result
 from portal.consultations.models import Article, Comment, Draft
-from portal.consultations.services import effective_status
+from portal.consultations.services import article_counts, effective_status
 from portal.exports import openapi
 from portal.exports import services as export_services
 from portal.exports.services import plain_text
@@ -520,9 +520,9 @@ def summary(draft_id):
             {"items": [serialise(r) for r in rows], "per_page": per_page, **_links(last)}
         )
     page = _int_arg("page", 1, MAX_PAGE)
-    total = db.session.scalar(
-        select(db.func.count()).where(Comment.draft_id == draft.id, Comment.status == "published")
-    )
+    # From the published-comment counters (CommentCount, kept by triggers), not a count of
+    # every comment of the draft.
+    total = sum(c["total"] for c in article_counts(db.session, draft).values())
     rows = db.session.execute(statement.limit(per_page).offset((page - 1) * per_page)).all()
     last = None
     if rows and page * per_page < total:
