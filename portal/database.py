@@ -24,8 +24,10 @@ import sqlite3
 
 from flask import current_app, g, has_request_context, request
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import Session, scoped_session
+
+from portal import sqlite_writers
 
 BUSY_TIMEOUT_MS = 30_000
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -38,6 +40,7 @@ def configure_engines():
     if _configured:
         return
     event.listen(Engine, "connect", _on_connect)
+    event.listen(Dialect, "do_connect", _on_do_connect)
     event.listen(Engine, "begin", _on_begin)
     event.listen(Session, "after_commit", _after_commit)
     event.listen(Session, "after_flush", _after_flush)
@@ -109,7 +112,25 @@ def _on_begin(connection):
     if connection.dialect.name == "sqlite":
         immediate = _immediate(connection)
         connection.info[_MODE] = "immediate" if immediate else "deferred"
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if not immediate:
+            connection.exec_driver_sql("BEGIN")
+            return
+        raw = connection.connection.dbapi_connection
+        writer = isinstance(raw, sqlite_writers.WriterConnection)
+        if writer:
+            raw.wait_turn(BUSY_TIMEOUT_MS / 1000)
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            if writer:
+                raw.let_go()
+            raise
+
+
+def _on_do_connect(dialect, _record, _cargs, cparams):
+    """Every SQLite connection is a WriterConnection: writers wait in line (sqlite_writers)."""
+    if dialect.name == "sqlite":
+        cparams.setdefault("factory", sqlite_writers.WriterConnection)
 
 
 def _immediate(connection):
