@@ -758,7 +758,8 @@ class _Run:
         # poor at it is poor now, and the poor/rich iteration only adds more.
         # The split is the one s was computed from, certified below.
         new = b < max(s, self.s_low[p])
-        if not new.any():  # everybody can pay an equal share
+        few = new.nonzero()[0]  # the poor: usually a small share of the supporters
+        if not len(few):  # everybody can pay an equal share
             low = _min(b)
             err_s = 4 * _U * s
             if low - errb <= s + err_s:
@@ -767,7 +768,6 @@ class _Run:
             return _Price(p, rho, err_s / cost + 4 * _U * rho, None, s=s, err_s=err_s, b=b)
         for _ in range(8):
             poor = new
-            few = poor.nonzero()[0]  # the poor: usually a small share of the supporters
             paid = _sum(bw[few])
             rich = weight - _sum(w[few])
             if rich <= 0:
@@ -777,6 +777,7 @@ class _Run:
             count = np.count_nonzero(new)
             if count == len(few):  # in exact arithmetic the set only grows
                 break
+            few = new.nonzero()[0]
         else:
             return _UNSURE  # slow convergence: let exact arithmetic sort it out
         err_paid = (count + 4) * _U * abs(paid) + (weight - rich) * errb
