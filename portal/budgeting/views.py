@@ -581,6 +581,7 @@ def proposal(proposal_id):
         phase=cycle.phase(),
         is_author=user is not None and proposal.author_id == user.id,
         is_staff=is_staff,
+        several_headings=pots.count(db.session, cycle) > 1,
         review_form=ReviewForm() if is_staff else None,
         update_form=UpdateForm() if is_staff and proposal.funded else None,
         form=EmptyForm(),
