@@ -328,7 +328,8 @@ class ProposalEvent(db.Model):
 
 
 class Ballot(db.Model):
-    """One resident's ballot in one cycle. The unique constraint is the last line of defence.
+    """One resident's ballot in one heading of a cycle (a cycle of one heading: in the cycle).
+    The unique constraint is the last line of defence.
 
     No voter id: `voter_key` is an HMAC of (cycle, voter) under BALLOT_KEY, a key kept in
     the server's configuration, never in the database. A copy of the database alone cannot
@@ -391,7 +392,7 @@ class BallotChoice(db.Model):
 
 
 class CycleResult(db.Model):
-    """The tally of a cycle with one winner rule; published when staff say so.
+    """The tally of one heading of a cycle with one winner rule; published when staff say so.
 
     A published version never changes (database triggers refuse it); a correction is a new
     version with a public reason, and earlier versions stay on the results page.
