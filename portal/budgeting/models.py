@@ -338,8 +338,9 @@ class Ballot(db.Model):
 
     __tablename__ = "budget_ballot"
     __table_args__ = (
-        # One ballot per voter and heading.
-        db.UniqueConstraint("cycle_id", "heading_id", "voter_key"),
+        # One ballot per voter and heading. The voter's key comes before the heading so
+        # that a voter's ballots in a cycle are one index range (the cycle page's lookup).
+        db.UniqueConstraint("cycle_id", "voter_key", "heading_id"),
         db.CheckConstraint(f"channel IN {_in(domain.CHANNELS)}", name="channel"),
         # Turnout by channel and district, counted from the index alone.
         db.Index("ix_budget_ballot_turnout", "cycle_id", "channel", "district_id"),
