@@ -897,10 +897,12 @@ def tally_results(
         raise BudgetError("rule_unknown")
     projects = {p.id: p.cost for p in ballot_projects(session, cycle, heading)}
     ballots = {}
+    # Choices reached through the heading's projects (a ballot holds only projects of its
+    # own heading): an index range per project, whatever the planner guesses about ballots.
     for ballot_id, proposal_id in session.execute(
         select(BallotChoice.ballot_id, BallotChoice.proposal_id)
-        .join(Ballot, Ballot.id == BallotChoice.ballot_id)
-        .where(Ballot.cycle_id == cycle.id, Ballot.heading_id == heading.id)
+        .join(Proposal, Proposal.id == BallotChoice.proposal_id)
+        .where(Proposal.cycle_id == cycle.id, Proposal.heading_id == heading.id)
     ):
         ballots.setdefault(ballot_id, set()).add(proposal_id)
     cycle_turnout = turnout(session, cycle, heading)
