@@ -368,7 +368,7 @@ class Ballot(db.Model):
         db.Index("ix_budget_ballot_cycle_created", "cycle_id", "created_at"),
         # One ballot per person whichever the channel: online and paper ballots of one IIN
         # carry the same `iin_key`, so the second insert fails even in a race.
-        db.Index("uq_budget_ballot_person", "cycle_id", "heading_id", "iin_key", unique=True),
+        db.Index("uq_budget_ballot_person", "cycle_id", "iin_key", "heading_id", unique=True),
     )
 
     id = db.Column(db.Integer, primary_key=True)
