@@ -542,3 +542,28 @@ def test_statements_per_page_do_not_grow_with_rows(db, as_role, app, monkeypatch
             counts.setdefault(name, []).append(_count(client, url))
     grows = {name: pair for name, pair in counts.items() if pair[0] != pair[1]}
     assert grows == {}, grows
+
+
+def test_heading_queries_use_their_indexes(db, city):
+    """A heading's tally reads its choices through its projects; a voter's ballot in a cycle
+    (any heading) is one range of the ballot's unique index."""
+    cycle, _draft = city
+    staff = make_user(role="staff")
+    voter = make_user()
+    with Captured() as captured:
+        budget.tally_results(db.session, staff, cycle)
+        budget.ballot_of(db.session, cycle, voter, "key")
+    assert_uses(
+        captured,
+        ("FROM budget_ballot_choice JOIN budget_proposal",),
+        "budget_ballot_choice",
+        "ix_budget_ballot_choice_proposal",
+        sorted_by_index=False,
+    )
+    assert_uses(
+        captured,
+        ("FROM budget_ballot", "voter_key"),
+        "budget_ballot",
+        # by the account pseudonym's unique constraint, or by the IIN pseudonym's index
+        r"(sqlite_autoindex_budget_ballot_\d+|uq_budget_ballot_person)",
+    )

@@ -126,8 +126,8 @@ def upgrade():
         _heading_column(batch_op, "budget_ballot")
         batch_op.drop_constraint("uq_budget_ballot_cycle_id_voter_key", type_="unique")
         batch_op.create_unique_constraint(
-            batch_op.f("uq_budget_ballot_cycle_id_heading_id_voter_key"),
-            ["cycle_id", "heading_id", "voter_key"],
+            batch_op.f("uq_budget_ballot_cycle_id_voter_key_heading_id"),
+            ["cycle_id", "voter_key", "heading_id"],
         )
     with op.batch_alter_table("budget_result", schema=None) as batch_op:
         _heading_column(batch_op, "budget_result")
@@ -178,7 +178,7 @@ def downgrade():
         )
         _drop_heading_column(batch_op, "budget_result")
     with op.batch_alter_table("budget_ballot", schema=None) as batch_op:
-        batch_op.drop_constraint("uq_budget_ballot_cycle_id_heading_id_voter_key", type_="unique")
+        batch_op.drop_constraint("uq_budget_ballot_cycle_id_voter_key_heading_id", type_="unique")
         batch_op.create_unique_constraint(
             batch_op.f("uq_budget_ballot_cycle_id_voter_key"), ["cycle_id", "voter_key"]
         )

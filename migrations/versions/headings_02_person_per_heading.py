@@ -2,9 +2,10 @@
 
 paper_01 made (cycle, IIN pseudonym) unique: one ballot per person in a cycle, whichever
 the channel. With headings a person votes once in each heading they may vote in (the
-city-wide one and their district's), so the unique index becomes (cycle, heading, IIN
-pseudonym). Indexes are created and dropped in place: the ballot table and its triggers
-stay as they are on SQLite.
+city-wide one and their district's), so the unique index becomes (cycle, IIN pseudonym,
+heading): the pseudonym before the heading, so that a person's ballots in a cycle are one
+index range (as with the account pseudonym's constraint). Indexes are created and dropped
+in place: the ballot table and its triggers stay as they are on SQLite.
 
 Revision ID: headings_02
 Revises: merge_06, headings_01
@@ -23,7 +24,7 @@ def upgrade():
     op.create_index(
         "uq_budget_ballot_person",
         "budget_ballot",
-        ["cycle_id", "heading_id", "iin_key"],
+        ["cycle_id", "iin_key", "heading_id"],
         unique=True,
     )
 

@@ -148,6 +148,8 @@ MESSAGES = {
     "heading_unknown": _l("This cycle has no such budget heading."),
     "heading_name_required": _l("Enter the name of the budget heading."),
     "heading_name_taken": _l("This cycle already has a budget heading with this name."),
+    "heading_main": _l("The main budget heading follows the cycle and cannot be removed."),
+    "heading_not_empty": _l("Projects were proposed in this budget heading; it cannot be removed."),
     "titles_required": _l("Enter the title in all three languages."),
     "dates_required": _l("Enter all phase dates."),
     "dates_order": _l("Each phase must start after the previous one."),

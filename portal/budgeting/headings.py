@@ -143,6 +143,30 @@ def add_heading(
     return heading
 
 
+def remove_heading(session, actor, cycle, heading, now=None):
+    """Staff remove a heading added by mistake: not the main one, not once voting has
+    opened, and only while no project was proposed in it."""
+    _require_staff(actor, cycle.region_id)
+    heading = resolve(session, cycle, heading)
+    if heading.is_main:
+        raise HeadingError("heading_main")
+    if integrity.is_frozen(cycle, now):
+        raise HeadingError("rules_frozen", field="headings")
+    used = session.scalar(select(Proposal.id).where(Proposal.heading_id == heading.id).limit(1))
+    if used is not None:
+        raise HeadingError("heading_not_empty")
+    record(
+        session,
+        actor,
+        "budgeting.heading_remove",
+        target=f"cycle:{cycle.id}",
+        details={"heading": heading.id, "name": heading.name},
+        region_code=code_of(cycle.region),
+    )
+    session.delete(heading)
+    session.flush()
+
+
 def _apply(
     session,
     cycle,

@@ -348,7 +348,8 @@ class ProposalEvent(db.Model):
 
 
 class Ballot(db.Model):
-    """One resident's ballot in one cycle. The unique constraint is the last line of defence.
+    """One resident's ballot in one heading of a cycle (a cycle of one heading: in the cycle).
+    The unique constraint is the last line of defence.
 
     No voter id: `voter_key` is an HMAC of (cycle, voter) under BALLOT_KEY, a key kept in
     the server's configuration, never in the database. A copy of the database alone cannot
@@ -357,8 +358,9 @@ class Ballot(db.Model):
 
     __tablename__ = "budget_ballot"
     __table_args__ = (
-        # One ballot per voter and heading.
-        db.UniqueConstraint("cycle_id", "heading_id", "voter_key"),
+        # One ballot per voter and heading. The voter's key comes before the heading so
+        # that a voter's ballots in a cycle are one index range (the cycle page's lookup).
+        db.UniqueConstraint("cycle_id", "voter_key", "heading_id"),
         db.CheckConstraint(f"channel IN {_in(domain.CHANNELS)}", name="channel"),
         # Turnout by channel and district, counted from the index alone.
         db.Index("ix_budget_ballot_turnout", "cycle_id", "channel", "district_id"),
@@ -366,7 +368,7 @@ class Ballot(db.Model):
         db.Index("ix_budget_ballot_cycle_created", "cycle_id", "created_at"),
         # One ballot per person whichever the channel: online and paper ballots of one IIN
         # carry the same `iin_key`, so the second insert fails even in a race.
-        db.Index("uq_budget_ballot_person", "cycle_id", "heading_id", "iin_key", unique=True),
+        db.Index("uq_budget_ballot_person", "cycle_id", "iin_key", "heading_id", unique=True),
     )
 
     id = db.Column(db.Integer, primary_key=True)
@@ -469,7 +471,7 @@ class PaperEntry(db.Model):
 
 
 class CycleResult(db.Model):
-    """The tally of a cycle with one winner rule; published when staff say so.
+    """The tally of one heading of a cycle with one winner rule; published when staff say so.
 
     A published version never changes (database triggers refuse it); a correction is a new
     version with a public reason, and earlier versions stay on the results page.

@@ -9,7 +9,7 @@ import secrets
 from collections import Counter
 from pathlib import Path
 
-from sqlalchemy import bindparam, delete, func, insert, inspect, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 
@@ -526,21 +526,27 @@ _CHOSEN_COSTS_IN_HEADING = _CHOSEN_COSTS.where(_PROPOSALS.c.heading_id == bindpa
 
 
 def ballot_of(session, cycle, voter, key, heading=None):
-    """The voter's ballot (in `heading`, if given), found by its keyed pseudonym (`key`:
-    the server's BALLOT_KEY)."""
-    query = select(Ballot).where(Ballot.cycle_id == cycle.id, _mine(cycle, voter, key))
-    if heading is not None:
-        query = query.where(Ballot.heading_id == heading.id)
-    return session.scalar(query.order_by(Ballot.heading_id).limit(1))
+    """The voter's ballot (in `heading`, if given; else their first heading's), found by
+    their keyed pseudonyms (`key`: the server's BALLOT_KEY)."""
+    found = []
+    # One index seek per pseudonym: an OR of both would read every ballot of the cycle.
+    for condition in _mine(cycle, voter, key):
+        query = select(Ballot).where(Ballot.cycle_id == cycle.id, condition)
+        if heading is not None:
+            query = query.where(Ballot.heading_id == heading.id)
+        ballot = session.scalar(query.order_by(Ballot.heading_id).limit(1))
+        if ballot is not None:
+            found.append(ballot)
+    return min(found, key=lambda b: b.heading_id) if found else None
 
 
 def _mine(cycle, voter, key):
-    """The person's ballot: by their IIN pseudonym, or (ballots cast before paper_01 have
-    none) by their account's; a resident without an account (paper desk) has no id."""
-    person = Ballot.iin_key == integrity.iin_voter_key(key, cycle.id, voter.iin_hash)
-    if voter.id is None:
-        return person
-    return or_(person, Ballot.voter_key == integrity.voter_key(key, cycle.id, voter.id))
+    """Conditions for the person's ballot: by their IIN pseudonym, and (ballots cast before
+    paper_01 have none) by their account's; a resident without an account has no id."""
+    conditions = [Ballot.iin_key == integrity.iin_voter_key(key, cycle.id, voter.iin_hash)]
+    if voter.id is not None:
+        conditions.append(Ballot.voter_key == integrity.voter_key(key, cycle.id, voter.id))
+    return conditions
 
 
 def _parse_choices(raw):
@@ -620,7 +626,7 @@ def store_ballot(
     connection = session.connection()
     if voter_id is not None and connection.dialect.name != "sqlite":
         connection.execute(_LOCK_VOTER, {"voter_id": voter_id})  # SQLite: BEGIN IMMEDIATE
-    existing = connection.execute(_FIND_BALLOT, keys).first()
+    existing = _find_ballot(connection, keys)
     if existing is not None:
         if existing.channel != channel:
             raise BudgetError("other_channel", channel=existing.channel)
@@ -648,7 +654,7 @@ def store_ballot(
         except IntegrityError:
             other = None
             if voter_id is None:
-                other = connection.execute(_FIND_BALLOT, keys).first()
+                other = _find_ballot(connection, keys)
             if other is not None and other.channel != channel:
                 raise BudgetError("other_channel", channel=other.channel) from None
             raise BudgetError("already_voted") from None
@@ -687,16 +693,27 @@ _LOCK_VOTER = (
     .where(User.__table__.c.id == bindparam("voter_id"))
     .with_for_update()
 )
-# The person's ballot by their IIN pseudonym, or by their account's (ballots cast before
-# paper_01 have only that one).
-_FIND_BALLOT = select(_BALLOTS.c.id, _BALLOTS.c.channel, _BALLOTS.c.ledger_version).where(
+# The person's ballot in a heading by their IIN pseudonym, then by their account's (ballots
+# cast before paper_01 have only that one): two index seeks, where one OR would not be.
+_BY_PERSON = select(_BALLOTS.c.id, _BALLOTS.c.channel, _BALLOTS.c.ledger_version).where(
     _BALLOTS.c.cycle_id == bindparam("cycle_id"),
+    _BALLOTS.c.iin_key == bindparam("iin_key"),
     _BALLOTS.c.heading_id == bindparam("heading_id"),
-    or_(
-        _BALLOTS.c.iin_key == bindparam("iin_key"),
-        _BALLOTS.c.voter_key == bindparam("voter_key"),
-    ),
 )
+_BY_ACCOUNT = select(_BALLOTS.c.id, _BALLOTS.c.channel, _BALLOTS.c.ledger_version).where(
+    _BALLOTS.c.cycle_id == bindparam("cycle_id"),
+    _BALLOTS.c.voter_key == bindparam("voter_key"),
+    _BALLOTS.c.heading_id == bindparam("heading_id"),
+)
+
+
+def _find_ballot(connection, keys):
+    found = connection.execute(_BY_PERSON, keys).first()
+    if found is None and keys["voter_key"] is not None:
+        found = connection.execute(_BY_ACCOUNT, keys).first()
+    return found
+
+
 _CLEAR_CHOICES = delete(_CHOICES).where(_CHOICES.c.ballot_id == bindparam("ballot_id"))
 _NEW_BALLOT = insert(_BALLOTS).returning(_BALLOTS.c.id)
 _ADD_CHOICE = insert(_CHOICES)
@@ -897,10 +914,12 @@ def tally_results(
         raise BudgetError("rule_unknown")
     projects = {p.id: p.cost for p in ballot_projects(session, cycle, heading)}
     ballots = {}
+    # Choices reached through the heading's projects (a ballot holds only projects of its
+    # own heading): an index range per project, whatever the planner guesses about ballots.
     for ballot_id, proposal_id in session.execute(
         select(BallotChoice.ballot_id, BallotChoice.proposal_id)
-        .join(Ballot, Ballot.id == BallotChoice.ballot_id)
-        .where(Ballot.cycle_id == cycle.id, Ballot.heading_id == heading.id)
+        .join(Proposal, Proposal.id == BallotChoice.proposal_id)
+        .where(Proposal.cycle_id == cycle.id, Proposal.heading_id == heading.id)
     ):
         ballots.setdefault(ballot_id, set()).add(proposal_id)
     cycle_turnout = turnout(session, cycle, heading)

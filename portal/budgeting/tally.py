@@ -584,14 +584,30 @@ class _Price:
     was decided in exact arithmetic.
     """
 
-    __slots__ = ("p", "rho", "err", "poor", "exact", "dying", "rich", "s", "err_s")
+    __slots__ = ("p", "rho", "err", "poor", "exact", "dying", "rich", "s", "err_s", "b", "few")
 
-    def __init__(self, p, rho, err, poor, exact=None, dying=None, rich=None, s=0.0, err_s=0.0):
+    def __init__(
+        self,
+        p,
+        rho,
+        err,
+        poor,
+        exact=None,
+        dying=None,
+        rich=None,
+        s=0.0,
+        err_s=0.0,
+        b=None,
+        few=None,
+    ):
         self.p, self.rho, self.err, self.poor = p, rho, err, poor
         self.exact, self.dying, self.rich = exact, dying, rich
         # float price per rich supporter; the bound on its error, but for the errors
         # of the living poor supporters' budgets when there are some (see _Run._pay)
         self.s, self.err_s = s, err_s
+        # the supporters' float budgets the price was found from (current until the
+        # round's winner is paid) and the positions of the poor among them
+        self.b, self.few = b, few
 
 
 _UNSURE = object()
@@ -725,7 +741,7 @@ class _Run:
         error, which proves both the split and the bound on s.
         """
         e = self.e
-        b = self.bud[e.sup[p]]
+        b = self.bud.take(e.sup[p])  # take: faster than indexing, same values
         w = e.wsup_f[p]
         cost = e.cost_f[p]
         weight = e.weight[p]
@@ -742,16 +758,16 @@ class _Run:
         # poor at it is poor now, and the poor/rich iteration only adds more.
         # The split is the one s was computed from, certified below.
         new = b < max(s, self.s_low[p])
-        if not new.any():  # everybody can pay an equal share
+        few = new.nonzero()[0]  # the poor: usually a small share of the supporters
+        if not len(few):  # everybody can pay an equal share
             low = _min(b)
             err_s = 4 * _U * s
             if low - errb <= s + err_s:
                 return _UNSURE
             rho = s / cost
-            return _Price(p, rho, err_s / cost + 4 * _U * rho, None, s=s, err_s=err_s)
+            return _Price(p, rho, err_s / cost + 4 * _U * rho, None, s=s, err_s=err_s, b=b)
         for _ in range(8):
             poor = new
-            few = poor.nonzero()[0]  # the poor: usually a small share of the supporters
             paid = _sum(bw[few])
             rich = weight - _sum(w[few])
             if rich <= 0:
@@ -761,6 +777,7 @@ class _Run:
             count = np.count_nonzero(new)
             if count == len(few):  # in exact arithmetic the set only grows
                 break
+            few = new.nonzero()[0]
         else:
             return _UNSURE  # slow convergence: let exact arithmetic sort it out
         err_paid = (count + 4) * _U * abs(paid) + (weight - rich) * errb
@@ -777,7 +794,8 @@ class _Run:
         # what paying s adds to the budgets' error: as err_s, but the supporters who
         # paid all they had before (budget exactly 0) bring no error to ``paid``
         err_pay = err_s - 2 * (weight - rich) * errb / rich
-        return _Price(p, rho, err_s / cost + 4 * _U * rho, poor, rich=int(rich), s=s, err_s=err_pay)
+        err = err_s / cost + 4 * _U * rho
+        return _Price(p, rho, err, poor, rich=int(rich), s=s, err_s=err_pay, b=b, few=few)
 
     # ---------------------------------------------------------- exact side
     def _exact_money(self, groups: np.ndarray, upto: int | None = None) -> int:
@@ -843,8 +861,8 @@ class _Run:
         e, p = self.e, price.p
         if price.poor is None:
             return e.sup[p][:0], e.weight[p]
-        poor = e.sup[p][price.poor]
-        return poor[self.died[poor] == _ALIVE], price.rich
+        poor = e.sup[p].take(price.few)
+        return poor[self.died.take(poor) == _ALIVE], price.rich
 
     def _exact_rho(self, price: _Price) -> Fraction:
         """Exact price per unit of utility (from a split proven right)."""
@@ -920,15 +938,17 @@ class _Run:
             # the living supporters who pay all they have: errb each in ``paid``
             s = price.s
             err_s = price.err_s + 2 * int(_sum(e.w[dying])) * self.errb / rich
-        if price.dying is not None:
-            payers = sup[(self.died[sup] == _ALIVE) & ~np.isin(sup, dying)]
-        elif price.poor is None:
-            payers = sup
+        if price.b is not None:
+            # the same b - s for the rich and 0 for the poor, without selecting either
+            paid = price.b - s
+            if price.few is not None:
+                paid[price.few] = 0.0
+            self.bud[sup] = paid
         else:
-            payers = sup[~price.poor]
-        self.bud[dying] = 0.0
+            payers = sup[(self.died[sup] == _ALIVE) & ~np.isin(sup, dying)]
+            self.bud[dying] = 0.0
+            self.bud[payers] -= s
         self.died[dying] = r
-        self.bud[payers] -= s
         # a payer's b - s: b's error, s's, and one rounding of a result below B0
         self.errb += err_s + 4 * _U * self.B0f
         self.order.append(p)

@@ -425,6 +425,23 @@ def add_heading(cycle_id):
     return render_template("budgeting/heading_form.html", form=form, cycle=cycle), 422
 
 
+@bp.route("/<int:cycle_id>/headings/<int:heading_id>/remove", methods=["POST"])
+@roles_required("staff")
+def remove_heading(cycle_id, heading_id):
+    cycle = db.get_or_404(BudgetCycle, cycle_id)
+    require_region_access(cycle.region_id)
+    require_valid(EmptyForm())
+    try:
+        pots.remove_heading(db.session, current_user, cycle, heading_id)
+    except BudgetRuleError as error:
+        db.session.rollback()
+        flash(message(error), "error")
+        return redirect(url_for("budgeting.cycle", cycle_id=cycle.id) + "#headings"), 303
+    db.session.commit()
+    flash(_("The budget heading is removed."), "success")
+    return redirect(url_for("budgeting.cycle", cycle_id=cycle.id) + "#headings")
+
+
 @bp.route("/<int:cycle_id>/phase", methods=["POST"])
 @roles_required("staff")
 def move_phase(cycle_id):
@@ -598,6 +615,7 @@ def proposal(proposal_id):
         phase=cycle.phase(),
         is_author=user is not None and proposal.author_id == user.id,
         is_staff=is_staff,
+        several_headings=pots.count(db.session, cycle) > 1,
         review_form=ReviewForm() if is_staff else None,
         update_form=UpdateForm() if is_staff and proposal.funded else None,
         form=EmptyForm(),

@@ -290,3 +290,30 @@ def test_once_voting_opens_the_database_refuses_changing_headings(db, city):
         db.session.rollback()
     district.name = "Renamed"  # a name is no rule
     db.session.commit()
+
+
+def test_staff_remove_an_unused_heading_before_voting_only(db, city, app):
+    cycle, district, home, _other, staff = city
+    spare = headings.add_heading(db.session, staff, cycle, name="Spare", budget=10)
+    main = headings.main_heading(db.session, cycle)
+    remove = headings.remove_heading
+    assert _code(lambda: remove(db.session, make_user(), cycle, spare)) == "forbidden"
+    assert _code(lambda: remove(db.session, staff, cycle, main)) == "heading_main"
+    _propose(db, make_user(district=home), cycle, district, "Benches", 100)
+    assert _code(lambda: remove(db.session, staff, cycle, district)) == "heading_not_empty"
+    later = cycle.voting_open_at + HOUR
+    assert _code(lambda: remove(db.session, staff, cycle, spare, now=later)) == "rules_frozen"
+    # On the web: the cycle page's button removes it.
+    from helpers import login, post_form
+
+    client = app.test_client()
+    login(client, staff)
+    url = f"/budget/{cycle.id}"
+    page = client.get(url).get_data(as_text=True)
+    assert f"/headings/{spare.id}/remove" in page and f"/headings/{main.id}/remove" not in page
+    db.session.commit()
+    kept = post_form(client, f"{url}/headings/{district.id}/remove", {}, token_from=url)
+    assert kept.status_code == 303
+    done = post_form(client, f"{url}/headings/{spare.id}/remove", {}, token_from=url)
+    assert done.status_code == 302
+    assert [h.name for h in headings.headings_of(db.session, cycle)] == [main.name, district.name]

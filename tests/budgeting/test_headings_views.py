@@ -97,6 +97,8 @@ def test_headings_from_proposal_to_results(app, db, make_cycle):
     sent = post_form(local, new, data, token_from=new)
     assert sent.status_code == 302, sent.get_data(as_text=True)[:1000]
     bench = db.session.scalar(select(Proposal).where(Proposal.title == "Benches in Medeu"))
+    shown = local.get(sent.headers["Location"], headers=EN).get_data(as_text=True)
+    assert "Budget heading" in shown and "Medeu" in shown
     assert bench.heading_id == district.id and bench.district_id == home.id
     park = services.submit_proposal(
         db.session,
