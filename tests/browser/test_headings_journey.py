@@ -77,7 +77,7 @@ def _propose(resident, heading, title, cost):
     resident.get_by_role("link", name=_action("Propose a project", heading)).click()
     expect(resident.get_by_text(kk("Heading: %(name)s") % {"name": heading})).to_be_visible()
     resident.get_by_label(kk("Title"), exact=True).fill(title)
-    resident.get_by_label(kk("Description")).fill("Тұрғындар үшін.")
+    resident.get_by_label(kk("Description"), exact=True).fill("Тұрғындар үшін.")
     resident.get_by_label(kk("Estimated cost, tenge")).fill(cost)
     resident.get_by_role("button", name=kk("Submit the proposal")).click()
     expect(resident.get_by_role("heading", level=1)).to_have_text(title)
