@@ -42,22 +42,24 @@ def _day(session):
 
 
 def _fold(rows):
-    """Grouped rows (channel, district, birth year, sex, day, n) -> the turnout counts."""
-    by_place, by_person, by_day = Counter(), Counter(), Counter()
-    for channel, district_id, birth_year, sex, day, n in rows:
+    """Grouped rows (channel, district, birth year, sex, day, heading, n) -> the counts."""
+    by_place, by_person, by_day, by_heading = Counter(), Counter(), Counter(), Counter()
+    for channel, district_id, birth_year, sex, day, heading_id, n in rows:
         by_place[(channel, district_id)] += n
         by_person[(birth_year, sex)] += n
         by_day[str(day)] += n
+        by_heading[heading_id] += n
     return {
         "place": [[c, d, n] for (c, d), n in by_place.items()],
         "person": [[y, s, n] for (y, s), n in by_person.items()],
         "day": [[d, n] for d, n in by_day.items()],
+        "heading": [[h, n] for h, n in by_heading.items()],
     }
 
 
 def _merge(*parts):
     merged = {}
-    for key, width in (("place", 2), ("person", 2), ("day", 1)):
+    for key, width in (("place", 2), ("person", 2), ("day", 1), ("heading", 1)):
         total = Counter()
         for part in parts:
             for row in part.get(key, ()):
@@ -73,6 +75,7 @@ def _columns(session):
         Ballot.birth_year,
         Ballot.sex,
         _day(session),
+        Ballot.heading_id,
     )
 
 
@@ -113,7 +116,7 @@ def _all_ballots(session, cycle_id):
 
 def turnout(session, cycle):
     """{"ballots": n, "place": [[channel, district_id, n]], "person": [[birth_year, sex, n]],
-    "day": [["YYYY-MM-DD", n]]} over all the cycle's ballots."""
+    "day": [["YYYY-MM-DD", n]], "heading": [[heading_id, n]]} over all the cycle's ballots."""
     head = _head(session, cycle.id)
     if head is None:
         data = _all_ballots(session, cycle.id)
@@ -121,6 +124,8 @@ def turnout(session, cycle):
         name = f"budget.turnout:{cycle.id}"
         version, stored = cache.get(session, name)
         counted = int(version) if version is not None and version.isdigit() else None
+        if stored is not None and "heading" not in stored:
+            counted = None  # counted before ballots had headings: count again
         if counted is not None and counted == head.size:
             data = stored
         else:

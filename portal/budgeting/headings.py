@@ -10,9 +10,9 @@ city-wide heading and in their own district's: one ballot (and one receipt) per 
 from sqlalchemy import func, select
 
 from portal.audit import code_of, record
-from portal.budgeting import domain, integrity
+from portal.budgeting import domain, figures, integrity
 from portal.budgeting.domain import BudgetRuleError
-from portal.budgeting.models import Ballot, BudgetHeading, Proposal
+from portal.budgeting.models import BudgetHeading, Proposal
 from portal.textcheck import bad_field
 
 NAME_LIMIT = 200
@@ -216,7 +216,8 @@ def _apply(
 
 def summary(session, cycle):
     """One dict per heading: its rules with the number of projects on its ballot and of
-    ballots cast in it (two grouped counts, whatever the number of headings)."""
+    ballots cast in it (a grouped count and the cached turnout, whatever the number of
+    headings)."""
     projects = dict(
         session.execute(
             select(Proposal.heading_id, func.count())
@@ -224,13 +225,8 @@ def summary(session, cycle):
             .group_by(Proposal.heading_id)
         ).all()
     )
-    ballots = dict(
-        session.execute(
-            select(Ballot.heading_id, func.count())
-            .where(Ballot.cycle_id == cycle.id)
-            .group_by(Ballot.heading_id)
-        ).all()
-    )
+    # Ballots per heading from the cached turnout (figures): not 200,000 ballots per view.
+    ballots = {h: n for h, n in figures.turnout(session, cycle)["heading"]}
     return [
         {
             "id": h.id,

@@ -346,3 +346,13 @@ def test_ballot_totals_for_the_home_page_match_a_recount(db):
     )
     figures.turnout(db.session, voting)
     assert figures.ballot_totals(db.session, ids)[voting.id] == 4
+    # Ballots per heading (the cycle page's headings table) come from the same cache.
+    per_heading = dict(
+        db.session.execute(
+            select(Ballot.heading_id, func.count())
+            .where(Ballot.cycle_id == voting.id)
+            .group_by(Ballot.heading_id)
+        ).all()
+    )
+    assert dict(map(tuple, figures.turnout(db.session, voting)["heading"])) == per_heading
+    assert sum(per_heading.values()) == 4
