@@ -238,6 +238,27 @@ def _choices(labels):
 DATE_FORMAT = "%Y-%m-%dT%H:%M"
 
 
+def _rule_fields():
+    """The voting rules a cycle and each of its headings carry (cost cap, threshold, ballot
+    rule, k, winner rule). Called inside each form's class body, so the fields keep their
+    place among that form's own fields (WTForms orders fields by creation)."""
+    return (
+        StringField(_l("Maximum cost of one project, tenge (optional)"), [Tenge()]),
+        IntegerField(
+            _l("Minimum votes a project needs to win (optional)"),
+            validators=[Optional(), NumberRange(min=0, max=1_000_000)],
+        ),
+        RadioField(_l("Ballot"), choices=_choices(BALLOT_RULE_LABELS), default="knapsack"),
+        IntegerField(
+            _l("k: how many projects a voter may choose"),
+            validators=[Optional(), NumberRange(min=1, max=100)],
+        ),
+        RadioField(
+            _l("How winners are chosen"), choices=_choices(WINNER_RULE_LABELS), default="greedy"
+        ),
+    )
+
+
 class CycleForm(BaseForm):
     region_id = SelectField(_l("Region"), coerce=int)
     district_id = SelectField(
@@ -266,19 +287,7 @@ class CycleForm(BaseForm):
         validators=[DataRequired(), Tenge()],
         description=_l("Whole tenge, e.g. 150 000 000."),
     )
-    cost_cap = StringField(_l("Maximum cost of one project, tenge (optional)"), [Tenge()])
-    min_votes = IntegerField(
-        _l("Minimum votes a project needs to win (optional)"),
-        validators=[Optional(), NumberRange(min=0, max=1_000_000)],
-    )
-    ballot_rule = RadioField(_l("Ballot"), choices=_choices(BALLOT_RULE_LABELS), default="knapsack")
-    max_choices = IntegerField(
-        _l("k: how many projects a voter may choose"),
-        validators=[Optional(), NumberRange(min=1, max=100)],
-    )
-    winner_rule = RadioField(
-        _l("How winners are chosen"), choices=_choices(WINNER_RULE_LABELS), default="greedy"
-    )
+    cost_cap, min_votes, ballot_rule, max_choices, winner_rule = _rule_fields()
     ballots_final = BooleanField(_l("Ballots are final (voters cannot change them)"))
     proposals_open_at = DateTimeLocalField(
         _l("Proposals open"), format=DATE_FORMAT, validators=[DataRequired()]
@@ -373,19 +382,7 @@ class HeadingForm(BaseForm):
         validators=[DataRequired(), Tenge()],
         description=_l("Whole tenge, e.g. 150 000 000."),
     )
-    cost_cap = StringField(_l("Maximum cost of one project, tenge (optional)"), [Tenge()])
-    min_votes = IntegerField(
-        _l("Minimum votes a project needs to win (optional)"),
-        validators=[Optional(), NumberRange(min=0, max=1_000_000)],
-    )
-    ballot_rule = RadioField(_l("Ballot"), choices=_choices(BALLOT_RULE_LABELS), default="knapsack")
-    max_choices = IntegerField(
-        _l("k: how many projects a voter may choose"),
-        validators=[Optional(), NumberRange(min=1, max=100)],
-    )
-    winner_rule = RadioField(
-        _l("How winners are chosen"), choices=_choices(WINNER_RULE_LABELS), default="greedy"
-    )
+    cost_cap, min_votes, ballot_rule, max_choices, winner_rule = _rule_fields()
 
 
 class PhaseForm(BaseForm):
