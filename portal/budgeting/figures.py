@@ -133,7 +133,12 @@ def turnout(session, cycle):
                 counted, stored = 0, {}
             data = _merge(stored, _new_ballots(session, cycle.id, counted, head.size))
             cache.put(session, name, head.size, data)
-    return dict(data, ballots=sum(row[-1] for row in data["place"]))
+    return dict(data, ballots=_ballots(data))
+
+
+def _ballots(data):
+    """All the ballots of a turnout: every ballot has one channel and district."""
+    return sum(row[-1] for row in data["place"])
 
 
 def ballot_totals(session, cycle_ids):
@@ -154,7 +159,7 @@ def ballot_totals(session, cycle_ids):
         for name, (version, data) in cache.get_many(session, names).items():
             cid = names[name]
             if version == str(heads[cid]):
-                totals[cid] = sum(row[-1] for row in data["place"])
+                totals[cid] = _ballots(data)
     rest = [cid for cid in cycle_ids if cid not in totals]
     if rest:
         totals.update(
