@@ -153,19 +153,29 @@ def _throttle_keys(email, client):
 
 @dataclass(frozen=True)
 class LoginCheck:
-    """What the database says before a password is checked (read-only, no locks kept)."""
+    """What the database says before a password is checked (read-only, no locks kept).
 
-    user_id: int | None
-    password_hash: str | None
+    `user` is detached from the session with its columns loaded: the read transaction can
+    end before the password is hashed, and a sign-in that writes nothing needs no new read."""
+
+    user: User | None
     account_failures: int
     address_failures: int
+
+    @property
+    def user_id(self):
+        return self.user.id if self.user else None
+
+    @property
+    def password_hash(self):
+        return self.user.password_hash if self.user else None
 
 
 def check_login(session, email, *, client, window_seconds, now=None):
     """Read the account and the recent failures of this account and of this address."""
     if has_bad_characters(email):
         # Never looked up: PostgreSQL refuses NUL, and no account has such an e-mail.
-        return LoginCheck(user_id=None, password_hash=None, account_failures=0, address_failures=0)
+        return LoginCheck(user=None, account_failures=0, address_failures=0)
     now = now or utcnow()
     since = now - dt.timedelta(seconds=window_seconds)
     account_key, address_key = _throttle_keys(email, client)
@@ -176,12 +186,11 @@ def check_login(session, email, *, client, window_seconds, now=None):
             .group_by(FailedLogin.key)
         ).all()
     )
-    row = session.execute(
-        select(User.id, User.password_hash).where(User.email == normalise_email(email))
-    ).first()
+    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is not None:
+        session.expunge(user)
     return LoginCheck(
-        user_id=row.id if row else None,
-        password_hash=row.password_hash if row else None,
+        user=user,
         account_failures=counts.get(account_key, 0),
         address_failures=counts.get(address_key, 0),
     )
@@ -231,21 +240,31 @@ def rehash_if_needed(password_hash, password):
     return hashing.run(_hasher.hash, password)
 
 
-def record_login(session, email, *, client, user_id, ok, new_hash=None, window_seconds, now=None):
-    """Write the outcome: a failure row for the account and one for the address, or clear
-    the account's failures on success. Old rows are pruned here. It begins the write
-    transaction itself (`database.start_write`): call it after the read and the hashing."""
+def record_login(session, email, *, client, check, ok, new_hash=None, window_seconds, now=None):
+    """Write the outcome of a sign-in checked by `check_login`; returns the user on success
+    (detached, as `check_login` read it, when nothing was written).
+
+    A failure adds a row for the account and one for the address, and prunes rows past the
+    window (only failures add rows, so pruning there keeps the table bounded). A success
+    writes only when there is something to write: the account's failures to clear, a rehash,
+    or a staff member's audit entry. An ordinary resident's sign-in writes nothing, so it
+    never queues for SQLite's write lock nor waits for a durable commit. When it writes it
+    begins the write transaction itself (`database.start_write`): call it after the read
+    and the hashing."""
     now = now or utcnow()
     account_key, address_key = _throttle_keys(email, client)
-    since = now - dt.timedelta(seconds=window_seconds)
+    user = check.user
+    if ok and not (new_hash or check.account_failures or user.role != "resident"):
+        return user  # as check_login read it (detached): nothing to write
     database.start_write(session)
-    session.execute(delete(FailedLogin).where(FailedLogin.at < since))
     if not ok:
+        since = now - dt.timedelta(seconds=window_seconds)
+        session.execute(delete(FailedLogin).where(FailedLogin.at < since))
         session.add(FailedLogin(key=account_key, at=now))
         session.add(FailedLogin(key=address_key, at=now))
         session.flush()
         return None
-    user = session.get(User, user_id)
+    user = session.get(User, user.id)
     if new_hash:
         user.password_hash = new_hash
     session.execute(delete(FailedLogin).where(FailedLogin.key == account_key))
@@ -281,7 +300,7 @@ def authenticate(session, email, password, *, client, attempts, window_seconds, 
         session,
         email,
         client=client,
-        user_id=check.user_id,
+        check=check,
         ok=ok,
         new_hash=new_hash,
         window_seconds=window_seconds,
@@ -289,7 +308,7 @@ def authenticate(session, email, password, *, client, attempts, window_seconds, 
     )
     if not ok:
         raise AccountError("bad_credentials")
-    return user
+    return session.merge(user, load=False)  # attached, without reading it again
 
 
 def hash_password(password):

@@ -215,7 +215,7 @@ def _authenticate(email, password):
         db.session,
         email,
         client=client,
-        user_id=check.user_id,
+        check=check,
         ok=ok,
         new_hash=new_hash,
         window_seconds=window,
@@ -223,7 +223,9 @@ def _authenticate(email, password):
     db.session.commit()
     if not ok:
         return None, services.AccountError("bad_credentials")
-    return user, None
+    # A sign-in that wrote nothing returns the account as read before the hash, detached:
+    # attach it as it is instead of reading it again (a committed one is returned as it is).
+    return db.session.merge(user, load=False), None
 
 
 def _safe_next(target):
