@@ -1,6 +1,7 @@
 """Sign-in, sessions that end at sign-out, throttling, CSRF and body limits."""
 
 from helpers import PASSWORD, login, make_user, post_form
+from sqlalchemy import select as sa_select
 
 from portal.accounts.models import User
 
@@ -105,3 +106,76 @@ def test_production_refuses_to_start_without_secret_key(monkeypatch):
     monkeypatch.setattr(ProductionConfig, "SECRET_KEY", None)
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         create_app("production")
+
+
+def _writes_during(app, action):
+    """The INSERT, UPDATE and DELETE statements (and SQLite write locks) `action` sends."""
+    import sqlalchemy as sa
+
+    from portal.extensions import db
+
+    writes = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        words = statement.lstrip().upper()
+        if words.startswith(("INSERT", "UPDATE", "DELETE", "BEGIN IMMEDIATE")):
+            writes.append(statement.split("\n")[0][:60])
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        action()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    return writes
+
+
+def test_a_residents_sign_in_writes_nothing_unless_there_is_something_to_clear(app, client, db):
+    user = make_user()
+    # Nothing to record: no write transaction, so no wait for SQLite's lock or a durable commit.
+    assert _writes_during(app, lambda: login(client, user)) == []
+    assert client.get("/profile").status_code == 200
+    other = app.test_client()
+    post_form(other, "/login", {"email": user.email, "password": "wrong-password"})
+    # After a failure the right password clears the account's failures: that one writes.
+    writes = _writes_during(app, lambda: login(other, user))
+    assert any(statement.upper().startswith("DELETE") for statement in writes), writes
+
+
+def test_staff_sign_in_is_still_audited(app, client, db):
+    from portal.audit.models import AuditEntry
+
+    staff = make_user(role="staff")
+    login(client, staff)
+    actions = db.session.scalars(
+        sa_select(AuditEntry.action).where(AuditEntry.target == f"user:{staff.id}")
+    ).all()
+    assert "accounts.sign_in" in actions
+
+
+def test_hashes_at_the_previous_parameters_verify_and_are_rehashed_at_sign_in(app, client, db):
+    from argon2 import PasswordHasher
+
+    from config import Config
+    from portal.accounts import services
+
+    # Production parameters for this test only (the test config hashes cheaply).
+    services.configure_hasher(**Config.ARGON2_PARAMS)
+    try:
+        user = make_user()
+        # What production stored before session 4: OWASP's 19 MiB, t=2 configuration.
+        previous = PasswordHasher(memory_cost=19456, time_cost=2, parallelism=1).hash(PASSWORD)
+        db.session.get(User, user.id).password_hash = previous
+        db.session.commit()
+        login(client, user)
+        db.session.expire_all()
+        upgraded = db.session.get(User, user.id).password_hash
+        assert upgraded.startswith("$argon2id$v=19$m=7168,t=5,p=1$")
+        assert services.password_matches(upgraded, PASSWORD)
+        # Already at the current parameters: the next sign-in keeps the hash (and writes nothing).
+        assert _writes_during(app, lambda: login(app.test_client(), user)) == []
+        db.session.expire_all()
+        assert db.session.get(User, user.id).password_hash == upgraded
+    finally:
+        services.configure_hasher(**app.config["ARGON2_PARAMS"])
