@@ -13,7 +13,9 @@ bench's secret key, so no client signs in before voting), then serves it with
 and measures, with `--seconds` per run:
   1. ballot POST vs the floor (bench/floor_app.py: one INSERT + COMMIT per POST, same
      database, same engine settings) at 8 and 32 clients, 1 and 2 workers;
-  2. 16 clients signing in (production Argon2id) while 8 clients vote, against voting alone;
+  2. sign-ins (production Argon2id) while 8 clients vote on 2 workers, against voting alone:
+     16 sign-ins started together every second (a burst; the target's shape) and 16 clients
+     signing in back to back; `--signin` compares code or TYNDA_HASH_* variants side by side;
   3. kill -9 of every gunicorn process (master and workers) 5 times during voting, then a
      check that every acknowledged ballot is stored once and none is over budget.
 PostgreSQL runs in a throw-away cluster that this script starts with fsync and synchronous
@@ -63,6 +65,24 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def cpu_seconds(keep):
+    """User + system CPU seconds of the live processes for which keep(pid, ppid, pgrp) is
+    true (from /proc; a process that exited meanwhile is not counted)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ppid, pgrp = int(fields[1]), int(fields[2])
+        if keep(int(entry.name), ppid, pgrp):
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 class PostgresCluster:
     """A durable throw-away cluster (fsync on, synchronous_commit on) in a temp folder."""
 
@@ -108,6 +128,11 @@ class PostgresCluster:
             "start",
         )
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def cpu(self):
+        """CPU seconds of the cluster's postmaster and its backends, so far."""
+        postmaster = int((self.dir / "data" / "postmaster.pid").read_text().split()[0])
+        return cpu_seconds(lambda pid, ppid, _pgrp: postmaster in (pid, ppid))
 
     def stop(self):
         try:
@@ -242,7 +267,7 @@ class Server:
     # runs under the very same command. BENCH_THREADS=1 gives sync workers.
     threads = int(os.environ.get("BENCH_THREADS", 16))
 
-    def __init__(self, app_spec, workers, url, log):
+    def __init__(self, app_spec, workers, url, log, root=ROOT, env=None):
         self.args = [
             str(ROOT / ".venv/bin/gunicorn"),
             "--workers",
@@ -250,7 +275,7 @@ class Server:
             "--bind",
             "",
             "--pythonpath",
-            str(ROOT / "bench"),
+            str(root / "bench"),
             "--timeout",
             "60",
             *(
@@ -260,7 +285,8 @@ class Server:
             ),
             app_spec,
         ]
-        self.env = dict(os.environ, DATABASE_URL=url)
+        self.env = dict(os.environ, DATABASE_URL=url, **(env or {}))
+        self.root = root
         self.log = log
         self.process = None
 
@@ -269,7 +295,7 @@ class Server:
         self.args[4] = f"127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
             self.args,
-            cwd=ROOT,
+            cwd=self.root,
             env=self.env,
             stdout=self.log,
             stderr=self.log,
@@ -286,6 +312,10 @@ class Server:
 
     def port_of(self):
         return self.port
+
+    def cpu(self):
+        """CPU seconds of the gunicorn master and workers so far (their own process group)."""
+        return cpu_seconds(lambda _pid, _ppid, pgrp: pgrp == self.process.pid)
 
     def kill9(self):
         """SIGKILL the master and every worker at once (its own process group)."""
@@ -451,45 +481,118 @@ def throughput(url, data, seconds, log):
     return rows
 
 
-def signins(url, data, seconds, log):
-    server = Server("wsgi:app", 2, url, log).start()
+def signin_variants(spec):
+    """`--signin` spec: variants separated by ";", each `name` or `name:VAR=VALUE,...`
+    (this tree with other environment, e.g. `nice0:TYNDA_HASH_NICE=0`) or `name=PATH` (the
+    code in PATH, e.g. `git archive` of an older commit, same venv and migrations)."""
+    variants = []
+    for item in filter(None, spec.split(";")):
+        root, env = ROOT, {}
+        if "=" in item.split(":")[0]:
+            name, path = item.split("=", 1)
+            root = Path(path).resolve()
+        else:
+            name, _, settings = item.partition(":")
+            env = dict(pair.split("=", 1) for pair in filter(None, settings.split(",")))
+        params = subprocess.run(
+            [sys.executable, "-c", "from config import Config; print(Config.ARGON2_PARAMS)"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        variants.append((name, root, env, eval(params)))  # noqa: S307 (our own config's dict)
+    return variants
+
+
+def _store_signer_hashes(url, data, params):
+    """The signers' passwords hashed with the parameters of the code under test, so no
+    variant pays for rehashing hashes made for another."""
+    import sqlalchemy as sa
+    from argon2 import PasswordHasher
+
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text("UPDATE user_account SET password_hash = :h WHERE id IN :ids").bindparams(
+                sa.bindparam("ids", expanding=True)
+            ),
+            {
+                "h": PasswordHasher(**params).hash(PASSWORD),
+                "ids": [voter_id for voter_id, *_rest in data["signers"]],
+            },
+        )
+    engine.dispose()
+
+
+def signins(url, data, seconds, log, spec="now", cluster=None):
+    """Sign-ins while 8 clients vote on 2 workers, for each variant in turn (same run):
+    voting alone, then voting during each of two shapes of sign-in load:
+      burst         16 sign-ins started together at the start of every second (open loop:
+                    a crowd after an announcement); the target's shape (issue 9);
+      back to back  16 clients, each signing in again as soon as answered (closed loop:
+                    as many sign-ins as the server can take).
+    Prints voting's drop against voting alone, the sign-ins' rate, p50 and p99, and the CPU
+    the server used (gunicorn, plus PostgreSQL's backends): per ballot when voting alone, and
+    per sign-in (what the phase used beyond its ballots at that price). CPU figures hold on a
+    loaded machine where wall-clock rates do not."""
+    rows = []
+    for name, root, env, params in signin_variants(spec):
+        _store_signer_hashes(url, data, params)
+        server = Server("wsgi:app", 2, url, log, root=root, env=env)
+        phases = _signins_on(server, data, seconds, cluster)
+        alone, alone_cpu, _load = phases["alone"]
+        per_ballot = alone_cpu / max(alone["n"], 1)
+        label = f"{name} (m={params['memory_cost']} t={params['time_cost']}{env or ''})"
+        print(
+            f"  {label}: voting alone {alone['rate']:.1f}/s, server CPU {per_ballot * 1000:.1f} ms "
+            "a ballot",
+            flush=True,
+        )
+        for shape in ("burst", "back to back"):
+            (during, sign), cpu, load1 = phases[shape]
+            drop = 1 - during["rate"] / max(alone["rate"], 1e-9)
+            per_signin = (cpu - during["n"] * per_ballot) / max(sign["n"], 1)
+            print(
+                f"    {shape:>12}: voting {during['rate']:.1f}/s (drop {drop:.0%}); sign-in "
+                f"{sign['rate']:.1f}/s p50 {sign['p50']:.0f} p99 {sign['p99']:.0f} ms; server "
+                f"CPU {per_signin * 1000:.1f} ms a sign-in; errors {sign['errors']}+"
+                f"{during['errors']}; load {load1:.1f}",
+                flush=True,
+            )
+        rows.append((name, phases))
+    return rows
+
+
+def _signins_on(server, data, seconds, cluster=None):
+    """Voting alone, then during each shape of sign-ins, on one freshly started server:
+    {phase: (figures, server CPU seconds, load average)}."""
+    phases, started = {}, {}
+
+    def cpu():
+        return server.cpu() + (cluster.cpu() if cluster else 0)
+
+    def sign(shape, run, port_of):
+        started[shape] = run(port_of, signin_request(data), 16, seconds)
+
+    server.start()
     try:
         voting = ballot_request(data, [])
         load(server.port_of, signin_request(data), 2, 1)  # warm-up
+        before = cpu()
         alone = load(server.port_of, voting, 8, seconds).summary(seconds)
-        results = {}
-
-        def sign():
-            results["signin"] = load(server.port_of, signin_request(data), 16, seconds)
-
-        thread = threading.Thread(target=sign)
-        thread.start()
-        together = load(server.port_of, voting, 8, seconds).summary(seconds)
-        thread.join()
-        signin = results["signin"].summary(seconds)
-
-        def bursts_of_16():
-            results["burst"] = bursts(server.port_of, signin_request(data), 16, seconds)
-
-        thread = threading.Thread(target=bursts_of_16)
-        thread.start()
-        in_bursts = load(server.port_of, voting, 8, seconds).summary(seconds)
-        thread.join()
-        burst = results["burst"].summary(seconds)
+        phases["alone"] = (alone, cpu() - before, os.getloadavg()[0])
+        for shape, run in (("burst", bursts), ("back to back", load)):
+            before = cpu()
+            thread = threading.Thread(target=sign, args=(shape, run, server.port_of))
+            thread.start()
+            during = load(server.port_of, voting, 8, seconds).summary(seconds)
+            thread.join()
+            figures = (during, started[shape].summary(seconds))
+            phases[shape] = (figures, cpu() - before, os.getloadavg()[0])
     finally:
         server.stop()
-    for label, figures, sign in (
-        ("16 clients signing in back to back", together, signin),
-        ("16 sign-ins at once every second", in_bursts, burst),
-    ):
-        drop = 1 - figures["rate"] / max(alone["rate"], 1e-9)
-        print(
-            f"  voting alone {alone['rate']:.1f}/s; with {label} {figures['rate']:.1f}/s "
-            f"(drop {drop:.0%}); sign-in {sign['rate']:.1f}/s p50 {sign['p50']:.0f} ms "
-            f"p99 {sign['p99']:.0f} ms errors {sign['errors']}; voting errors {figures['errors']}",
-            flush=True,
-        )
-    return alone, together, signin
+    return phases
 
 
 def bursts(port_of, request, size, seconds):
@@ -613,6 +716,9 @@ def main():
     parser.add_argument("--db", default="sqlite,postgresql")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--skip", default="", help="comma list: throughput,signin,kill")
+    parser.add_argument(
+        "--signin", default="now", help="sign-in variants side by side (see signin_variants)"
+    )
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     print(f"cores {os.cpu_count()}, load average {os.getloadavg()}", flush=True)
@@ -632,7 +738,7 @@ def main():
             if "throughput" not in skip:
                 throughput(url, data, args.seconds, log)
             if "signin" not in skip:
-                signins(url, data, args.seconds, log)
+                signins(url, data, args.seconds, log, args.signin, cluster)
             if "kill" not in skip:
                 kill9(url, data, args.seconds, log)
             print(f"   load average after {backend}: {os.getloadavg()}", flush=True)
