@@ -1,13 +1,21 @@
-"""Password hashing in a small per-process pool of threads, at a slightly lower priority.
+"""Password hashing in a small per-process pool of threads.
 
-Argon2id at OWASP's minimum (m=19 MiB, t=2, p=1) costs about 35 ms of CPU per hash here.
-Sixteen sign-ins at once, each hashing in its own request thread, would be sixteen runnable
-tasks against a few voting ones and take nearly every core from voting. Here every hash
-waits for one of TYNDA_HASH_THREADS (default 2) hashing threads of the worker process, so
-hashing can take at most that many cores whatever the burst; the threads also lower their
-own scheduling priority a little (TYNDA_HASH_NICE, default 2; Linux threads have their own
-nice value), so a ballot goes first when both wait. A higher nice value protects voting
-more and makes sign-in slower under load. argon2-cffi releases the GIL while it hashes.
+Argon2id at the production parameters (config.py: 7 MiB, t=5, p=1) costs about 15 ms of CPU
+a hash here, a whole sign-in about 20 ms of server CPU. A burst of 16 sign-ins thus needs
+about 16 x 15 = 240 ms of hashing, 12 % of a second of 2 cores: voting loses about that much
+over the second whatever order the work runs in. Scheduling decides how long the burst's
+last sign-in waits: to answer within 500 ms, the 240 ms need at least half a core throughout.
+
+Every hash waits for one of TYNDA_HASH_THREADS hashing threads of the worker process
+(default: as many as cores, so a worker that receives most of a burst, as gunicorn often
+hands it, can still hash on every core). That bounds what a flood of sign-ins can take: at
+most that many threads per worker, however many sign-ins arrive. The threads run at the
+priority of requests (TYNDA_HASH_NICE, default 0). Session 3 ran them at nice 2, where the
+scheduler weighs a thread a third less (655 against 1024): that made a burst drain slower
+without making it cheaper, and on PostgreSQL, whose backends take their own share of the
+cores, a burst's p99 reached 0.9 s. Raise it to keep more CPU for voting during a sustained
+flood of sign-ins, at the price of slower sign-ins. argon2-cffi releases the GIL while it
+hashes.
 """
 
 import contextlib
@@ -15,8 +23,8 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-NICE = int(os.environ.get("TYNDA_HASH_NICE", 2))
-THREADS = int(os.environ.get("TYNDA_HASH_THREADS", 2))
+NICE = int(os.environ.get("TYNDA_HASH_NICE", 0))
+THREADS = int(os.environ.get("TYNDA_HASH_THREADS", 0)) or os.cpu_count() or 2
 _lock = threading.Lock()
 _pool = None
 _pid = None
@@ -24,8 +32,9 @@ _pid = None
 
 def _lower_priority():
     # Not Linux, or not allowed: hash at normal priority.
-    with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
+    if NICE:
+        with contextlib.suppress(AttributeError, OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
 
 
 def _executor():
