@@ -2,20 +2,21 @@
 
 Argon2id at the production parameters (config.py: 7 MiB, t=5, p=1) costs about 15 ms of CPU
 a hash here, a whole sign-in about 20 ms of server CPU. A burst of 16 sign-ins thus needs
-about 16 x 15 = 240 ms of hashing, 12 % of a second of 2 cores: voting loses about that much
-over the second whatever order the work runs in. Scheduling decides how long the burst's
-last sign-in waits: to answer within 500 ms, the 240 ms need at least half a core throughout.
+about 16 x 20 = 320 ms of CPU, 16 % of a second of 2 cores: voting loses at most about that
+much over the second, whatever order the work runs in. Scheduling decides how long the
+burst's last sign-in waits: its 16 x 15 = 240 ms of hashing need at least half a core
+throughout to answer within 500 ms.
 
 Every hash waits for one of TYNDA_HASH_THREADS hashing threads of the worker process
-(default: as many as cores, so a worker that receives most of a burst, as gunicorn often
-hands it, can still hash on every core). That bounds what a flood of sign-ins can take: at
-most that many threads per worker, however many sign-ins arrive. The threads run at the
-priority of requests (TYNDA_HASH_NICE, default 0). Session 3 ran them at nice 2, where the
-scheduler weighs a thread a third less (655 against 1024): that made a burst drain slower
-without making it cheaper, and on PostgreSQL, whose backends take their own share of the
-cores, a burst's p99 reached 0.9 s. Raise it to keep more CPU for voting during a sustained
-flood of sign-ins, at the price of slower sign-ins. argon2-cffi releases the GIL while it
-hashes.
+(default: as many as cores, so a worker that receives most of a burst - gunicorn's workers
+accept connections independently - can still hash on every core). That bounds what a flood
+of sign-ins can take: at most that many threads per worker, however many sign-ins arrive.
+The threads run at the priority of requests (TYNDA_HASH_NICE, default 0). Session 3 ran them
+at nice 2, where the scheduler weighs a thread a third less (655 against 1024): a burst's
+hashing is the same work either way, so that can only make it drain slower, and on
+PostgreSQL, whose backends take their own share of the cores, a burst's p99 reached 0.9 s.
+Raise it to keep more CPU for voting during a sustained flood of sign-ins, at the price of
+slower sign-ins. argon2-cffi releases the GIL while it hashes.
 """
 
 import contextlib
