@@ -611,6 +611,7 @@ class _Price:
 
 
 _UNSURE = object()
+_NOBODY = np.zeros(0, dtype=np.int64)
 _sum, _min, _max = np.add.reduce, np.minimum.reduce, np.maximum.reduce
 # No BLAS calls (``@``, ``np.dot``) below: on a busy machine waking OpenBLAS's
 # threads for each small product costs milliseconds; ufunc loops and einsum
@@ -655,14 +656,70 @@ class _Run:
         self.num: list[int] = []
         self.selected: list[str] = []
         self.cost: Money = 0
-        self.s_low = [0.0] * len(e.ids)  # lower bounds on current prices
+        self.s_low = np.zeros(len(e.ids))  # lower bounds on current prices
         self.money = self.B0 * e.n  # all voters' money left (exact, scaled)
-        heap = list(engine.initial_heap)  # a sorted list is a valid heap
-        while self._round(heap):
-            pass
+        if e.kernels is None:
+            heap = list(engine.initial_heap)  # a sorted list is a valid heap
+            while self._round(heap):
+                pass
+        else:
+            self._compiled_rounds()
         # keep only what :meth:`_MES.bracketed` reads, not a chain of whole runs
         self.ref_k, self.ref_order = (ref.k, ref.order) if ref is not None else (None, None)
         self.ref = None
+
+    def _compiled_rounds(self) -> None:
+        """All rounds, in compiled code (:func:`mes_kernels.rounds`) but for those that need
+        exact arithmetic, which :meth:`_round` does."""
+        e, k = self.e, self.e.kernels
+        keys, ps, size = e.heap_keys.copy(), e.heap_ps.copy(), len(e.heap_ps)
+        m = len(e.ids)
+        order = np.empty(m, dtype=np.int64)
+        rich = np.empty(m)
+        beaten = np.full(m, -1, dtype=np.int8)
+        ceiling = np.array(self.ceiling, dtype=np.float64)
+        ref_order = np.array(self.ref.order if self.ref is not None else [], dtype=np.int64)
+        tracking = True
+        while True:
+            r = len(self.order)
+            tracking = tracking and len(self.beaten) == r and all(self.beaten)
+            money_high = float(self.money) * (1 + 4 * _U)
+            status, end, size, self.errb, _, _ = k.rounds(
+                self.bud, self.died, self.s_low, e.ptr, e.idx, e.wsup_all, e.w,
+                e.cost_a, e.weight_a, keys, ps, size, order, rich, beaten, r,
+                self.errb, self.B0f, money_high, _RESYNC * self.B0f,
+                ceiling, ref_order, tracking,
+            )  # fmt: skip
+            for j in range(r, end):
+                p = int(order[j])
+                self.order.append(p)
+                self.dying.append(None)  # from ``died`` when needed (_dying)
+                self.rich.append(int(rich[j]))
+                pid = e.ids[p]
+                self.selected.append(pid)
+                self.cost += e.real_cost[pid]
+                self.money -= e.cost[p]
+                if beaten[j] >= 0:
+                    self.beaten.append(bool(beaten[j]))
+            if status == k.DONE:
+                return
+            if status == k.RESYNC:
+                self._resync()
+                continue
+            heap = [(key, e.ids[p], p) for key, p in zip(keys[:size].tolist(), ps[:size].tolist())]
+            heapq.heapify(heap)
+            if not self._round(heap):
+                return
+            size = len(heap)
+            keys[:size] = [entry[0] for entry in heap]
+            ps[:size] = [entry[2] for entry in heap]
+
+    def _dying(self, j: int) -> np.ndarray:
+        """The living groups that paid all they had in round ``j``."""
+        if self.dying[j] is None:
+            sup = self.e.sup[self.order[j]]
+            self.dying[j] = sup[self.died.take(sup) == j]
+        return self.dying[j]
 
     # ---------------------------------------------------------- one round
     def _round(self, heap) -> bool:
@@ -687,7 +744,7 @@ class _Run:
             if e.cost[p] > self.money:
                 continue  # not even all the money left would pay for it
             popped += 1
-            if popped > 4 and e.small:
+            if popped > 4 and e.small and e.kernels is None:
                 # many candidates (typically the last round, when none is
                 # affordable): one product gives every project's supporters' money
                 if totals is None:
@@ -732,6 +789,24 @@ class _Run:
         return ours > theirs or (ours == theirs and self.e.ids[p] < name)
 
     def _estimate(self, p: int):
+        """Float price of ``p`` (see :meth:`_estimate_numpy`), compiled when numba is there."""
+        k = self.e.kernels
+        if k is None:
+            return self._estimate_numpy(p)
+        e = self.e
+        args = (self.bud, e.sup[p], e.wsup_f[p], e.cost_f[p], e.weight_f[p], self.errb, self.s_low)
+        status, s, err_s, rho, err, rich, b, few = k.estimate(*args, p, False)
+        if status == k.CHECK:
+            if not self._affordable_exactly(p):
+                return None
+            status, s, err_s, rho, err, rich, b, few = k.estimate(*args, p, True)
+        if status == k.FOUND:
+            if not len(few):
+                return _Price(p, rho, err, None, s=s, err_s=err_s, b=b)
+            return _Price(p, rho, err, few, rich=int(rich), s=s, err_s=err_s, b=b, few=few)
+        return None if status == k.UNAFFORDABLE else _UNSURE
+
+    def _estimate_numpy(self, p: int):
         """Float price of ``p`` with a proven error bound (None: unaffordable, _UNSURE: undecided).
 
         The price s solves sum(min(budget, s)) = cost over the supporters.
@@ -825,7 +900,7 @@ class _Run:
         e = self.e
         for j in range(len(self.num), len(self.order)):
             p, rich = self.order[j], self.rich[j]
-            remaining = e.cost[p] * self.den - self._exact_money(self.dying[j], j)
+            remaining = e.cost[p] * self.den - self._exact_money(self._dying(j), j)
             # numerator over den, den grown so that it divides
             g = math.gcd(remaining, rich)
             factor = rich // g
@@ -930,25 +1005,30 @@ class _Run:
         """
         e, p, r = self.e, price.p, len(self.order)
         sup = e.sup[p]
-        dying, rich = self._split(price)
-        if price.exact is not None:
-            s = float(price.exact)  # correctly rounded
-            err_s = _U * s
+        if price.b is not None and e.kernels is not None:
+            rich = e.weight[p] if price.few is None else price.rich
+            few = _NOBODY if price.few is None else price.few
+            s = price.s if price.exact is None else float(price.exact)
+            dying, voters = e.kernels.pay(self.bud, self.died, sup, price.b, few, s, r, e.w)
         else:
-            # the living supporters who pay all they have: errb each in ``paid``
-            s = price.s
-            err_s = price.err_s + 2 * int(_sum(e.w[dying])) * self.errb / rich
-        if price.b is not None:
-            # the same b - s for the rich and 0 for the poor, without selecting either
-            paid = price.b - s
-            if price.few is not None:
-                paid[price.few] = 0.0
-            self.bud[sup] = paid
-        else:
-            payers = sup[(self.died[sup] == _ALIVE) & ~np.isin(sup, dying)]
-            self.bud[dying] = 0.0
-            self.bud[payers] -= s
-        self.died[dying] = r
+            dying, rich = self._split(price)
+            s = price.s if price.exact is None else float(price.exact)
+            voters = int(_sum(e.w[dying]))
+            if price.b is not None:
+                # the same b - s for the rich and 0 for the poor, without selecting either
+                paid = price.b - s
+                if price.few is not None:
+                    paid[price.few] = 0.0
+                self.bud[sup] = paid
+            else:
+                payers = sup[(self.died[sup] == _ALIVE) & ~np.isin(sup, dying)]
+                self.bud[dying] = 0.0
+                self.bud[payers] -= s
+            self.died[dying] = r
+        # an exact price is correctly rounded; else the living supporters who pay all
+        # they have bring errb each to ``paid``
+        exact = price.exact is not None
+        err_s = _U * s if exact else price.err_s + 2 * voters * self.errb / rich
         # a payer's b - s: b's error, s's, and one rounding of a result below B0
         self.errb += err_s + 4 * _U * self.B0f
         self.order.append(p)
@@ -983,7 +1063,7 @@ class _Run:
         den = self.den * e.scale
         payments, prices = {}, []
         for j, p in enumerate(self.order):
-            share, dying = self.num[j], self.dying[j]
+            share, dying = self.num[j], self._dying(j)
             merged = Counter({share: self.rich[j]})
             others = e.weight[p] - self.rich[j]
             if len(dying):
@@ -1005,6 +1085,24 @@ class _Run:
             prices.append((pid, Fraction(share, den)))
         start = Fraction(self.B0, e.scale)
         return _Outcome(list(self.selected), payments, start, tuple(prices), self.k)
+
+
+def _kernels():
+    """The compiled inner loops (:mod:`portal.budgeting.mes_kernels`), or None without numba.
+
+    Imported on first use: numba takes ~0.4 s to import, which only a tally should pay.
+    Both paths take the same decisions (tests compare them).
+    """
+    if not _COMPILED:
+        return None
+    try:
+        from portal.budgeting import mes_kernels
+    except ImportError:  # numba missing: the numpy path gives the same results, slower
+        return None
+    return mes_kernels
+
+
+_COMPILED = True  # tests switch the compiled path off to compare it with numpy's
 
 
 class _MES:
@@ -1068,10 +1166,22 @@ class _MES:
         self.wsup = [self.w[s] for s in self.sup]
         self.wsup_f = [w.astype(np.float64) for w in self.wsup]
         self.weight = [int(w.sum()) for w in self.wsup]
+        self.weight_f = [float(w) for w in self.weight]
         # stored lower bounds start at the all-pay-equally price cost/(W*cost) = 1/W
         self.initial_heap = sorted(
             ((1 / w) * (1 - 4 * _U), self.ids[p], p) for p, w in enumerate(self.weight)
         )
+        self.kernels = _kernels()
+        if self.kernels is not None:
+            # the supporter lists end to end, as the compiled rounds read them
+            self.ptr = np.zeros(m + 1, dtype=np.int64)
+            self.ptr[1:] = np.cumsum([len(s) for s in self.sup])
+            self.idx = np.concatenate(self.sup or [np.zeros(0, dtype=np.int64)]).astype(np.int64)
+            self.wsup_all = np.concatenate(self.wsup_f or [np.zeros(0)])
+            self.cost_a = np.array(self.cost_f, dtype=np.float64)
+            self.weight_a = np.array(self.weight_f, dtype=np.float64)
+            self.heap_keys = np.array([key for key, _, _ in self.initial_heap], dtype=np.float64)
+            self.heap_ps = np.array([p for _, _, p in self.initial_heap], dtype=np.int64)
 
     def is_exhaustive(self, selected: list[str], cost: Money) -> bool:
         """pabutools' test for the early stop: no unselected MES project still fits."""
