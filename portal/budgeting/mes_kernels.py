@@ -1,17 +1,23 @@
-"""Compiled inner loops of the MES engine in ``tally.py`` (numba). No Flask.
+"""Compiled MES rounds for ``tally.py`` (numba). No Flask.
 
 A Warsaw-sized MES run evaluates ~125 prices over ~3,000 supporter groups
-and pays ~45 winners; in numpy each evaluation is ~18 small calls, so call
-overhead, not arithmetic, dominated. Here one evaluation is one compiled
-call, the same float formulas as ``_Run._estimate_numpy`` and the same proven
-error bounds -- which already assume the worst order of summation: the sums
-below are sequential, not numpy's pairwise ones (see :func:`estimate`).
-Floats still only *find* prices; every decision is certified or handed back
-to exact arithmetic.
+and pays ~45 winners; in numpy each evaluation is ~18 small calls and each
+round a few Python objects, so call overhead, not arithmetic, dominated.
+:func:`rounds` runs a run's rounds in one compiled call: the same lazy heap,
+the same float formulas and proven error bounds as ``_Run._round``,
+``_Run._estimate`` and ``_Run._pay`` (numpy), and it hands a round back to
+them whenever one of its decisions needs exact arithmetic (about one round
+in 200-500 on the real files). Floats still only *find* prices.
 
-Compiled on first use and cached beside this file (``cache=True``); numba
-falls back to a per-user cache directory, and to compiling in memory, when
-it cannot write there.
+Sums here are sequential, not numpy's pairwise ones: the bounds already
+assume the worst order (see :func:`_price`). The floats differ in the last
+bits from the numpy path's, never a decision: tests compare the results.
+
+Compiled on first use (several seconds of CPU, once) and cached beside this
+file, or in a per-user cache directory when that is read-only
+(``cache=True``); when no directory is writable numba refuses ``cache=True``
+outright, and the functions are compiled in memory in each process instead
+(:func:`_compiled`).
 """
 
 from __future__ import annotations
@@ -22,34 +28,27 @@ from numba import njit
 _U = 2.0**-53  # unit roundoff of float64 (as in tally.py)
 _ALIVE = np.iinfo(np.int32).max  # as tally._ALIVE
 
-# outcomes of :func:`estimate`
+
+def _compiled(function):
+    try:
+        return njit(cache=True, nogil=True)(function)
+    except RuntimeError:  # "cannot cache function ...: no locator available"
+        return njit(nogil=True)(function)
+
+
+# outcomes of :func:`_price`
 UNAFFORDABLE, CHECK, UNSURE, FOUND = 0, 1, 2, 3
 
 
-@njit(cache=True, nogil=True)
-def estimate(bud, sup, w, cost, weight, errb, s_low, p, checked):
-    """:func:`_price` for ``tally._Run._estimate``: ``(status, s, err_pay, rho, err, rich,
-    b, few)``, ``b`` the supporters' budgets and ``few`` the positions of the poor."""
-    n = sup.shape[0]
-    b = np.empty(n)
-    few = np.empty(n, np.int64)
-    new = np.empty(n, np.int64)
-    status, s, err_pay, rho, err, rich, m = _price(
-        bud, sup, w, cost, weight, errb, s_low, p, checked, b, few, new
-    )
-    return status, s, err_pay, rho, err, rich, b, few[:m]
+@_compiled
+def _price(bud, sup, w, cost, weight, errb, s_low, p, b, few, new):
+    """Float price of project ``p`` over its supporter groups ``sup`` (weights ``w``),
+    as ``tally._Run._estimate``: returns ``(status, s, err_pay, rho, err, rich, m)``.
 
-
-@njit(cache=True, nogil=True)
-def _price(bud, sup, w, cost, weight, errb, s_low, p, checked, b, few, new):
-    """Float price of project ``p`` over its supporter groups ``sup`` (weights ``w``).
-
-    Returns ``(status, s, err_pay, rho, err, rich, m)`` as documented in
-    ``_Run._estimate``; the supporters' budgets are left in ``b`` and the
-    positions of the ``m`` poor in ``few`` (``new``: scratch space; all three
-    at least as long as ``sup``). ``CHECK``: the money of the
-    supporters is too close to the cost for floats; call again with
-    ``checked=True`` once exact arithmetic says it is affordable.
+    ``CHECK``: the supporters' money is too close to the cost for floats;
+    ``UNSURE``: the poor/rich split is; both are for exact arithmetic. The
+    supporters' budgets are left in ``b`` and the positions of the ``m``
+    poor in ``few`` (``new``: scratch; all three at least as long as ``sup``).
 
     Bounds for sequential summation: a sum of n non-negative products
     computed left to right errs by at most gamma_n = n*u/(1-n*u) of the
@@ -72,12 +71,11 @@ def _price(bud, sup, w, cost, weight, errb, s_low, p, checked, b, few, new):
         low = min(low, x)
         few[m] = i
         m += x < start
-    if not checked:
-        err_total = (n + 4) * _U * abs(total) + weight * errb + _U * cost
-        if total + err_total < cost:
-            return UNAFFORDABLE, 0.0, 0.0, 0.0, 0.0, 0.0, 0
-        if total - err_total < cost:
-            return CHECK, 0.0, 0.0, 0.0, 0.0, 0.0, 0
+    err_total = (n + 4) * _U * abs(total) + weight * errb + _U * cost
+    if total + err_total < cost:
+        return UNAFFORDABLE, 0.0, 0.0, 0.0, 0.0, 0.0, 0
+    if total - err_total < cost:
+        return CHECK, 0.0, 0.0, 0.0, 0.0, 0.0, 0
     if m == 0:  # everybody can pay an equal share
         err_s = 4 * _U * s
         if low - errb <= s + err_s:
@@ -134,32 +132,11 @@ def _price(bud, sup, w, cost, weight, errb, s_low, p, checked, b, few, new):
     return FOUND, s, err_pay, rho, err_s / cost + 4 * _U * rho, rich, m
 
 
-@njit(cache=True, nogil=True)
-def pay(bud, died, sup, b, few, s, r, w):
-    """Charge a winner found by :func:`estimate`: its supporters keep ``b - s``, the poor
-    (``few``) 0, and the living poor die in round ``r``. Returns those groups and
-    how many voters they hold."""
-    for i in range(sup.shape[0]):
-        bud[sup[i]] = b[i] - s
-    dying = np.empty(few.shape[0], np.int64)
-    m = 0
-    voters = 0
-    for j in range(few.shape[0]):
-        g = sup[few[j]]
-        bud[g] = 0.0
-        if died[g] == _ALIVE:
-            died[g] = r
-            dying[m] = g
-            m += 1
-            voters += w[g]
-    return dying[:m], voters
-
-
 # outcomes of :func:`rounds`
 DONE, PYTHON, RESYNC = 0, 1, 2
 
 
-@njit(cache=True, nogil=True)
+@_compiled
 def _push(keys, ps, size, key, p):
     """Binary min-heap on (key, p) in ``keys[:size]``, ``ps[:size]``; returns the new size."""
     i = size
@@ -173,7 +150,7 @@ def _push(keys, ps, size, key, p):
     return size + 1
 
 
-@njit(cache=True, nogil=True)
+@_compiled
 def _pop(keys, ps, size):
     """Remove the smallest (key, p); returns it and the new size."""
     key, p = keys[0], ps[0]
@@ -197,7 +174,7 @@ def _pop(keys, ps, size):
     return key, p, size
 
 
-@njit(cache=True, nogil=True)
+@_compiled
 def rounds(
     bud, died, s_low, ptr, idx, wsup, w, cost, weight,
     keys, ps, size, order, rich_of, beaten, r, errb, B0f, money_high, resync,
@@ -239,8 +216,7 @@ def rounds(
                 continue  # not even all the money left would pay for it
             lo, hi = ptr[p], ptr[p + 1]
             status, s, err_pay, rho, err, rich, m = _price(
-                bud, idx[lo:hi], wsup[lo:hi], cost[p], weight[p], errb, s_low, p, False,
-                b, few, new,
+                bud, idx[lo:hi], wsup[lo:hi], cost[p], weight[p], errb, s_low, p, b, few, new
             )  # fmt: skip
             if status == UNAFFORDABLE:
                 continue  # now, hence for the rest of the run

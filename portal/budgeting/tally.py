@@ -1,6 +1,6 @@
 """Exact tally of approval-ballot participatory budgeting: greedy and Method of Equal Shares.
 
-No Flask, no database, no pabutools (numpy is the only dependency). Every rule gives
+No Flask, no database, no pabutools (numpy, and numba when installed). Every rule gives
 exactly what pabutools 1.2.3 gives with its defaults (exact ``mpq`` arithmetic,
 ties broken in favour of the lexicographically smallest project id *string*):
 
@@ -42,6 +42,11 @@ How MES is made fast (pure Python plus numpy; no Flask, no database):
   which project is cheapest -- is taken in floats only when its margin
   exceeds the error bound; otherwise (ties, a budget equal to a price) it is
   taken in exact integer/Fraction arithmetic. Ties go to the smaller id.
+* A run's rounds run in compiled code (numba, :mod:`portal.budgeting.mes_kernels`:
+  the same heap, float formulas and bounds as :meth:`_Run._round`), which hands
+  every round needing exact arithmetic back to the numpy/Fraction code here;
+  a tally switches to it after ``_SWITCH_AFTER`` seconds of numpy runs, and
+  stays on numpy if numba is missing. Results are the same either way.
 * Prices are re-evaluated lazily (the equalshares.net trick): within one run a
   project's price per unit of utility never goes down, so a stale price is a
   lower bound and only projects whose stale price could still win are redone;
@@ -99,6 +104,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -611,7 +617,6 @@ class _Price:
 
 
 _UNSURE = object()
-_NOBODY = np.zeros(0, dtype=np.int64)
 _sum, _min, _max = np.add.reduce, np.minimum.reduce, np.maximum.reduce
 # No BLAS calls (``@``, ``np.dot``) below: on a busy machine waking OpenBLAS's
 # threads for each small product costs milliseconds; ufunc loops and einsum
@@ -744,7 +749,7 @@ class _Run:
             if e.cost[p] > self.money:
                 continue  # not even all the money left would pay for it
             popped += 1
-            if popped > 4 and e.small and e.kernels is None:
+            if popped > 4 and e.small:
                 # many candidates (typically the last round, when none is
                 # affordable): one product gives every project's supporters' money
                 if totals is None:
@@ -789,24 +794,6 @@ class _Run:
         return ours > theirs or (ours == theirs and self.e.ids[p] < name)
 
     def _estimate(self, p: int):
-        """Float price of ``p`` (see :meth:`_estimate_numpy`), compiled when numba is there."""
-        k = self.e.kernels
-        if k is None:
-            return self._estimate_numpy(p)
-        e = self.e
-        args = (self.bud, e.sup[p], e.wsup_f[p], e.cost_f[p], e.weight_f[p], self.errb, self.s_low)
-        status, s, err_s, rho, err, rich, b, few = k.estimate(*args, p, False)
-        if status == k.CHECK:
-            if not self._affordable_exactly(p):
-                return None
-            status, s, err_s, rho, err, rich, b, few = k.estimate(*args, p, True)
-        if status == k.FOUND:
-            if not len(few):
-                return _Price(p, rho, err, None, s=s, err_s=err_s, b=b)
-            return _Price(p, rho, err, few, rich=int(rich), s=s, err_s=err_s, b=b, few=few)
-        return None if status == k.UNAFFORDABLE else _UNSURE
-
-    def _estimate_numpy(self, p: int):
         """Float price of ``p`` with a proven error bound (None: unaffordable, _UNSURE: undecided).
 
         The price s solves sum(min(budget, s)) = cost over the supporters.
@@ -1005,30 +992,25 @@ class _Run:
         """
         e, p, r = self.e, price.p, len(self.order)
         sup = e.sup[p]
-        if price.b is not None and e.kernels is not None:
-            rich = e.weight[p] if price.few is None else price.rich
-            few = _NOBODY if price.few is None else price.few
-            s = price.s if price.exact is None else float(price.exact)
-            dying, voters = e.kernels.pay(self.bud, self.died, sup, price.b, few, s, r, e.w)
+        dying, rich = self._split(price)
+        if price.exact is not None:
+            s = float(price.exact)  # correctly rounded
+            err_s = _U * s
         else:
-            dying, rich = self._split(price)
-            s = price.s if price.exact is None else float(price.exact)
-            voters = int(_sum(e.w[dying]))
-            if price.b is not None:
-                # the same b - s for the rich and 0 for the poor, without selecting either
-                paid = price.b - s
-                if price.few is not None:
-                    paid[price.few] = 0.0
-                self.bud[sup] = paid
-            else:
-                payers = sup[(self.died[sup] == _ALIVE) & ~np.isin(sup, dying)]
-                self.bud[dying] = 0.0
-                self.bud[payers] -= s
-            self.died[dying] = r
-        # an exact price is correctly rounded; else the living supporters who pay all
-        # they have bring errb each to ``paid``
-        exact = price.exact is not None
-        err_s = _U * s if exact else price.err_s + 2 * voters * self.errb / rich
+            # the living supporters who pay all they have: errb each in ``paid``
+            s = price.s
+            err_s = price.err_s + 2 * int(_sum(e.w[dying])) * self.errb / rich
+        if price.b is not None:
+            # the same b - s for the rich and 0 for the poor, without selecting either
+            paid = price.b - s
+            if price.few is not None:
+                paid[price.few] = 0.0
+            self.bud[sup] = paid
+        else:
+            payers = sup[(self.died[sup] == _ALIVE) & ~np.isin(sup, dying)]
+            self.bud[dying] = 0.0
+            self.bud[payers] -= s
+        self.died[dying] = r
         # a payer's b - s: b's error, s's, and one rounding of a result below B0
         self.errb += err_s + 4 * _U * self.B0f
         self.order.append(p)
@@ -1088,13 +1070,7 @@ class _Run:
 
 
 def _kernels():
-    """The compiled inner loops (:mod:`portal.budgeting.mes_kernels`), or None without numba.
-
-    Imported on first use: numba takes ~0.4 s to import, which only a tally should pay.
-    Both paths take the same decisions (tests compare them).
-    """
-    if not _COMPILED:
-        return None
+    """The compiled rounds (:mod:`portal.budgeting.mes_kernels`), or None without numba."""
     try:
         from portal.budgeting import mes_kernels
     except ImportError:  # numba missing: the numpy path gives the same results, slower
@@ -1103,6 +1079,11 @@ def _kernels():
 
 
 _COMPILED = True  # tests switch the compiled path off to compare it with numpy's
+# Importing numba and loading the compiled code costs ~0.5 s once per process: a
+# tally switches to it once its numpy runs have taken this long (or at once if
+# another tally already loaded it), so small tallies never pay it. Timing only
+# chooses the path, never the result.
+_SWITCH_AFTER = 0.25  # seconds
 
 
 class _MES:
@@ -1171,17 +1152,28 @@ class _MES:
         self.initial_heap = sorted(
             ((1 / w) * (1 - 4 * _U), self.ids[p], p) for p, w in enumerate(self.weight)
         )
-        self.kernels = _kernels()
-        if self.kernels is not None:
-            # the supporter lists end to end, as the compiled rounds read them
-            self.ptr = np.zeros(m + 1, dtype=np.int64)
-            self.ptr[1:] = np.cumsum([len(s) for s in self.sup])
-            self.idx = np.concatenate(self.sup or [np.zeros(0, dtype=np.int64)]).astype(np.int64)
-            self.wsup_all = np.concatenate(self.wsup_f or [np.zeros(0)])
-            self.cost_a = np.array(self.cost_f, dtype=np.float64)
-            self.weight_a = np.array(self.weight_f, dtype=np.float64)
-            self.heap_keys = np.array([key for key, _, _ in self.initial_heap], dtype=np.float64)
-            self.heap_ps = np.array([p for _, _, p in self.initial_heap], dtype=np.int64)
+        self.kernels = None
+        self._numpy_seconds = 0.0
+
+    def _compile(self) -> None:
+        """Switch to the compiled rounds when they pay (see ``_SWITCH_AFTER``)."""
+        if "portal.budgeting.mes_kernels" in sys.modules or self._numpy_seconds >= _SWITCH_AFTER:
+            self.kernels = _kernels()
+            self._numpy_seconds = -math.inf  # decided: never look again
+            if self.kernels is not None:
+                self._flatten()
+
+    def _flatten(self) -> None:
+        """The supporter lists end to end, and the first heap, as the compiled rounds read them."""
+        m = len(self.ids)
+        self.ptr = np.zeros(m + 1, dtype=np.int64)
+        self.ptr[1:] = np.cumsum([len(s) for s in self.sup])
+        self.idx = np.concatenate(self.sup or [np.zeros(0, dtype=np.int64)]).astype(np.int64)
+        self.wsup_all = np.concatenate(self.wsup_f or [np.zeros(0)])
+        self.cost_a = np.array(self.cost_f, dtype=np.float64)
+        self.weight_a = np.array(self.weight_f, dtype=np.float64)
+        self.heap_keys = np.array([key for key, _, _ in self.initial_heap], dtype=np.float64)
+        self.heap_ps = np.array([p for _, _, p in self.initial_heap], dtype=np.int64)
 
     def is_exhaustive(self, selected: list[str], cost: Money) -> bool:
         """pabutools' test for the early stop: no unselected MES project still fits."""
@@ -1190,7 +1182,14 @@ class _MES:
         return all(pid in chosen or self.real_cost[pid] > left for pid in self.ids)
 
     def run(self, k: int, ref: _Run | None = None) -> _Run:
-        return _Run(self, k, ref)
+        if self.kernels is None and self._numpy_seconds >= 0 and _COMPILED:
+            self._compile()
+        if self.kernels is not None:
+            return _Run(self, k, ref)
+        started = time.perf_counter()
+        result = _Run(self, k, ref)
+        self._numpy_seconds += time.perf_counter() - started
+        return result
 
     @staticmethod
     def bracketed(low: _Run, high: _Run) -> bool:

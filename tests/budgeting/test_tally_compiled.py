@@ -6,6 +6,7 @@ every decision they cannot prove goes to exact arithmetic, so the whole
 """
 
 import random
+import sys
 from contextlib import contextmanager
 from fractions import Fraction
 
@@ -23,6 +24,12 @@ from tests.budgeting.test_tally_properties import (
 )
 
 MES_RULES = ("mes", *ADD1_RULES)
+
+
+@pytest.fixture(autouse=True)
+def compiled_at_once(monkeypatch):
+    # no numpy runs first (by default a tally switches after 0.25 s of them)
+    monkeypatch.setattr(tally, "_SWITCH_AFTER", 0.0)
 
 
 @contextmanager
@@ -43,9 +50,25 @@ def both(instance, rule, **options):
 
 def test_the_compiled_path_is_the_one_used():
     instance = Instance(10, (Project("1", 4),), (frozenset({"1"}),))
-    assert tally._MES(instance).kernels is not None
+    engine = tally._MES(instance)
+    engine.run(0)
+    assert engine.kernels is not None
     with numpy_only():
-        assert tally._MES(instance).kernels is None
+        engine = tally._MES(instance)
+        engine.run(0)
+        assert engine.kernels is None
+
+
+def test_a_small_tally_stays_on_numpy_until_it_has_taken_a_while(monkeypatch):
+    monkeypatch.setattr(tally, "_SWITCH_AFTER", 3600.0)
+    monkeypatch.delitem(sys.modules, "portal.budgeting.mes_kernels", raising=False)
+    instance = Instance(10, (Project("1", 4),), (frozenset({"1"}),))
+    engine = tally._MES(instance)
+    engine.run(0)
+    assert engine.kernels is None
+    monkeypatch.setattr(tally, "_SWITCH_AFTER", 0.0)
+    engine.run(1)
+    assert engine.kernels is not None
 
 
 @settings(max_examples=80, deadline=None)
