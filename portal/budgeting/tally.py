@@ -695,17 +695,15 @@ class _Run:
                 self.errb, self.B0f, money_high, _RESYNC * self.B0f,
                 ceiling, ref_order, tracking,
             )  # fmt: skip
-            for j in range(r, end):
-                p = int(order[j])
-                self.order.append(p)
-                self.dying.append(None)  # from ``died`` when needed (_dying)
-                self.rich.append(int(rich[j]))
-                pid = e.ids[p]
-                self.selected.append(pid)
-                self.cost += e.real_cost[pid]
-                self.money -= e.cost[p]
-                if beaten[j] >= 0:
-                    self.beaten.append(bool(beaten[j]))
+            won = order[r:end].tolist()
+            self.order += won
+            self.dying += [None] * len(won)  # from ``died`` when needed (_dying)
+            self.rich += [int(x) for x in rich[r:end].tolist()]
+            pids = [e.ids[p] for p in won]
+            self.selected += pids
+            self.cost += sum(e.real_cost[pid] for pid in pids)
+            self.money -= sum(e.cost[p] for p in won)
+            self.beaten += [x == 1 for x in beaten[r:end].tolist() if x >= 0]
             if status == k.DONE:
                 return
             if status == k.RESYNC:
