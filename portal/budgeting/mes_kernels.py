@@ -177,13 +177,14 @@ def _pop(keys, ps, size):
 @_compiled
 def rounds(
     bud, died, s_low, ptr, idx, wsup, w, cost, weight,
-    keys, ps, size, order, rich_of, beaten, r, errb, B0f, money_high, resync,
+    keys, ps, size, order, rich_of, high_of, beaten, r, errb, B0f, money_high, resync,
     ceiling, ref_order, tracking,
 ):  # fmt: skip
     """Rounds of ``tally._Run._round`` while floats decide them; see there for the rules.
 
     Project p's supporter groups are ``idx[ptr[p]:ptr[p + 1]]`` (weights ``wsup``
-    alike). Winners go to ``order[r]`` and ``rich_of[r]``, the proof against a
+    alike). Winners go to ``order[r]``, ``rich_of[r]`` and ``high_of[r]`` (an upper
+    bound on the winner's exact price per unit of utility), the proof against a
     reference run to ``beaten[r]`` (0 or 1) while ``tracking``. Stops before a round
     that needs exact arithmetic (a price or an affordability too close to
     call, near-tied winners, a rival too close to the reference's price):
@@ -270,6 +271,7 @@ def rounds(
         err_s = f_err_pay[winner] + 2 * voters * errb / f_rich[winner]
         errb += err_s + 4 * _U * B0f
         order[r], rich_of[r] = p, f_rich[winner]
+        high_of[r] = (f_rho[winner] + f_err[winner]) * (1 + 4 * _U)
         r += 1
         money_high -= cost[p] * (1 - 2 * _U)
         money_high += 4 * _U * (abs(money_high) + cost[p])

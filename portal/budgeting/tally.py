@@ -648,7 +648,7 @@ class _Run:
         self.ref = ref
         self.ceiling = ref.ceilings() if ref is not None else []
         self.beaten: list[bool] = []
-        self._ceilings = None
+        self.highs: list[float] = []  # upper bound on each winner's exact rho (ceilings)
         self.B0 = e.base + k * e.step  # exact, scaled
         self.B0f = float(self.B0)
         self.bud = e.fresh_budgets(self.B0f)
@@ -681,6 +681,7 @@ class _Run:
         m = len(e.ids)
         order = np.empty(m, dtype=np.int64)
         rich = np.empty(m)
+        highs = np.empty(m)
         beaten = np.full(m, -1, dtype=np.int8)
         ceiling = np.array(self.ceiling, dtype=np.float64)
         ref_order = np.array(self.ref.order if self.ref is not None else [], dtype=np.int64)
@@ -691,7 +692,7 @@ class _Run:
             money_high = float(self.money) * (1 + 4 * _U)
             status, end, size, self.errb, _, _ = k.rounds(
                 self.bud, self.died, self.s_low, e.ptr, e.idx, e.wsup_all, e.w,
-                e.cost_a, e.weight_a, keys, ps, size, order, rich, beaten, r,
+                e.cost_a, e.weight_a, keys, ps, size, order, rich, highs, beaten, r,
                 self.errb, self.B0f, money_high, _RESYNC * self.B0f,
                 ceiling, ref_order, tracking,
             )  # fmt: skip
@@ -699,6 +700,7 @@ class _Run:
             self.order += won
             self.dying += [None] * len(won)  # from ``died`` when needed (_dying)
             self.rich += [int(x) for x in rich[r:end].tolist()]
+            self.highs += highs[r:end].tolist()
             pids = [e.ids[p] for p in won]
             self.selected += pids
             self.cost += sum(e.real_cost[pid] for pid in pids)
@@ -1014,6 +1016,7 @@ class _Run:
         self.order.append(p)
         self.dying.append(dying)
         self.rich.append(rich)
+        self.highs.append((price.rho + price.err) * (1 + 4 * _U))
         pid = e.ids[p]
         self.selected.append(pid)
         self.cost += e.real_cost[pid]
@@ -1022,19 +1025,10 @@ class _Run:
             self._resync()
 
     def ceilings(self) -> list[float]:
-        """Float upper bounds on each winner's exact price per unit of utility, by round."""
-        if self._ceilings is None:
-            self._ceilings = self._exact_ceilings()
-        return self._ceilings
-
-    def _exact_ceilings(self) -> list[float]:
-        self._exact_prices()
-        e = self.e
-        # float(Fraction) is correctly rounded: within one ulp of the exact value
-        return [
-            float(Fraction(a, self.den * e.cost[p])) * (1 + 4 * _U)
-            for a, p in zip(self.num, self.order)
-        ]
+        """Float upper bounds on each winner's exact price per unit of utility, by round:
+        its float price plus the proven error (no exact arithmetic; exact prices made
+        reference runs cost more than the runs they served)."""
+        return self.highs
 
     def outcome(self) -> _Outcome:
         """The selection with exact payments in real money."""
