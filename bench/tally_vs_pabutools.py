@@ -49,7 +49,10 @@ from pabutools.rules import (
     method_of_equal_shares,
 )
 
-from portal.budgeting import pabulib, tally
+# mes_kernels: the compiled MES rounds (numba) load once per process (~0.5 s; a results
+# worker pays it once); imported up front so that every timed call may use them (a tally
+# in a fresh process uses numpy until it has run 0.5 s: tally._SWITCH_AFTER).
+from portal.budgeting import mes_kernels, pabulib, tally  # noqa: F401
 
 # The shared reference data lies beside the project root (../shared/pabulib).
 DEFAULT_DATA = ROOT.parent / "shared" / "pabulib"

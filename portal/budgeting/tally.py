@@ -1071,11 +1071,13 @@ def _kernels():
 
 
 _COMPILED = True  # tests switch the compiled path off to compare it with numpy's
-# Importing numba and loading the compiled code costs ~0.5 s once per process: a
-# tally switches to it once its numpy runs have taken this long (or at once if
-# another tally already loaded it), so small tallies never pay it. Timing only
+# Importing numba and loading the compiled code costs ~0.5 s once per process
+# (more under load). A tally switches to it once its numpy runs have taken as
+# long (or at once if the process already loaded it): like renting skis until
+# the rent would have paid for them, it never costs more than twice the better
+# choice, and a one-shot CLI tally of a small file never pays it. Timing only
 # chooses the path, never the result.
-_SWITCH_AFTER = 0.05  # seconds
+_SWITCH_AFTER = 0.5  # seconds
 
 
 class _MES:

@@ -28,7 +28,7 @@ MES_RULES = ("mes", *ADD1_RULES)
 
 @pytest.fixture(autouse=True)
 def compiled_at_once(monkeypatch):
-    # no numpy runs first (by default a tally switches after 0.05 s of them)
+    # no numpy runs first (by default a tally switches after 0.5 s of them)
     monkeypatch.setattr(tally, "_SWITCH_AFTER", 0.0)
 
 
