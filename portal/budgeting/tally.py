@@ -689,7 +689,10 @@ class _Run:
         while True:
             r = len(self.order)
             tracking = tracking and len(self.beaten) == r and all(self.beaten)
-            money_high = float(self.money) * (1 + 4 * _U)
+            try:  # an upper bound on the money left, for a filter only
+                money_high = float(self.money) * (1 + 4 * _U)
+            except OverflowError:
+                money_high = math.inf
             status, end, size, self.errb, _, _ = k.rounds(
                 self.bud, self.died, self.s_low, e.ptr, e.idx, e.wsup_all, e.w,
                 e.cost_a, e.weight_a, keys, ps, size, order, rich, highs, beaten, r,
