@@ -177,15 +177,16 @@ def _pop(keys, ps, size):
 @_compiled
 def rounds(
     bud, died, s_low, ptr, idx, wsup, w, cost, weight,
-    keys, ps, size, order, rich_of, high_of, beaten, r, errb, B0f, money_high, resync,
-    ceiling, ref_order, tracking,
+    keys, ps, size, order, rich_of, high_of, low_of, beaten, r, errb, B0f, money_high, resync,
+    ceiling, floor, ref_order, tracking,
 ):  # fmt: skip
     """Rounds of ``tally._Run._round`` while floats decide them; see there for the rules.
 
     Project p's supporter groups are ``idx[ptr[p]:ptr[p + 1]]`` (weights ``wsup``
-    alike). Winners go to ``order[r]``, ``rich_of[r]`` and ``high_of[r]`` (an upper
-    bound on the winner's exact price per unit of utility), the proof against a
-    reference run to ``beaten[r]`` (0 or 1) while ``tracking``. Stops before a round
+    alike). Winners go to ``order[r]``, ``rich_of[r]``, ``high_of[r]`` and ``low_of[r]``
+    (bounds on the winner's exact price per unit of utility), the proof against a
+    reference run (its winners' bounds: ``ceiling``, ``floor``) to ``beaten[r]`` (0 or 1)
+    while ``tracking``. Stops before a round
     that needs exact arithmetic (a price or an affordability too close to
     call, near-tied winners, a rival too close to the reference's price):
     ``PYTHON``, the heap holding every candidate still in play and nothing
@@ -242,9 +243,14 @@ def rounds(
         ok = False
         if tracking and not handback:
             ok = found[winner] == ref_order[r]
+            undecided = False
             for j in range(count):
                 if ok and j != winner and not f_rho[j] - f_err[j] > ceil:
-                    handback = True  # exact comparison with the reference's price
+                    if f_rho[j] + f_err[j] < floor[r]:
+                        ok = False  # provably cheaper than the reference's winner
+                    else:
+                        undecided = True
+            handback = ok and undecided  # exact comparison with the reference's price
         if handback:
             for j in range(count):
                 size = _push(keys, ps, size, (f_rho[j] - f_err[j]) * (1 - 4 * _U), found[j])
@@ -272,6 +278,7 @@ def rounds(
         errb += err_s + 4 * _U * B0f
         order[r], rich_of[r] = p, f_rich[winner]
         high_of[r] = (f_rho[winner] + f_err[winner]) * (1 + 4 * _U)
+        low_of[r] = (f_rho[winner] - f_err[winner]) * (1 - 4 * _U)
         r += 1
         money_high -= cost[p] * (1 - 2 * _U)
         money_high += 4 * _U * (abs(money_high) + cost[p])

@@ -647,8 +647,11 @@ class _Run:
         # more than ref's winner j (or as much, with a larger id).
         self.ref = ref
         self.ceiling = ref.ceilings() if ref is not None else []
+        self.floor = ref.floors() if ref is not None else []
         self.beaten: list[bool] = []
-        self.highs: list[float] = []  # upper bound on each winner's exact rho (ceilings)
+        # bounds on each winner's exact price per unit of utility (ceilings, floors)
+        self.highs: list[float] = []
+        self.lows: list[float] = []
         self.B0 = e.base + k * e.step  # exact, scaled
         self.B0f = float(self.B0)
         self.bud = e.fresh_budgets(self.B0f)
@@ -682,8 +685,10 @@ class _Run:
         order = np.empty(m, dtype=np.int64)
         rich = np.empty(m)
         highs = np.empty(m)
+        lows = np.empty(m)
         beaten = np.full(m, -1, dtype=np.int8)
         ceiling = np.array(self.ceiling, dtype=np.float64)
+        floor = np.array(self.floor, dtype=np.float64)
         ref_order = np.array(self.ref.order if self.ref is not None else [], dtype=np.int64)
         tracking = True
         while True:
@@ -695,15 +700,16 @@ class _Run:
                 money_high = math.inf
             status, end, size, self.errb, _, _ = k.rounds(
                 self.bud, self.died, self.s_low, e.ptr, e.idx, e.wsup_all, e.w,
-                e.cost_a, e.weight_a, keys, ps, size, order, rich, highs, beaten, r,
+                e.cost_a, e.weight_a, keys, ps, size, order, rich, highs, lows, beaten, r,
                 self.errb, self.B0f, money_high, _RESYNC * self.B0f,
-                ceiling, ref_order, tracking,
+                ceiling, floor, ref_order, tracking,
             )  # fmt: skip
             won = order[r:end].tolist()
             self.order += won
             self.dying += [None] * len(won)  # from ``died`` when needed (_dying)
             self.rich += [int(x) for x in rich[r:end].tolist()]
             self.highs += highs[r:end].tolist()
+            self.lows += lows[r:end].tolist()
             pids = [e.ids[p] for p in won]
             self.selected += pids
             self.cost += sum(e.real_cost[pid] for pid in pids)
@@ -789,6 +795,8 @@ class _Run:
         """Does ``price.p`` lose round ``r`` against ``self.ref``'s winner at its price there?"""
         if price.rho - price.err > self.ceiling[r]:
             return True
+        if price.rho + price.err < self.floor[r]:
+            return False  # provably cheaper: no exact prices needed
         ref = self.ref
         ref._exact_prices()
         p = ref.order[r]
@@ -1020,6 +1028,7 @@ class _Run:
         self.dying.append(dying)
         self.rich.append(rich)
         self.highs.append((price.rho + price.err) * (1 + 4 * _U))
+        self.lows.append((price.rho - price.err) * (1 - 4 * _U))
         pid = e.ids[p]
         self.selected.append(pid)
         self.cost += e.real_cost[pid]
@@ -1032,6 +1041,10 @@ class _Run:
         its float price plus the proven error (no exact arithmetic; exact prices made
         reference runs cost more than the runs they served)."""
         return self.highs
+
+    def floors(self) -> list[float]:
+        """Float lower bounds on the same (a rival below one provably wins that round)."""
+        return self.lows
 
     def outcome(self) -> _Outcome:
         """The selection with exact payments in real money."""
