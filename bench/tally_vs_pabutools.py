@@ -20,7 +20,9 @@ Synthetic cases follow the files (ours only; ``--only cycle``, ``--only
 cycle-150`` or ``--only big-budget`` runs one of them): a cycle of nine
 headings of Almaty's size (about 160,000 voters split across a city-wide pot
 and 8 districts, 40 projects each, 3 votes per person), every heading tallied
-with each add1 rule, times summed; the same with 150 projects per heading
+with each add1 rule, times summed, and as the results job tallies them
+(``winners.compute_winners`` with the portal's ``mes`` rule, i.e. ``mes-add1``,
+from id sets); the same with 150 projects per heading
 (Almaty 2025 funded 308 projects, so about 35 winners per heading are
 realistic: 56 are funded here); on request only (``--only cycle-tenge``),
 nine headings of 100 projects costing 10-150 million (tenge: Almaty's
@@ -49,7 +51,10 @@ from pabutools.rules import (
     method_of_equal_shares,
 )
 
-from portal.budgeting import pabulib, tally
+# mes_kernels: the compiled MES rounds (numba) load once per process (~0.5 s; a results
+# worker pays it once); imported up front so that every timed call may use them (a tally
+# in a fresh process uses numpy until it has run 0.5 s: tally._SWITCH_AFTER).
+from portal.budgeting import mes_kernels, pabulib, tally, winners  # noqa: F401
 
 # The shared reference data lies beside the project root (../shared/pabulib).
 DEFAULT_DATA = ROOT.parent / "shared" / "pabulib"
@@ -113,6 +118,7 @@ def big_budget(unit: int = 1000):
 
 
 def time_cycle(cycle, repeat: int, what: str) -> None:
+    label = f"cycle: 9 x {len(cycle[0].ballots):,} voters{what}"
     for rule in CYCLE_RULES:
         times = []
         for _ in range(repeat):
@@ -120,8 +126,24 @@ def time_cycle(cycle, repeat: int, what: str) -> None:
             for heading in cycle:
                 tally.run(heading, rule)
             times.append(time.perf_counter() - start)
-        label = f"cycle: 9 x {len(cycle[0].ballots):,} voters{what}"
         print(f"{label:40s} {rule:16s} {'':>14s} {min(times):8.3f}", flush=True)
+    # What the results job does per heading (services.tally_results): the portal's "mes"
+    # rule through the adapter, which builds the instance from ids and ballot sets.
+    headings = [
+        (
+            {int(p.id): p.cost for p in heading.projects},
+            [{int(pid) for pid in ballot} for ballot in heading.ballots],
+            heading.budget,
+        )
+        for heading in cycle
+    ]
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for projects, ballots, budget in headings:
+            winners.compute_winners(projects, ballots, budget, "mes")
+        times.append(time.perf_counter() - start)
+    print(f"{label:40s} {'results job':16s} {'':>14s} {min(times):8.3f}", flush=True)
 
 
 def synthetic(args) -> None:

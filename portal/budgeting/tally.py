@@ -1,6 +1,6 @@
 """Exact tally of approval-ballot participatory budgeting: greedy and Method of Equal Shares.
 
-No Flask, no database, no pabutools (numpy is the only dependency). Every rule gives
+No Flask, no database, no pabutools (numpy, and numba when installed). Every rule gives
 exactly what pabutools 1.2.3 gives with its defaults (exact ``mpq`` arithmetic,
 ties broken in favour of the lexicographically smallest project id *string*):
 
@@ -42,6 +42,11 @@ How MES is made fast (pure Python plus numpy; no Flask, no database):
   which project is cheapest -- is taken in floats only when its margin
   exceeds the error bound; otherwise (ties, a budget equal to a price) it is
   taken in exact integer/Fraction arithmetic. Ties go to the smaller id.
+* A run's rounds run in compiled code (numba, :mod:`portal.budgeting.mes_kernels`:
+  the same heap, float formulas and bounds as :meth:`_Run._round`), which hands
+  every round needing exact arithmetic back to the numpy/Fraction code here;
+  a tally switches to it after ``_SWITCH_AFTER`` seconds of numpy runs, and
+  stays on numpy if numba is missing. Results are the same either way.
 * Prices are re-evaluated lazily (the equalshares.net trick): within one run a
   project's price per unit of utility never goes down, so a stale price is a
   lower bound and only projects whose stale price could still win are redone;
@@ -99,6 +104,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -641,11 +647,14 @@ class _Run:
         # more than ref's winner j (or as much, with a larger id).
         self.ref = ref
         self.ceiling = ref.ceilings() if ref is not None else []
+        self.floor = ref.floors() if ref is not None else []
         self.beaten: list[bool] = []
-        self._ceilings = None
+        # bounds on each winner's exact price per unit of utility (ceilings, floors)
+        self.highs: list[float] = []
+        self.lows: list[float] = []
         self.B0 = e.base + k * e.step  # exact, scaled
         self.B0f = float(self.B0)
-        self.bud = np.full(e.group_count, self.B0f)
+        self.bud = e.fresh_budgets(self.B0f)
         self.died = np.full(e.group_count, _ALIVE, dtype=np.int32)
         self.errb = 4 * _U * self.B0f
         self.order: list[int] = []  # winner of each round (project index)
@@ -655,14 +664,76 @@ class _Run:
         self.num: list[int] = []
         self.selected: list[str] = []
         self.cost: Money = 0
-        self.s_low = [0.0] * len(e.ids)  # lower bounds on current prices
+        self.s_low = np.zeros(len(e.ids))  # lower bounds on current prices
         self.money = self.B0 * e.n  # all voters' money left (exact, scaled)
-        heap = list(engine.initial_heap)  # a sorted list is a valid heap
-        while self._round(heap):
-            pass
+        if e.kernels is None:
+            heap = list(engine.initial_heap)  # a sorted list is a valid heap
+            while self._round(heap):
+                pass
+        else:
+            self._compiled_rounds()
         # keep only what :meth:`_MES.bracketed` reads, not a chain of whole runs
         self.ref_k, self.ref_order = (ref.k, ref.order) if ref is not None else (None, None)
         self.ref = None
+
+    def _compiled_rounds(self) -> None:
+        """All rounds, in compiled code (:func:`mes_kernels.rounds`) but for those that need
+        exact arithmetic, which :meth:`_round` does."""
+        e, k = self.e, self.e.kernels
+        keys, ps, size = e.heap_keys.copy(), e.heap_ps.copy(), len(e.heap_ps)
+        m = len(e.ids)
+        order = np.empty(m, dtype=np.int64)
+        rich = np.empty(m)
+        highs = np.empty(m)
+        lows = np.empty(m)
+        beaten = np.full(m, -1, dtype=np.int8)
+        ceiling = np.array(self.ceiling, dtype=np.float64)
+        floor = np.array(self.floor, dtype=np.float64)
+        ref_order = np.array(self.ref.order if self.ref is not None else [], dtype=np.int64)
+        tracking = True
+        while True:
+            r = len(self.order)
+            tracking = tracking and len(self.beaten) == r and all(self.beaten)
+            try:  # an upper bound on the money left, for a filter only
+                money_high = float(self.money) * (1 + 4 * _U)
+            except OverflowError:
+                money_high = math.inf
+            status, end, size, self.errb, _, _ = k.rounds(
+                self.bud, self.died, self.s_low, e.ptr, e.idx, e.wsup_all, e.w,
+                e.cost_a, e.weight_a, keys, ps, size, order, rich, highs, lows, beaten, r,
+                self.errb, self.B0f, money_high, _RESYNC * self.B0f,
+                ceiling, floor, ref_order, tracking,
+            )  # fmt: skip
+            won = order[r:end].tolist()
+            self.order += won
+            self.dying += [None] * len(won)  # from ``died`` when needed (_dying)
+            self.rich += [int(x) for x in rich[r:end].tolist()]
+            self.highs += highs[r:end].tolist()
+            self.lows += lows[r:end].tolist()
+            pids = [e.ids[p] for p in won]
+            self.selected += pids
+            self.cost += sum(e.real_cost[pid] for pid in pids)
+            self.money -= sum(e.cost[p] for p in won)
+            self.beaten += [x == 1 for x in beaten[r:end].tolist() if x >= 0]
+            if status == k.DONE:
+                return
+            if status == k.RESYNC:
+                self._resync()
+                continue
+            heap = [(key, e.ids[p], p) for key, p in zip(keys[:size].tolist(), ps[:size].tolist())]
+            heapq.heapify(heap)
+            if not self._round(heap):
+                return
+            size = len(heap)
+            keys[:size] = [entry[0] for entry in heap]
+            ps[:size] = [entry[2] for entry in heap]
+
+    def _dying(self, j: int) -> np.ndarray:
+        """The living groups that paid all they had in round ``j``."""
+        if self.dying[j] is None:
+            sup = self.e.sup[self.order[j]]
+            self.dying[j] = sup[self.died.take(sup) == j]
+        return self.dying[j]
 
     # ---------------------------------------------------------- one round
     def _round(self, heap) -> bool:
@@ -724,6 +795,8 @@ class _Run:
         """Does ``price.p`` lose round ``r`` against ``self.ref``'s winner at its price there?"""
         if price.rho - price.err > self.ceiling[r]:
             return True
+        if price.rho + price.err < self.floor[r]:
+            return False  # provably cheaper: no exact prices needed
         ref = self.ref
         ref._exact_prices()
         p = ref.order[r]
@@ -825,7 +898,7 @@ class _Run:
         e = self.e
         for j in range(len(self.num), len(self.order)):
             p, rich = self.order[j], self.rich[j]
-            remaining = e.cost[p] * self.den - self._exact_money(self.dying[j], j)
+            remaining = e.cost[p] * self.den - self._exact_money(self._dying(j), j)
             # numerator over den, den grown so that it divides
             g = math.gcd(remaining, rich)
             factor = rich // g
@@ -954,6 +1027,8 @@ class _Run:
         self.order.append(p)
         self.dying.append(dying)
         self.rich.append(rich)
+        self.highs.append((price.rho + price.err) * (1 + 4 * _U))
+        self.lows.append((price.rho - price.err) * (1 - 4 * _U))
         pid = e.ids[p]
         self.selected.append(pid)
         self.cost += e.real_cost[pid]
@@ -962,19 +1037,14 @@ class _Run:
             self._resync()
 
     def ceilings(self) -> list[float]:
-        """Float upper bounds on each winner's exact price per unit of utility, by round."""
-        if self._ceilings is None:
-            self._ceilings = self._exact_ceilings()
-        return self._ceilings
+        """Float upper bounds on each winner's exact price per unit of utility, by round:
+        its float price plus the proven error (no exact arithmetic; exact prices made
+        reference runs cost more than the runs they served)."""
+        return self.highs
 
-    def _exact_ceilings(self) -> list[float]:
-        self._exact_prices()
-        e = self.e
-        # float(Fraction) is correctly rounded: within one ulp of the exact value
-        return [
-            float(Fraction(a, self.den * e.cost[p])) * (1 + 4 * _U)
-            for a, p in zip(self.num, self.order)
-        ]
+    def floors(self) -> list[float]:
+        """Float lower bounds on the same (a rival below one provably wins that round)."""
+        return self.lows
 
     def outcome(self) -> _Outcome:
         """The selection with exact payments in real money."""
@@ -983,7 +1053,7 @@ class _Run:
         den = self.den * e.scale
         payments, prices = {}, []
         for j, p in enumerate(self.order):
-            share, dying = self.num[j], self.dying[j]
+            share, dying = self.num[j], self._dying(j)
             merged = Counter({share: self.rich[j]})
             others = e.weight[p] - self.rich[j]
             if len(dying):
@@ -1005,6 +1075,25 @@ class _Run:
             prices.append((pid, Fraction(share, den)))
         start = Fraction(self.B0, e.scale)
         return _Outcome(list(self.selected), payments, start, tuple(prices), self.k)
+
+
+def _kernels():
+    """The compiled rounds (:mod:`portal.budgeting.mes_kernels`), or None without numba."""
+    try:
+        from portal.budgeting import mes_kernels
+    except ImportError:  # numba missing: the numpy path gives the same results, slower
+        return None
+    return mes_kernels
+
+
+_COMPILED = True  # tests switch the compiled path off to compare it with numpy's
+# Importing numba and loading the compiled code costs ~0.5 s once per process
+# (more under load). A tally switches to it once its numpy runs have taken as
+# long (or at once if the process already loaded it): like renting skis until
+# the rent would have paid for them, it never costs more than twice the better
+# choice, and a one-shot CLI tally of a small file never pays it. Timing only
+# chooses the path, never the result.
+_SWITCH_AFTER = 0.5  # seconds
 
 
 class _MES:
@@ -1068,10 +1157,43 @@ class _MES:
         self.wsup = [self.w[s] for s in self.sup]
         self.wsup_f = [w.astype(np.float64) for w in self.wsup]
         self.weight = [int(w.sum()) for w in self.wsup]
+        self.weight_f = [float(w) for w in self.weight]
         # stored lower bounds start at the all-pay-equally price cost/(W*cost) = 1/W
         self.initial_heap = sorted(
             ((1 / w) * (1 - 4 * _U), self.ids[p], p) for p, w in enumerate(self.weight)
         )
+        self.kernels = None
+        self._numpy_seconds = 0.0
+        self._budgets = None
+
+    def _compile(self) -> None:
+        """Switch to the compiled rounds when they pay (see ``_SWITCH_AFTER``)."""
+        if "portal.budgeting.mes_kernels" in sys.modules or self._numpy_seconds >= _SWITCH_AFTER:
+            self.kernels = _kernels()
+            self._numpy_seconds = -math.inf  # decided: never look again
+            if self.kernels is not None:
+                self._flatten()
+
+    def _flatten(self) -> None:
+        """The supporter lists end to end, and the first heap, as the compiled rounds read them."""
+        m = len(self.ids)
+        self.ptr = np.zeros(m + 1, dtype=np.int64)
+        self.ptr[1:] = np.cumsum([len(s) for s in self.sup])
+        self.idx = np.concatenate(self.sup or [np.zeros(0, dtype=np.int64)]).astype(np.int64)
+        self.wsup_all = np.concatenate(self.wsup_f or [np.zeros(0)])
+        self.cost_a = np.array(self.cost_f, dtype=np.float64)
+        self.weight_a = np.array(self.weight_f, dtype=np.float64)
+        self.heap_keys = np.array([key for key, _, _ in self.initial_heap], dtype=np.float64)
+        self.heap_ps = np.array([p for _, _, p in self.initial_heap], dtype=np.int64)
+
+    def fresh_budgets(self, value: float) -> np.ndarray:
+        """Every group's float budget set to ``value``, in an array reused by run after run
+        (runs never overlap, and none reads its budgets once done): allocating ~400 KB
+        per run cost Warsaw 2026 a fifth of its run time in page faults."""
+        if self._budgets is None:
+            self._budgets = np.empty(self.group_count)
+        self._budgets.fill(value)
+        return self._budgets
 
     def is_exhaustive(self, selected: list[str], cost: Money) -> bool:
         """pabutools' test for the early stop: no unselected MES project still fits."""
@@ -1080,7 +1202,14 @@ class _MES:
         return all(pid in chosen or self.real_cost[pid] > left for pid in self.ids)
 
     def run(self, k: int, ref: _Run | None = None) -> _Run:
-        return _Run(self, k, ref)
+        if self.kernels is None and self._numpy_seconds >= 0 and _COMPILED:
+            self._compile()
+        if self.kernels is not None:
+            return _Run(self, k, ref)
+        started = time.perf_counter()
+        result = _Run(self, k, ref)
+        self._numpy_seconds += time.perf_counter() - started
+        return result
 
     @staticmethod
     def bracketed(low: _Run, high: _Run) -> bool:

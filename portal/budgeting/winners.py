@@ -8,6 +8,7 @@ There is no fallback: a result is computed with the cycle's rule or not at all.
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import chain, repeat
 
 from portal.budgeting import tally
 
@@ -42,16 +43,26 @@ def compute_winners(projects, ballots, budget, rule, min_votes=None, deadline=No
     With min_votes, projects with fewer approvals cannot win (they are left out of the
     instance, which is how the greedy-threshold rule of the engine treats them too).
     """
-    ballots = [frozenset(b) for b in ballots]
-    votes = Counter(p for ballot in ballots for p in ballot)
+    # Work per distinct ballot (a city heading: ~1,600 kinds among 18,000 ballots):
+    # converting every ballot to engine ids took 4 times as long as the tally itself, and
+    # keeping a frozenset per ballot alive set the garbage collector off again and again.
+    distinct = Counter(frozenset(b) for b in ballots)
+    votes = Counter()
+    for ballot, voters in distinct.items():
+        for p in ballot:
+            votes[p] += voters
     eligible = {
         pid: cost for pid, cost in projects.items() if not min_votes or votes[pid] >= min_votes
     }
     votes_all = {pid: votes.get(pid, 0) for pid in projects}
+    engine_ballot = {b: frozenset(str(p) for p in b if p in eligible) for b in distinct}
     instance = tally.Instance(
         budget=int(budget),
         projects=tuple(tally.Project(str(pid), int(cost)) for pid, cost in eligible.items()),
-        ballots=tuple(frozenset(str(p) for p in b if p in eligible) for b in ballots),
+        # grouped by kind: no result depends on the order of the ballots
+        ballots=tuple(
+            chain.from_iterable(repeat(engine_ballot[b], n) for b, n in distinct.items())
+        ),
     )
     engine_rule = ENGINE_RULES[rule]
     started = time.monotonic()
