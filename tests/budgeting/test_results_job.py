@@ -102,12 +102,45 @@ def test_running_job_page_shows_progress(db, as_role):
 
 
 def test_failed_job_page_says_why(db, as_role):
-    staff = as_role("staff")
+    """Staff read a failure in their language; the technical text is for admins only."""
+    staff, admin = as_role("staff"), as_role("admin")
     row = Job(kind="jobs.ping", status="failed", error="the ballots do not add up")
+    row.error_code = "unexpected"
     row.created_by_id = staff.user.id
     db.session.add(row)
     db.session.commit()
-    assert "the ballots do not add up" in staff.get(f"/jobs/{row.id}").get_data(as_text=True)
+    page = staff.get(f"/jobs/{row.id}").get_data(as_text=True)
+    assert "Something unexpected went wrong" in page and f"under job {row.id}" in page
+    assert "the ballots do not add up" not in page
+    assert "the ballots do not add up" in admin.get(f"/jobs/{row.id}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_a_refused_tally_is_explained_in_the_readers_language(app, db, as_role, make_cycle, lang):
+    """The job keeps the refusal's code; the page translates it when it is read."""
+    from flask_babel import force_locale
+    from helpers import translate
+    from markupsafe import escape
+
+    from portal.budgeting import forms
+    from portal.budgeting.domain import BudgetRuleError
+    from portal.budgeting.jobs import RESULTS_JOB
+    from portal.jobs import enqueue
+
+    cycle = make_cycle("voting")
+    staff = as_role("staff")
+    staff.user.locale = lang
+    payload = {"cycle_id": cycle.id, "actor_id": staff.user.id, "rules": None}
+    row = enqueue(db.session, RESULTS_JOB, payload, actor=staff.user)
+    db.session.commit()
+    job = _job(db, row.id)
+    assert (job.status, job.error_code) == ("failed", "wrong_phase")
+    page = staff.get(f"/jobs/{job.id}").get_data(as_text=True)
+    with app.test_request_context(), force_locale(lang):
+        expected = forms.message(BudgetRuleError("wrong_phase", **job.error_details))
+    assert escape(expected) in page
+    assert translate(lang, "The job failed: %(error)s") % {"error": ""} in page
+    assert staff.get(f"/jobs/{job.id}.json").json["error"] == expected
 
 
 def test_no_silent_fallback_when_the_tally_is_too_slow():
