@@ -1,6 +1,8 @@
 """Paper desks: ballots by IIN with or without an account, and tally-sheet batches that count
 only after a second staff member confirms them."""
 
+import datetime as dt
+
 import budget_fixtures
 import pytest
 import sqlalchemy as sa
@@ -291,3 +293,66 @@ def test_batches_only_while_voting(db, make_cycle, make_project):
     project = make_project(cycle, 100)
     staff = make_user(role="staff")
     assert _code(lambda: _batch(db, staff, cycle, [[project]])) == "wrong_phase"
+
+
+def test_a_batch_for_a_district_heading_counts_in_that_heading_only(db, make_cycle, make_project):
+    """A sheet is typed for one heading: its rows are checked against that heading's
+    projects and rule, its district is the heading's, and once a second staff member
+    confirms, its ballots are that heading's (the main heading's counts do not move)."""
+    from portal.budgeting import headings
+
+    region = region_by_code(db.session, "KZ-75")
+    home, other = region.districts[0], region.districts[1]
+    first, second = make_user(role="staff"), make_user(role="staff")
+    cycle = make_cycle("proposals", budget=1_000)
+    district = headings.add_heading(
+        db.session, first, cycle, name=home.name_kk, budget=300, district_id=home.id,
+        ballot_rule="k_approval", max_choices=2, winner_rule="greedy",
+    )  # fmt: skip
+    city_wide = make_project(cycle, 400)
+    x, y, z = (make_project(cycle, 100, heading_id=district.id) for _ in range(3))
+    now = cycle.voting_open_at + dt.timedelta(hours=1)
+
+    def enter(rows, **kwargs):
+        kwargs.setdefault("heading", district)
+        return paper.enter_batch(
+            db.session, first, cycle, station="Yard 5", now=now,
+            rows=[(n + 1, [p.id for p in row]) for n, row in enumerate(rows)], **kwargs,
+        )  # fmt: skip
+
+    with pytest.raises(BudgetRuleError) as caught:
+        enter([[x], [x, city_wide]])  # the city-wide project is not on this heading's ballot
+    assert caught.value.details["line"] == 2
+    assert caught.value.details["problem"].code == "unknown"
+    with pytest.raises(BudgetRuleError) as caught:
+        enter([[x, y, z]])  # the heading's own rule: at most 2 projects
+    assert caught.value.details["problem"].code == "too_many"
+    assert _code(lambda: enter([[x]], district_id=other.id)) == "batch_district"
+    assert _code(lambda: enter([[x]], heading=999_999)) == "heading_unknown"
+    assert _count(db, PaperBatch, PaperBatch.cycle_id == cycle.id) == 0
+
+    batch = enter([[x, y], [z], [y]])
+    main_batch = enter([[city_wide]], heading=None)
+    db.session.commit()
+    assert (batch.heading_id, batch.district_id) == (district.id, home.id)
+    assert main_batch.heading_id == headings.main_heading(db.session, cycle).id
+    assert services.turnout(db.session, cycle, district)["total"] == 0  # pending counts nowhere
+
+    assert _code(lambda: paper.confirm_batch(db.session, first, batch, secret=SECRET, now=now)) == (
+        "batch_own"
+    )
+    db.session.rollback()
+    paper.confirm_batch(db.session, second, batch, secret=SECRET, now=now)
+    db.session.commit()
+    stored = db.session.scalars(
+        sa.select(Ballot).where(Ballot.cycle_id == cycle.id, Ballot.channel == "paper")
+    ).all()
+    assert {(s.heading_id, s.district_id) for s in stored} == {(district.id, home.id)}
+    assert sorted(sorted(s.project_ids) for s in stored) == sorted(
+        [sorted([x.id, y.id]), [z.id], [y.id]]
+    )
+    assert services.turnout(db.session, cycle, district)["total"] == 3
+    main = headings.main_heading(db.session, cycle)
+    assert services.turnout(db.session, cycle, main)["total"] == 0
+    assert integrity.count(db.session, cycle) == 3
+    assert integrity.verify_cycle(db.session, cycle, SECRET) is None
