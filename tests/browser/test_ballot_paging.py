@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from portal.accounts.models import User
 from portal.budgeting.models import BudgetCycle, Proposal
-from portal.demo import PASSWORD
 from portal.regions.services import region_by_code
 
 pytestmark = pytest.mark.browser
@@ -51,11 +50,8 @@ def big_cycle(live_server):
         return cycle.id
 
 
-def test_choices_travel_across_ballot_pages(page, big_cycle):
-    page.goto("/login")
-    page.get_by_label("E-mail").fill("resident@demo.tynda.kz")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+def test_choices_travel_across_ballot_pages(page, big_cycle, sign_in):
+    sign_in(page, "resident@demo.tynda.kz")
     page.goto(f"/budget/{big_cycle}/ballot")
     expect(page.get_by_text("Page 1 of 3")).to_be_visible()
     assert accessibility_violations(page) == []
