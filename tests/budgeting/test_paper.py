@@ -16,7 +16,6 @@ from portal.budgeting.domain import BudgetRuleError
 from portal.budgeting.models import Ballot, LedgerLeaf, PaperBatch, PaperEntry
 from portal.regions.services import region_by_code
 
-make_cycle = budget_fixtures.make_cycle
 make_project = budget_fixtures.make_project
 
 SECRET = "paper-secret"
@@ -24,8 +23,8 @@ KEY = "paper-ballot-key"
 
 
 @pytest.fixture
-def voting(make_cycle, make_project):
-    cycle = make_cycle("voting", budget=1_000)
+def voting(new_cycle, make_project):
+    cycle = new_cycle("voting", budget=1_000)
     projects = [make_project(cycle, cost) for cost in (600, 400, 300)]
     return cycle, projects
 
@@ -120,7 +119,7 @@ def test_ballots_cast_before_the_iin_key_still_block_the_desk(db, voting):
 
 
 def test_desk_refuses_bad_iin_other_region_other_district_and_no_declaration(
-    db, voting, make_cycle, make_project
+    db, voting, new_cycle, make_project
 ):
     cycle, (a, _b, _c) = voting
     staff = make_user(role="staff")
@@ -141,7 +140,7 @@ def test_desk_refuses_bad_iin_other_region_other_district_and_no_declaration(
     # A district's cycle: the declared district must be that one.
     region = region_by_code(db.session, "KZ-75")
     first, second = region.districts[:2]
-    district_cycle = make_cycle("voting", budget=1_000, district_id=first.id)
+    district_cycle = new_cycle("voting", budget=1_000, district_id=first.id)
     project = make_project(district_cycle, 100)
     assert _code(lambda: _desk(db, staff, district_cycle, [project], make_iin())) == (
         "other_district"
@@ -288,14 +287,14 @@ def test_batch_rows_are_checked_against_the_ballot_rule(db, voting):
     assert rows == [(1, [12, 15, 31]), (3, [7, 8])] and errors == [(4, "not_ids")]
 
 
-def test_batches_only_while_voting(db, make_cycle, make_project):
-    cycle = make_cycle("results")
+def test_batches_only_while_voting(db, new_cycle, make_project):
+    cycle = new_cycle("results")
     project = make_project(cycle, 100)
     staff = make_user(role="staff")
     assert _code(lambda: _batch(db, staff, cycle, [[project]])) == "wrong_phase"
 
 
-def test_a_batch_for_a_district_heading_counts_in_that_heading_only(db, make_cycle, make_project):
+def test_a_batch_for_a_district_heading_counts_in_that_heading_only(db, new_cycle, make_project):
     """A sheet is typed for one heading: its rows are checked against that heading's
     projects and rule, its district is the heading's, and once a second staff member
     confirms, its ballots are that heading's (the main heading's counts do not move)."""
@@ -304,7 +303,7 @@ def test_a_batch_for_a_district_heading_counts_in_that_heading_only(db, make_cyc
     region = region_by_code(db.session, "KZ-75")
     home, other = region.districts[0], region.districts[1]
     first, second = make_user(role="staff"), make_user(role="staff")
-    cycle = make_cycle("proposals", budget=1_000)
+    cycle = new_cycle("proposals", budget=1_000)
     district = headings.add_heading(
         db.session, first, cycle, name=home.name_kk, budget=300, district_id=home.id,
         ballot_rule="k_approval", max_choices=2, winner_rule="greedy",

@@ -10,7 +10,6 @@ from helpers import csrf_token, login, make_iin, make_user, post_form
 from portal.budgeting import services
 from portal.budgeting.models import Ballot, PaperBatch
 
-make_cycle = budget_fixtures.make_cycle
 make_project = budget_fixtures.make_project
 
 EN = {"Accept-Language": "en"}
@@ -19,8 +18,8 @@ RU = {"Accept-Language": "ru"}
 
 
 @pytest.fixture
-def voting(make_cycle, make_project):
-    cycle = make_cycle("voting", budget=1_000)
+def voting(new_cycle, make_project):
+    cycle = new_cycle("voting", budget=1_000)
     projects = [make_project(cycle, cost, title=f"P{cost}") for cost in (600, 400, 300)]
     return cycle, projects
 
@@ -169,7 +168,7 @@ def test_a_desk_ballot_is_the_residents_own_once_they_register(db, as_role, voti
     assert stranger.get(receipt).status_code == 403
 
 
-def test_a_batch_page_for_a_district_heading(db, as_role, make_cycle, make_project):
+def test_a_batch_page_for_a_district_heading(db, as_role, new_cycle, make_project):
     """Staff pick the heading; the page lists that heading's project numbers, the batch is
     saved for it and, once another staff member confirms, its ballots are that heading's."""
     from helpers import translate
@@ -180,7 +179,7 @@ def test_a_batch_page_for_a_district_heading(db, as_role, make_cycle, make_proje
     region = region_by_code(db.session, "KZ-75")
     home, other = region.districts[0], region.districts[1]
     first, second = as_role("staff"), as_role("staff")
-    cycle = make_cycle("proposals", budget=1_000)
+    cycle = new_cycle("proposals", budget=1_000)
     district = headings.add_heading(
         db.session, first.user, cycle, name="Yards of " + home.name_en, budget=300,
         district_id=home.id, ballot_rule="k_approval", max_choices=2, winner_rule="greedy",
