@@ -8,6 +8,7 @@ import sqlite3
 
 import pytest
 from a11y import accessibility_violations
+from helpers import new_cycle
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
@@ -25,22 +26,20 @@ def closed_cycle(live_server):
 
     from portal.accounts.models import User, utcnow
     from portal.budgeting import services
-    from portal.budgeting.models import BudgetCycle, Proposal
+    from portal.budgeting.models import Proposal
     from portal.extensions import db
     from portal.regions.services import region_by_code
 
     with live_server.app.app_context():
-        almaty = region_by_code(db.session, "KZ-75")
+        almaty = region_by_code(db.session, "KZ-75")  # its residents vote
         start = utcnow() - dt.timedelta(days=10)
         day = dt.timedelta(days=2)
-        cycle = BudgetCycle(
-            region_id=almaty.id, title_kk="Алматы бюджеті", title_ru="Бюджет Алматы",
-            title_en="Almaty budget", budget=2_000_000, ballot_rule="knapsack",
-            winner_rule="greedy", proposals_open_at=start, review_open_at=start + day,
+        cycle = new_cycle(
+            title_kk="Алматы бюджеті", title_ru="Бюджет Алматы", title_en="Almaty budget",
+            budget=2_000_000, proposals_open_at=start, review_open_at=start + day,
             voting_open_at=start + 2 * day, voting_close_at=start + 3 * day,
+            implementation_at=None, commit=False,
         )  # fmt: skip
-        db.session.add(cycle)
-        db.session.flush()
         users = db.session.scalars(select(User).order_by(User.id)).all()
         staff = next(u for u in users if u.role == "staff")
         projects = []
