@@ -302,35 +302,37 @@ def recover(session, now=None):
             )
         else:
             values = dict(status="queued", message="")
-            again.append(job_id)
         # Conditional on the attempt: a worker that wrote meanwhile keeps its job.
-        session.execute(
+        changed = session.execute(
             update(Job)
             .where(
                 Job.id == job_id, Job.status == "running", Job.attempts == attempts, last < cutoff
             )
             .values(**values)
-        )
+        ).rowcount
+        if changed and values["status"] == "queued":
+            again.append(job_id)
     session.flush()
     return again
 
 
 def retry(session, row):
-    """Queue an interrupted job again now (a staff member's button); flush only. False when
-    it is not interrupted (any more)."""
+    """Queue an interrupted job again now (a staff member's button); flush only; the task
+    reaches the queue after the commit. False when it is not interrupted (any more)."""
     if not (
         row.interrupted(lease()) or (row.status == "failed" and row.error_code == "interrupted")
     ):
         return False
-    row.status, row.message, row.error, row.error_code, row.error_details = (
-        "queued",
-        "",
-        None,
-        None,
-        None,
-    )
-    row.finished_at = None
-    session.flush()
+    # Conditional on what the page saw: a worker that took the job meanwhile keeps it.
+    changed = session.execute(
+        update(Job)
+        .where(Job.id == row.id, Job.status == row.status, Job.attempts == row.attempts)
+        .values(status="queued", message="", error=None, error_code=None, error_details=None)
+        .values(finished_at=None)
+    ).rowcount
+    session.expire(row)
+    if not changed:
+        return False
     session.info.setdefault(_PENDING, []).append(row.id)
     return True
 
