@@ -190,6 +190,8 @@ def test_a_batch_page_for_a_district_heading(db, as_role, new_cycle, make_projec
     db.session.commit()
 
     url = f"/budget/{cycle.id}/paper/batches"
+    desk = first.get(f"/budget/{cycle.id}/paper?heading={district.id}").get_data(as_text=True)
+    assert f'href="{url}?heading={district.id}"' in desk  # the desk's heading carries over
     page = first.get(f"{url}?heading={district.id}", headers=EN).get_data(as_text=True)
     assert "Heading: Yards of" in page and 'aria-current="page">Yards of' in page
     numbers = page[page.index('id="sheet-projects"') :]
