@@ -107,6 +107,11 @@ class Config:
     JOBS_SQLITE_PATH = os.environ.get("JOBS_SQLITE_PATH")
     # True: a job runs in-process right after the commit that queued it (no worker).
     JOBS_IMMEDIATE = False
+    # A worker writes a running job's heartbeat every JOBS_HEARTBEAT seconds; a job silent
+    # for JOBS_LEASE seconds lost its worker and is queued again (portal/jobs/queue.py).
+    # The lease allows for beats delayed behind a long SQLite write lock.
+    JOBS_HEARTBEAT = float(os.environ.get("JOBS_HEARTBEAT", "10"))
+    JOBS_LEASE = float(os.environ.get("JOBS_LEASE", "120"))
     # Staff CSV/JSON/.pb exports of up to this many rows stream from the request; bigger
     # ones, and every XLSX/SQLite file, are built by a job (portal/exports/jobs.py).
     EXPORT_STREAM_ROWS = int(os.environ.get("EXPORT_STREAM_ROWS", "20000"))

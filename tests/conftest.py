@@ -12,6 +12,7 @@ from dbutil import fresh_database_url, prepare_schema
 from flask.testing import FlaskClient
 from flask_sqlalchemy.session import _app_ctx_id
 from helpers import login, make_user
+from helpers import new_cycle as _new_cycle
 from mailserver import SMTPServer
 
 from portal import create_app
@@ -80,6 +81,13 @@ def db(app):
 @pytest.fixture
 def client(app, db):
     return app.test_client()
+
+
+@pytest.fixture
+def new_cycle(db):
+    """new_cycle(phase="proposals", region="KZ-75", **columns) -> a committed BudgetCycle in
+    the test's transaction (see helpers.new_cycle): the one way tests build a cycle."""
+    return _new_cycle
 
 
 @pytest.fixture

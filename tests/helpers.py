@@ -1,4 +1,5 @@
-"""Helpers the tests of every capability share: valid IINs, users, sign-in, CSRF."""
+"""Helpers the tests of every capability share: valid IINs, users, budget cycles, sign-in,
+CSRF."""
 
 import itertools
 import re
@@ -6,6 +7,7 @@ from functools import cache
 from pathlib import Path
 
 from babel.support import Translations
+from budgeting.budget_schedule import schedule_for
 
 from portal.accounts import services
 from portal.accounts.domain import check_digit
@@ -60,6 +62,36 @@ def make_user(
     db.session.commit()
     user.iin = iin  # for tests only; never stored
     return user
+
+
+def new_cycle(phase="proposals", region="KZ-75", *, commit=True, **values):
+    """Create a budget cycle of `region` (ISO code) whose dates put now in `phase` (one day
+    per phase, see budget_schedule), with an Almaty-like default title, budget and rules;
+    `values` set any column (dates included). Commits unless commit=False (then flushes).
+
+    The `new_cycle` fixture (tests/conftest.py) is this function in the test's transaction;
+    live servers and tests with sessions of their own call it in their app context."""
+    from portal.budgeting.models import BudgetCycle
+
+    fields = {
+        "title_kk": "Халық бюджеті",
+        "title_ru": "Народный бюджет",
+        "title_en": "People's budget",
+        "budget": 1_000_000,
+        "ballot_rule": "knapsack",
+        "winner_rule": "greedy",
+        **schedule_for(phase),
+        **values,
+    }
+    if "region_id" not in fields:
+        fields["region_id"] = region_by_code(db.session, region).id
+    cycle = BudgetCycle(**fields)
+    db.session.add(cycle)
+    if commit:
+        db.session.commit()
+    else:
+        db.session.flush()
+    return cycle
 
 
 def csrf_token(client, url="/login"):

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from dbutil import fresh_database_url, postgres_base_url, prepare_schema
-from helpers import PASSWORD, make_user, post_form
+from helpers import PASSWORD, make_user, new_cycle, post_form
 
 from portal import create_app, database
 from portal.accounts import services as account_services
@@ -132,24 +132,15 @@ def test_production_hashes_use_owasp_minimum_argon2id():
 
 @sqlite_only
 def test_a_ballot_is_validated_without_the_write_lock_and_stored_under_it(live_db, monkeypatch):
-    from budgeting.budget_schedule import schedule_for
-
     from portal.budgeting import integrity
     from portal.budgeting import services as budget_services
-    from portal.budgeting.models import Ballot, BudgetCycle, Proposal
-    from portal.regions.services import region_by_code
+    from portal.budgeting.models import Ballot, Proposal
 
     app, url = live_db
     with app.app_context():
         voter = make_user()
         email, voter_id = voter.email, voter.id
-        region = region_by_code(_db.session, "KZ-75")
-        cycle = BudgetCycle(
-            region_id=region.id, title_kk="k", title_ru="r", title_en="Late lock",
-            budget=1_000, **schedule_for("voting"),
-        )  # fmt: skip
-        _db.session.add(cycle)
-        _db.session.flush()
+        cycle = new_cycle("voting", title_en="Late lock", budget=1_000, commit=False)
         project = Proposal(
             cycle_id=cycle.id, author_id=voter_id, title="P", description_html="<p>x</p>",
             category="yards", estimated_cost=500, status="feasible",

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from portal import demo_city
 from portal.budgeting import services as budget
-from portal.budgeting.models import Ballot, BudgetCycle, Proposal
+from portal.budgeting.models import Ballot, Proposal
 from portal.consultations import services as consult
 from portal.consultations.models import Campaign, Comment
 from portal.keys import receipt_key
@@ -23,7 +23,7 @@ def _count(db, model, **where):
     return db.session.scalar(statement)
 
 
-def test_demo_load_scale_small_is_idempotent(app, db, client):
+def test_demo_load_scale_small_is_idempotent(app, db, client, new_cycle):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["demo", "load", "--scale", "small"])
     assert result.exit_code == 0, result.output
@@ -45,22 +45,16 @@ def test_demo_load_scale_small_is_idempotent(app, db, client):
 
     # Explicit ids moved PostgreSQL's sequences along: ordinary inserts still work (in a new
     # cycle: the city cycle's rules are frozen since its vote opened).
-    later = BudgetCycle(
+    later = new_cycle(
         region_id=cycle.region_id,
-        title_kk="Келесі",
-        title_ru="Следующий",
         title_en="Next",
-        budget=1_000_000,
-        ballot_rule="knapsack",
-        winner_rule="greedy",
         proposals_open_at=cycle.implementation_at,
         review_open_at=cycle.implementation_at + dt.timedelta(days=30),
         voting_open_at=cycle.implementation_at + dt.timedelta(days=60),
         voting_close_at=cycle.implementation_at + dt.timedelta(days=90),
         implementation_at=cycle.implementation_at + dt.timedelta(days=120),
+        commit=False,
     )
-    db.session.add(later)
-    db.session.flush()
     db.session.add(
         Proposal(
             cycle_id=later.id,

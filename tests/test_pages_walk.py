@@ -9,13 +9,11 @@ import html
 import re
 
 import pytest
-from budgeting.budget_schedule import schedule_for
 from consult_helpers import make_comment, make_draft, publish
 from helpers import make_user
 from sqlalchemy import select
 
-from portal.budgeting.models import BudgetCycle, Notification, Proposal
-from portal.regions.services import region_by_code
+from portal.budgeting.models import Notification, Proposal
 
 NEXT = re.compile(r'<a rel="next" href="([^"]+)"')
 PREV = re.compile(r'<a rel="prev" href="([^"]+)"')
@@ -56,23 +54,6 @@ def assert_each_once(pages, names):
     assert all(len(v) == 1 for v in where.values()), sorted(where.items())
 
 
-def _cycle(db, phase_dates):
-    region = region_by_code(db.session, "KZ-75")
-    cycle = BudgetCycle(
-        region_id=region.id,
-        title_kk="Бюджет",
-        title_ru="Бюджет",
-        title_en="Budget",
-        budget=10_000_000,
-        ballot_rule="knapsack",
-        winner_rule="greedy",
-        **phase_dates,
-    )
-    db.session.add(cycle)
-    db.session.commit()
-    return cycle
-
-
 def _projects(db, cycle, n, status="submitted"):
     author = make_user()
     names = [f"Walkproject{i:03d}" for i in range(n)]
@@ -93,8 +74,8 @@ def _projects(db, cycle, n, status="submitted"):
 
 
 @pytest.fixture
-def cycle(db):
-    return _cycle(db, schedule_for("review"))
+def cycle(db, new_cycle):
+    return new_cycle("review", budget=10_000_000)
 
 
 def test_proposal_list_walks_past_page_one_with_filters(db, client, small_pages, cycle):
@@ -114,9 +95,9 @@ def test_review_queue_walks(db, as_role, small_pages, cycle):
     assert_each_once(pages, names)
 
 
-def test_cycles_list_walks(db, client, small_pages):
+def test_cycles_list_walks(db, client, small_pages, new_cycle):
     for _ in range(5):
-        _cycle(db, schedule_for("proposals"))
+        new_cycle("proposals", budget=10_000_000)
     pages = walk(client, "/budget/?region=KZ-75")
     assert len(pages) >= 3
 
@@ -163,12 +144,12 @@ def test_residents_list_walks(db, as_role, small_pages):
     assert_each_once(pages, names)
 
 
-def test_results_table_walks_and_the_chart_is_bounded(db, as_role, client, small_pages):
+def test_results_table_walks_and_the_chart_is_bounded(db, as_role, client, small_pages, new_cycle):
     from portal.budgeting import services
     from portal.budgeting.models import Ballot, BallotChoice
     from portal.budgeting.views import CHART_TOP
 
-    cycle = _cycle(db, schedule_for("results"))
+    cycle = new_cycle("results", budget=10_000_000)
     names = _projects(db, cycle, CHART_TOP + 10, status="feasible")
     ids = db.session.scalars(
         select(Proposal.id).where(Proposal.cycle_id == cycle.id).order_by(Proposal.id)

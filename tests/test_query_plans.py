@@ -14,16 +14,14 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from budgeting.budget_schedule import schedule_for
 from consult_helpers import make_comment, make_draft, publish
 from helpers import make_user
 
 from portal.budgeting import services as budget
-from portal.budgeting.models import Ballot, BallotChoice, BudgetCycle, Proposal
+from portal.budgeting.models import Ballot, BallotChoice, Proposal
 from portal.consultations import services as consult
 from portal.consultations.models import Campaign, Comment
 from portal.extensions import db as _db
-from portal.regions.services import region_by_code
 
 
 class Captured:
@@ -96,21 +94,9 @@ def assert_uses(captured, needles, table, index, *, sorted_by_index=True, pg_als
 
 
 @pytest.fixture
-def city(db):
+def city(db, new_cycle):
     """A small cycle (results published) and an open draft with a campaign."""
-    region = region_by_code(db.session, "KZ-75")
-    cycle = BudgetCycle(
-        region_id=region.id,
-        title_kk="Бюджет",
-        title_ru="Бюджет",
-        title_en="Budget",
-        budget=10_000_000,
-        ballot_rule="knapsack",
-        winner_rule="greedy",
-        **schedule_for("results"),
-    )
-    db.session.add(cycle)
-    db.session.flush()
+    cycle = new_cycle("results", title_en="Budget", budget=10_000_000, commit=False)
     author = make_user()
     for i in range(12):
         db.session.add(
@@ -337,21 +323,9 @@ def test_api_cursor_pages_search_by_key(db, client, city):
 
 # ------------------------------------------------------------------ dashboards and queues
 @pytest.fixture
-def ledger_cycle(db):
+def ledger_cycle(db, new_cycle):
     """A cycle with ballots cast through the services (so they are in its ledger)."""
-    region = region_by_code(db.session, "KZ-75")
-    cycle = BudgetCycle(
-        region_id=region.id,
-        title_kk="Б",
-        title_ru="Б",
-        title_en="Ledger",
-        budget=10_000_000,
-        ballot_rule="knapsack",
-        winner_rule="greedy",
-        **schedule_for("voting"),
-    )
-    db.session.add(cycle)
-    db.session.flush()
+    cycle = new_cycle("voting", title_en="Ledger", budget=10_000_000, commit=False)
     author = make_user()
     for i in range(4):
         db.session.add(
@@ -461,10 +435,9 @@ def _count(client, url):
     return len(captured.statements)
 
 
-def test_statements_per_page_do_not_grow_with_rows(db, as_role, app, monkeypatch):
+def test_statements_per_page_do_not_grow_with_rows(db, as_role, app, monkeypatch, new_cycle):
     """5 rows and 50 rows of everything: every page runs the same number of statements."""
     monkeypatch.setitem(app.config, "PAGE_SIZE", 100)
-    region = region_by_code(db.session, "KZ-75")
     staff = make_user(role="staff")
     clients = {
         "anonymous": as_role("anonymous"),
@@ -474,18 +447,7 @@ def test_statements_per_page_do_not_grow_with_rows(db, as_role, app, monkeypatch
     }
     counts = {}
     for size in (5, 50):
-        cycle = BudgetCycle(
-            region_id=region.id,
-            title_kk="Б",
-            title_ru="Б",
-            title_en=f"Size {size}",
-            budget=10**9,
-            ballot_rule="knapsack",
-            winner_rule="greedy",
-            **schedule_for("results"),
-        )
-        db.session.add(cycle)
-        db.session.flush()
+        cycle = new_cycle("results", title_en=f"Size {size}", budget=10**9, commit=False)
         author = make_user()
         for i in range(size):
             db.session.add(

@@ -154,6 +154,10 @@ MESSAGES = {
     "dates_required": _l("Enter all phase dates."),
     "dates_order": _l("Each phase must start after the previous one."),
     "district_region": _l("This district is not in the cycle's region."),
+    "batch_district": _l(
+        "The heading %(heading)s is for one district: enter sheets of that district's "
+        "stations only."
+    ),
     "title_required": _l("Enter a title."),
     "title_long": _l("Use at most 200 characters."),
     "description_required": _l("Describe the project."),

@@ -11,6 +11,8 @@ from flask_babel import lazy_gettext as _l
 from portal import database
 from portal.accounts.models import User
 from portal.budgeting import headings, services
+from portal.budgeting.domain import BudgetRuleError
+from portal.budgeting.forms import message
 from portal.budgeting.models import BudgetCycle
 from portal.extensions import db
 from portal.jobs import job
@@ -47,7 +49,12 @@ def compute_and_store(session, actor_id, cycle_id, rules=None, progress=None, de
     return results
 
 
-@job(RESULTS_JOB, label=_l("Computing the results"))
+def explain(code, details):
+    """A refused tally's message in the reader's language (the job page)."""
+    return message(BudgetRuleError(code, **details))
+
+
+@job(RESULTS_JOB, label=_l("Computing the results"), explain=explain)
 def compute_results_job(payload, progress):
     """payload: {"cycle_id", "actor_id", "rules": [..] or None}."""
     results = compute_and_store(

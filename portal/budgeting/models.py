@@ -442,6 +442,15 @@ class PaperBatch(db.Model):
 
     id = db.Column(db.Integer, primary_key=True)
     cycle_id = db.Column(db.Integer, db.ForeignKey("budget_cycle.id"), nullable=False)
+    # The heading whose sheet was typed; its ballots are cast in it. Nullable only because
+    # SQLite cannot add a NOT NULL column without rebuilding the table (paper_02 fills it).
+    heading_id = db.Column(
+        db.Integer,
+        db.ForeignKey("budget_heading.id"),
+        nullable=True,
+        index=True,
+        default=_main_heading_id,
+    )
     station = db.Column(db.String(200), nullable=False)
     district_id = db.Column(db.Integer, db.ForeignKey("district.id"), nullable=True)
     size = db.Column(db.Integer, nullable=False)
@@ -453,6 +462,7 @@ class PaperBatch(db.Model):
     reason = db.Column(db.Text, nullable=True)
 
     cycle = db.relationship("BudgetCycle")
+    heading = db.relationship("BudgetHeading")
     district = db.relationship("District")
     entered_by = db.relationship("User", foreign_keys=[entered_by_id])
     decided_by = db.relationship("User", foreign_keys=[decided_by_id])

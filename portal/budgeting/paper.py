@@ -17,7 +17,7 @@ from portal import database
 from portal.accounts.domain import IINError, parse_iin
 from portal.accounts.models import User, VoterRegisterEntry, utcnow
 from portal.accounts.services import iin_digest
-from portal.budgeting import domain, integrity
+from portal.budgeting import domain, headings, integrity
 from portal.budgeting.models import Ballot, BallotChoice, PaperBatch, PaperEntry
 from portal.budgeting.services import (
     BudgetError,
@@ -141,33 +141,42 @@ def parse_sheet(text):
     return rows, errors
 
 
-def enter_batch(session, actor, cycle, *, station, rows, district_id=None, now=None):
-    """Store a station's typed ballots as a pending batch; nothing counts them yet.
+def enter_batch(session, actor, cycle, *, station, rows, district_id=None, heading=None, now=None):
+    """Store a station's typed ballots for `heading` (default: the main one) as a pending
+    batch; nothing counts them yet.
 
     rows: [(line number, [project ids])] as parse_sheet gives them. Every row is checked
-    against the ballot rule; the first bad one refuses the whole batch (code batch_row)."""
+    against the heading's ballot rule and projects; the first bad one refuses the whole
+    batch (code batch_row). A district's heading takes sheets of its own district only."""
     now = now or utcnow()
     _require_staff(actor, cycle.region_id)
     _require_phase(cycle, now, "voting")
+    heading = headings.resolve(session, cycle, heading)
     _check_characters(single={"station": station})
     station = (station or "").strip()
     if not station or len(station) > 200:
         raise BudgetError("station_required")
     if district_id is not None and district_id not in {d.id for d in cycle.region.districts}:
         raise BudgetError("district_region")
+    if heading.district_id is not None:
+        if district_id not in (None, heading.district_id):
+            raise BudgetError("batch_district", heading=heading.name)
+        district_id = heading.district_id
     if not rows:
         raise BudgetError("batch_empty")
     if len(rows) > MAX_BATCH:
         raise BudgetError("batch_large", maximum=MAX_BATCH)
-    costs = chosen_costs(session, cycle, {pid for _line, ids in rows for pid in ids})
+    chosen = {pid for _line, ids in rows for pid in ids}
+    costs = chosen_costs(session, cycle, chosen, heading)
     clean = []
     for line, ids in rows:
         try:
-            clean.append(list(domain.validate_ballot(cycle.rule, ids, costs)))
+            clean.append(list(domain.validate_ballot(heading.rule, ids, costs)))
         except domain.BudgetRuleError as error:
             raise BudgetError("batch_row", line=line, problem=error) from None
     batch = PaperBatch(
         cycle_id=cycle.id,
+        heading_id=heading.id,
         station=station,
         district_id=district_id,
         size=len(clean),
@@ -187,6 +196,7 @@ def enter_batch(session, actor, cycle, *, station, rows, district_id=None, now=N
         cycle,
         batch=batch.id,
         station=station,
+        heading=heading.id,
         ballots=batch.size,
     )
     session.flush()
@@ -220,9 +230,11 @@ def confirm_batch(session, actor, batch, *, secret, now=None):
     entries = session.scalars(
         select(PaperEntry).where(PaperEntry.batch_id == batch.id).order_by(PaperEntry.position)
     ).all()
+    heading_id = batch.heading_id or headings.main_heading(session, cycle).id
     ballots = [
         Ballot(
             cycle_id=cycle.id,
+            heading_id=heading_id,
             voter_key=None,  # a tally sheet names nobody, like an anonymised import
             ledger_version=1,
             channel="paper",

@@ -1048,6 +1048,9 @@ def paper_batches(cycle_id):
     require_region_access(cycle.region_id)
     form = PaperBatchForm()
     form.district_id.choices = _district_choices(cycle)
+    # A sheet is one heading's (?heading=, else the main one); its projects are listed.
+    all_pots = pots.headings_of(db.session, cycle)
+    heading = _heading_arg(cycle) or all_pots[0]
     status = 200
     if request.method == "POST":
         status = 422
@@ -1064,6 +1067,7 @@ def paper_batches(cycle_id):
                     station=form.station.data,
                     district_id=form.district_id.data or None,
                     rows=rows,
+                    heading=heading,
                 )
             except BudgetRuleError as error:
                 db.session.rollback()
@@ -1082,18 +1086,26 @@ def paper_batches(cycle_id):
                 return redirect(
                     url_for("budgeting.paper_batch", cycle_id=cycle.id, batch_id=batch.id)
                 )
-    elif cycle.district_id:
-        form.district_id.data = cycle.district_id
+    elif cycle.district_id or heading.district_id:
+        form.district_id.data = cycle.district_id or heading.district_id
     page = paginate(
         paper.batches_query(cycle).options(
-            joinedload(PaperBatch.entered_by), joinedload(PaperBatch.decided_by)
+            joinedload(PaperBatch.entered_by),
+            joinedload(PaperBatch.decided_by),
+            joinedload(PaperBatch.heading),
         )
+    )
+    projects = paginate(
+        services.ballot_query(cycle, heading), page=request.args.get("projects") or 1
     )
     return render_template(
         "budgeting/paper_batches.html",
         cycle=cycle,
         form=form,
         page=page,
+        projects=projects,
+        heading=heading,
+        headings=all_pots,
         phase=cycle.phase(),
         pending=paper.pending_count(db.session, cycle),
     ), status
@@ -1122,6 +1134,7 @@ def _batch_page(batch, error=None, status=200, reject_form=None):
         titles=titles,
         error=error,
         own=batch.entered_by_id == current_user.id,
+        several_headings=pots.count(db.session, batch.cycle) > 1,
         confirm_form=EmptyForm(),
         reject_form=reject_form or BatchRejectForm(),
     ), status

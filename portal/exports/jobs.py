@@ -28,11 +28,12 @@ from portal.storage import get_storage, save_in_session
 EXPORT_JOB = "exports.file"
 
 
-class ExportFailed(Exception):
-    """A refused or failed export, with a message in the requester's language."""
+def explain(code, details):
+    """A refused export's message in the reader's language (the job page)."""
+    return forms.message(services.ExportError(code, **details))
 
 
-@job(EXPORT_JOB, label=_l("Preparing an export file"))
+@job(EXPORT_JOB, label=_l("Preparing an export file"), explain=explain)
 def export_file_job(payload, progress):
     """payload: {"subject", "subject_id", "format", "part", "lang", "actor_id"}."""
     subject, fmt, part = payload["subject"], payload["format"], payload.get("part")
@@ -40,16 +41,15 @@ def export_file_job(payload, progress):
     database.start_read(db.session)  # the checks only read (SQLite: no write lock)
     with force_locale(lang):
         actor = db.session.get(User, payload["actor_id"])
-        try:
-            if actor is None or not actor.is_active:
-                raise services.ExportError("not_found")
-            fmt, part = services.check_request(subject, fmt, part)
-            if subject == "cycle":
-                obj = services.cycle_for_export(db.session, actor, payload["subject_id"])
-            else:
-                obj = services.draft_for_export(db.session, actor, payload["subject_id"])
-        except services.ExportError as error:
-            raise ExportFailed(forms.message(error)) from None
+        # A refusal (services.ExportError) fails the job with its code: the job page
+        # explains it in the reader's language.
+        if actor is None or not actor.is_active:
+            raise services.ExportError("not_found")
+        fmt, part = services.check_request(subject, fmt, part)
+        if subject == "cycle":
+            obj = services.cycle_for_export(db.session, actor, payload["subject_id"])
+        else:
+            obj = services.draft_for_export(db.session, actor, payload["subject_id"])
         options = {
             "lang": lang,
             "labels": forms.headers(),

@@ -8,7 +8,7 @@ from flask.cli import AppGroup
 
 from portal.extensions import db
 from portal.jobs.models import Job
-from portal.jobs.queue import enqueue, job
+from portal.jobs.queue import enqueue, hand_over, job, recover, recover_and_hand_over
 
 cli = AppGroup("jobs", help="Background jobs (huey).")
 
@@ -17,8 +17,10 @@ cli = AppGroup("jobs", help="Background jobs (huey).")
 def ping(payload, progress):
     """A job that only reports progress: proves a worker runs jobs end to end."""
     steps = int(payload.get("steps", 3))
+    pause = float(payload.get("pause", 0))  # seconds per step: a job that takes a while
     for step in range(steps):
         progress(step, steps, "ping")
+        time.sleep(pause)
     return {"pong": steps}
 
 
@@ -30,7 +32,12 @@ def worker_command(workers):
     if huey.immediate:
         raise click.ClickException("JOBS_IMMEDIATE is set: jobs run in-process, no worker needed")
     click.echo(f"Tynda job worker: {workers} thread(s) on {huey.storage.__class__.__name__}")
-    huey.create_consumer(workers=workers, worker_type="thread", periodic=False).run()
+    # Jobs left running by a worker that died are queued again now and, while this worker
+    # runs, each minute (the periodic task `tynda.recover_jobs`).
+    recovered = recover_and_hand_over()
+    if recovered:
+        click.echo(f"{len(recovered)} interrupted job(s) queued again")
+    huey.create_consumer(workers=workers, worker_type="thread", periodic=True).run()
 
 
 @cli.command("ping")
@@ -55,10 +62,11 @@ def ping_command(timeout):
 
 @cli.command("requeue")
 def requeue_command():
-    """Hand every queued job to the queue again (after the queue's storage was lost)."""
-    task = current_app.extensions["huey_run_job"]
+    """Hand every queued job to the queue again (after the queue's storage was lost), with
+    the running ones whose worker died (their lease ran out)."""
+    recover(db.session)
+    db.session.commit()
     ids = db.session.scalars(db.select(Job.id).where(Job.status == "queued")).all()
     db.session.rollback()
-    for job_id in ids:
-        task(job_id)
+    hand_over(ids)
     click.echo(f"{len(ids)} job(s) handed to the queue")

@@ -1,5 +1,6 @@
 // Job status page: poll the job's JSON and move the progress bar; reload once it is finished
-// so the page shows the outcome and where to go next. Without JavaScript, "Refresh" works.
+// (or its worker died) so the page shows the outcome and where to go next. Without
+// JavaScript, "Refresh" works.
 "use strict";
 document.addEventListener("DOMContentLoaded", function () {
   var box = document.querySelector(".job-status[data-job-url]");
@@ -15,7 +16,7 @@ document.addEventListener("DOMContentLoaded", function () {
         if (!job) {
           return;
         }
-        if (job.finished) {
+        if (job.finished || job.interrupted) {
           window.location.reload();
           return;
         }

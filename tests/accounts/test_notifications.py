@@ -5,7 +5,7 @@ import datetime as dt
 from urllib.parse import urlsplit
 
 from consult_helpers import make_comment, make_draft, publish
-from helpers import login, make_user, post_form, translate
+from helpers import login, make_user, new_cycle, post_form, translate
 from mailserver import body
 from sqlalchemy import select
 
@@ -14,31 +14,6 @@ from portal.accounts.models import Notice, User
 from portal.budgeting import services as budgeting
 from portal.consultations import services as consultations
 from portal.moderation import services as moderation
-
-
-def make_cycle(db, phase):
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).parent.parent / "budgeting"))
-    from budget_schedule import schedule_for
-
-    from portal.budgeting.models import BudgetCycle
-    from portal.regions.services import region_by_code
-
-    cycle = BudgetCycle(
-        region_id=region_by_code(db.session, "KZ-75").id,
-        title_kk="Халық бюджеті",
-        title_ru="Народный бюджет",
-        title_en="People's budget",
-        budget=1_000_000,
-        ballot_rule="knapsack",
-        winner_rule="greedy",
-        **schedule_for(phase),
-    )
-    db.session.add(cycle)
-    db.session.commit()
-    return cycle
 
 
 def _confirmed(db, locale="kk", **kwargs):
@@ -123,7 +98,7 @@ def test_voting_opens_notifies_verified_residents_of_the_region_only(db, mailbox
     here = _confirmed(db, locale="ru", email="here@example.kz")
     elsewhere = _confirmed(db, email="elsewhere@example.kz", region="KZ-71")
     unverified = make_user(verified=False)
-    cycle = make_cycle(db, "review")
+    cycle = new_cycle("review")
     staff = make_user(role="staff")
     budgeting.move_phase(db.session, staff, cycle, "voting")
     db.session.commit()
@@ -160,7 +135,7 @@ def test_staff_get_reminders_for_due_and_overdue_answers(db):
 
 def test_voting_opened_by_its_dates_is_announced_once_by_the_daily_command(app, db):
     resident = make_user()
-    cycle = make_cycle(db, "voting")
+    cycle = new_cycle("voting")
     runner = app.test_cli_runner()
     first = runner.invoke(args=["budgeting", "announce-voting"])
     assert "Announced voting in 1 cycle(s)." in first.output

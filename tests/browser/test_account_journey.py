@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 pytestmark = pytest.mark.browser
 
 
-def test_register_login_switch_to_kazakh_and_see_profile(page):
+def test_register_login_switch_to_kazakh_and_see_profile(page, sign_in):
     page.goto("/register")
     expect(page.locator("html")).to_have_attribute("lang", "en")
     page.get_by_label("Full name").fill("Нұрлан Әбенов")
@@ -32,9 +32,7 @@ def test_register_login_switch_to_kazakh_and_see_profile(page):
 
     page.get_by_role("button", name="Sign out").click()
     page.get_by_role("link", name="Sign in").first.click()
-    page.get_by_label("E-mail").fill("nurlan@example.kz")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, "nurlan@example.kz", PASSWORD, go=False)
     expect(page.get_by_role("heading", name="My profile")).to_be_visible()
 
     assert translate("kk", "My profile") != "My profile", "Kazakh catalogue not compiled"
@@ -46,9 +44,6 @@ def test_register_login_switch_to_kazakh_and_see_profile(page):
 
     # The choice is stored on the account: it survives a new browser session.
     page.context.clear_cookies()
-    page.goto("/login")
-    page.get_by_label("E-mail").fill("nurlan@example.kz")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, "nurlan@example.kz", PASSWORD)
     page.goto("/profile")
     expect(page.locator("html")).to_have_attribute("lang", "kk")

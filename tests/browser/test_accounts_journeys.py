@@ -92,7 +92,7 @@ def kk(message):
 
 
 def test_forgotten_password_is_reset_through_the_mail_in_kazakh(
-    kk_page, accounts_server, smtp_server
+    kk_page, accounts_server, smtp_server, sign_in
 ):
     page = kk_page
     _resident(accounts_server, "aigerim@example.kz")
@@ -117,9 +117,7 @@ def test_forgotten_password_is_reset_through_the_mail_in_kazakh(
     page.get_by_role("button", name=kk("Save the new password")).click()
     expect(page).to_have_url(re.compile(r"/login$"))
 
-    page.get_by_label(kk("E-mail")).fill("aigerim@example.kz")
-    page.get_by_label(kk("Password")).fill(NEW_PASSWORD)
-    page.get_by_role("button", name=kk("Sign in")).click()
+    sign_in(page, "aigerim@example.kz", NEW_PASSWORD, t=kk, go=False)
     expect(page.get_by_role("heading", level=1)).to_have_text(kk("My profile"))
     # The link was single-use.
     page.goto(link(mail, "/password/reset/"))

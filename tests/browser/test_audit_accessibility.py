@@ -3,16 +3,11 @@
 import pytest
 from a11y import accessibility_violations
 
-from portal.demo import PASSWORD
-
 pytestmark = pytest.mark.browser
 
 
-def test_audit_log_viewer_is_accessible(page):
-    page.goto("/login")
-    page.get_by_label("E-mail").fill("admin@demo.tynda.kz")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+def test_audit_log_viewer_is_accessible(page, sign_in):
+    sign_in(page, "admin@demo.tynda.kz")
     page.goto("/staff/audit/")
     # The demo data's staff actions (sign-ins, reviews, results) are in the log.
     assert page.locator("table.data tbody tr").count() >= 1

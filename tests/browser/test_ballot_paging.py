@@ -4,14 +4,12 @@ budget bar, cast, and find both on the receipt. The paged ballot passes axe."""
 
 import pytest
 from a11y import accessibility_violations
-from budgeting.budget_schedule import schedule_for
+from helpers import new_cycle
 from playwright.sync_api import expect
 from sqlalchemy import select
 
 from portal.accounts.models import User
-from portal.budgeting.models import BudgetCycle, Proposal
-from portal.demo import PASSWORD
-from portal.regions.services import region_by_code
+from portal.budgeting.models import Proposal
 
 pytestmark = pytest.mark.browser
 
@@ -21,20 +19,14 @@ def big_cycle(live_server):
     from portal.extensions import db
 
     with live_server.app.app_context():
-        region = region_by_code(db.session, "KZ-75")
         author = db.session.scalar(select(User).where(User.email == "staff@demo.tynda.kz"))
-        cycle = BudgetCycle(
-            region_id=region.id,
+        cycle = new_cycle(
+            "voting",
             title_kk="Үлкен бюллетень",
             title_ru="Большой бюллетень",
             title_en="Big ballot",
-            budget=1_000_000,
-            ballot_rule="knapsack",
-            winner_rule="greedy",
-            **schedule_for("voting"),
+            commit=False,
         )
-        db.session.add(cycle)
-        db.session.flush()
         for i in range(45):
             db.session.add(
                 Proposal(
@@ -51,11 +43,8 @@ def big_cycle(live_server):
         return cycle.id
 
 
-def test_choices_travel_across_ballot_pages(page, big_cycle):
-    page.goto("/login")
-    page.get_by_label("E-mail").fill("resident@demo.tynda.kz")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+def test_choices_travel_across_ballot_pages(page, big_cycle, sign_in):
+    sign_in(page, "resident@demo.tynda.kz")
     page.goto(f"/budget/{big_cycle}/ballot")
     expect(page.get_by_text("Page 1 of 3")).to_be_visible()
     assert accessibility_violations(page) == []

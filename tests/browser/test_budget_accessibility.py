@@ -6,8 +6,6 @@ import re
 import pytest
 from a11y import accessibility_violations
 
-from portal.demo import PASSWORD
-
 pytestmark = pytest.mark.browser
 
 
@@ -34,11 +32,8 @@ def test_budget_pages_have_no_axe_violations(page):
     assert problems == {}
 
 
-def test_ballot_page_has_no_axe_violations(page):
-    page.goto("/login")
-    page.get_by_label("E-mail").fill("resident@demo.tynda.kz")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+def test_ballot_page_has_no_axe_violations(page, sign_in):
+    sign_in(page, "resident@demo.tynda.kz")
     checked = 0
     for cycle in _cycle_paths(page):
         response = page.goto(f"{cycle}/ballot")

@@ -9,21 +9,11 @@ from helpers import translate
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
-DEMO_PASSWORD = "tynda-demo-2026"
 TITLE = "Жаңа балалар алаңы Абай 12"
 
 
 def kk(message):
     return translate("kk", message)
-
-
-def _sign_in(page, email):
-    page.goto("/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("button", name="Қазақша").click()
-    expect(page.locator("html")).to_have_attribute("lang", "kk")
 
 
 def _move_phase(staff, cycle_url, phase):
@@ -32,14 +22,9 @@ def _move_phase(staff, cycle_url, phase):
     staff.get_by_role("button", name=kk("Move the phase")).click()
 
 
-def test_budget_journey_in_kazakh(browser, live_server):
-    resident_ctx = browser.new_context(base_url=live_server.url, locale="en-US")
-    staff_ctx = browser.new_context(base_url=live_server.url, locale="en-US")
-    resident, staff = resident_ctx.new_page(), staff_ctx.new_page()
-    for page in (resident, staff):
-        page.set_default_timeout(15_000)
-    _sign_in(resident, "resident@demo.tynda.kz")
-    _sign_in(staff, "staff@demo.tynda.kz")
+def test_budget_journey_in_kazakh(live_server, new_page, sign_in):
+    resident = sign_in(new_page(live_server), "resident@demo.tynda.kz", lang="kk")
+    staff = sign_in(new_page(live_server), "staff@demo.tynda.kz", lang="kk")
 
     resident.goto("/budget/")
     resident.get_by_role("link", name="Алматы халық бюджеті — ұсыныстар").click()
@@ -87,5 +72,3 @@ def test_budget_journey_in_kazakh(browser, live_server):
         kk("Checked in your browser: this entry is in the ledger with this root hash.")
     )
     expect(resident.locator("[data-proof]")).to_have_attribute("data-verified", "yes")
-    resident_ctx.close()
-    staff_ctx.close()

@@ -15,7 +15,6 @@ from sqlalchemy import select
 
 from portal.consultations.models import Comment, Draft
 from portal.extensions import db
-from portal.i18n import LANGUAGE_NAMES
 
 pytestmark = pytest.mark.browser
 
@@ -48,33 +47,15 @@ def _comment(live_server, comment_id):
         return {"status": row.status, "decision": row.decision, "text": row.text}
 
 
-def _signed_in(browser, live_server, role, lang):
-    """A page in a new browser context, signed in as a new user who chose `lang`."""
-    context = browser.new_context(base_url=live_server.url, locale="en-US", bypass_csp=True)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.goto("/login")
-    page.get_by_label("E-mail").fill(_new_user(live_server, role))
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
-    page.get_by_role("button", name=LANGUAGE_NAMES[lang]).click()
-    expect(page.locator("html")).to_have_attribute("lang", lang)
-    return page
-
-
 @pytest.fixture
-def signed_in(browser, live_server):
-    pages = []
+def signed_in(live_server, new_page, sign_in):
+    """signed_in(role, lang) -> a page of its own, signed in as a new user who chose `lang`."""
 
     def make(role, lang):
-        page = _signed_in(browser, live_server, role, lang)
-        pages.append(page)
-        return page
+        email = _new_user(live_server, role)
+        return sign_in(new_page(live_server), email, PASSWORD, lang=lang)
 
-    yield make
-    for page in pages:
-        page.context.close()
+    return make
 
 
 @pytest.mark.parametrize("lang", LANGS)

@@ -8,6 +8,7 @@ import sqlite3
 
 import pytest
 from a11y import accessibility_violations
+from helpers import new_cycle
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
@@ -25,22 +26,20 @@ def closed_cycle(live_server):
 
     from portal.accounts.models import User, utcnow
     from portal.budgeting import services
-    from portal.budgeting.models import BudgetCycle, Proposal
+    from portal.budgeting.models import Proposal
     from portal.extensions import db
     from portal.regions.services import region_by_code
 
     with live_server.app.app_context():
-        almaty = region_by_code(db.session, "KZ-75")
+        almaty = region_by_code(db.session, "KZ-75")  # its residents vote
         start = utcnow() - dt.timedelta(days=10)
         day = dt.timedelta(days=2)
-        cycle = BudgetCycle(
-            region_id=almaty.id, title_kk="Алматы бюджеті", title_ru="Бюджет Алматы",
-            title_en="Almaty budget", budget=2_000_000, ballot_rule="knapsack",
-            winner_rule="greedy", proposals_open_at=start, review_open_at=start + day,
+        cycle = new_cycle(
+            title_kk="Алматы бюджеті", title_ru="Бюджет Алматы", title_en="Almaty budget",
+            budget=2_000_000, proposals_open_at=start, review_open_at=start + day,
             voting_open_at=start + 2 * day, voting_close_at=start + 3 * day,
+            implementation_at=None, commit=False,
         )  # fmt: skip
-        db.session.add(cycle)
-        db.session.flush()
         users = db.session.scalars(select(User).order_by(User.id)).all()
         staff = next(u for u in users if u.role == "staff")
         projects = []
@@ -62,17 +61,6 @@ def closed_cycle(live_server):
         services.compute_results(db.session, staff, cycle, rules=["greedy", "mes"])
         db.session.commit()
         return cycle.id
-
-
-def _sign_in(page):
-    page.goto("/login")
-    page.fill("input[name=email]", DEMO_STAFF[0])
-    page.fill("input[name=password]", DEMO_STAFF[1])
-    page.locator("form button[type=submit]").last.click()
-    page.wait_for_load_state()
-    # Other journeys may have left the shared demo account in Kazakh; read it in English.
-    page.get_by_role("button", name="English").click()
-    page.wait_for_load_state()
 
 
 def _download(page, link, tmp_path):
@@ -101,8 +89,8 @@ def _download_by_job(page, dashboard, label, tmp_path):
     return path
 
 
-def test_staff_downloads_every_format(page, closed_cycle, tmp_path):
-    _sign_in(page)
+def test_staff_downloads_every_format(page, sign_in, closed_cycle, tmp_path):
+    sign_in(page, *DEMO_STAFF, lang="en")  # other journeys may leave it in Kazakh
     page.goto("/staff/")
     page.locator("section[aria-labelledby=cycles-h]").get_by_role(
         "link", name="Almaty budget"
@@ -130,8 +118,8 @@ def test_staff_downloads_every_format(page, closed_cycle, tmp_path):
     assert parsed.meta["vote_type"] == "approval" and parsed.votes
 
 
-def test_staff_downloads_a_consultation(page, tmp_path):
-    _sign_in(page)
+def test_staff_downloads_a_consultation(page, sign_in, tmp_path):
+    sign_in(page, *DEMO_STAFF, lang="en")  # other journeys may leave it in Kazakh
     page.goto("/staff/")
     page.locator("section[aria-labelledby=drafts-h] a").first.click()
     dashboard = page.url.removeprefix(page.url.split("/staff/")[0])
@@ -146,10 +134,12 @@ def test_staff_downloads_a_consultation(page, tmp_path):
         assert path.stat().st_size > 0
 
 
-def test_a_big_file_is_prepared_from_a_bookmarked_link(page, live_server, closed_cycle, tmp_path):
+def test_a_big_file_is_prepared_from_a_bookmarked_link(
+    page, sign_in, live_server, closed_cycle, tmp_path
+):
     """Over the streaming limit even a CSV goes through a job; its old link leads to a page
     with the button, and nothing is queued before it is pressed."""
-    _sign_in(page)
+    sign_in(page, *DEMO_STAFF, lang="en")  # other journeys may leave it in Kazakh
     app = live_server.app
     app.config["EXPORT_STREAM_ROWS"] = 0
     try:
@@ -165,8 +155,8 @@ def test_a_big_file_is_prepared_from_a_bookmarked_link(page, live_server, closed
     assert path.name.startswith(f"tynda-cycle-{closed_cycle}-ballots-") and len(lines) >= 2
 
 
-def test_dashboards_are_accessible_and_fit_a_phone(page, closed_cycle):
-    _sign_in(page)
+def test_dashboards_are_accessible_and_fit_a_phone(page, sign_in, closed_cycle):
+    sign_in(page, *DEMO_STAFF, lang="en")  # other journeys may leave it in Kazakh
     paths = ["/staff/", f"/staff/cycles/{closed_cycle}", f"/staff/cycles/{closed_cycle}/report",
              "/staff/exports/log"]  # fmt: skip
     page.goto("/staff/")

@@ -18,22 +18,12 @@ from portal.regions.models import District
 from portal.regions.services import region_by_code
 
 pytestmark = pytest.mark.browser
-DEMO_PASSWORD = "tynda-demo-2026"
 CITY_TITLE = "Қала саябағындағы жарық"
 LOCAL_TITLE = "Бостандықтағы орындықтар"
 
 
 def kk(message):
     return translate("kk", message)
-
-
-def _sign_in(page, email):
-    page.goto("/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("button", name="Қазақша").click()
-    expect(page.locator("html")).to_have_attribute("lang", "kk")
 
 
 def _move_phase(staff, cycle_url, phase):
@@ -92,17 +82,12 @@ def _vote(resident, title):
     return code
 
 
-def test_headings_journey_in_kazakh(browser, live_server):
+def test_headings_journey_in_kazakh(live_server, new_page, sign_in):
     cycle_id, district_name = _new_cycle(live_server)
     cycle_url = f"/budget/{cycle_id}"
-    # bypass_csp lets the test inject axe-core; the portal itself never needs inline script.
-    resident_ctx = browser.new_context(base_url=live_server.url, locale="en-US", bypass_csp=True)
-    staff_ctx = browser.new_context(base_url=live_server.url, locale="en-US", bypass_csp=True)
-    resident, staff = resident_ctx.new_page(), staff_ctx.new_page()
-    for page in (resident, staff):
-        page.set_default_timeout(15_000)
-    _sign_in(resident, "resident@demo.tynda.kz")  # lives in Bostandyk
-    _sign_in(staff, "staff@demo.tynda.kz")
+    # The resident lives in Bostandyk.
+    resident = sign_in(new_page(live_server), "resident@demo.tynda.kz", lang="kk")
+    staff = sign_in(new_page(live_server), "staff@demo.tynda.kz", lang="kk")
 
     # Staff add the district's heading on the cycle page.
     staff.goto(cycle_url)
@@ -164,5 +149,3 @@ def test_headings_journey_in_kazakh(browser, live_server):
     expect(resident.get_by_text(kk("Heading: %(name)s") % {"name": district_name})).to_be_visible()
     expect(resident.locator("table.data tr", has_text=LOCAL_TITLE)).to_contain_text(kk("Funded"))
     assert accessibility_violations(resident) == []
-    resident_ctx.close()
-    staff_ctx.close()

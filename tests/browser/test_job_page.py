@@ -7,14 +7,13 @@ from a11y import accessibility_violations
 from playwright.sync_api import expect
 
 from portal.accounts.models import User
-from portal.demo import PASSWORD
 from portal.extensions import db
 from portal.jobs.models import Job
 
 pytestmark = pytest.mark.browser
 
 
-def test_status_page_polls_until_the_job_is_done(page, live_server):
+def test_status_page_polls_until_the_job_is_done(page, live_server, sign_in):
     app = live_server.app
     with app.app_context():
         staff = db.session.scalar(sa.select(User).where(User.email == "staff@demo.tynda.kz"))
@@ -28,10 +27,7 @@ def test_status_page_polls_until_the_job_is_done(page, live_server):
         db.session.add(row)
         db.session.commit()
         job_id = row.id
-    page.goto("/login")
-    page.get_by_label("E-mail").fill("staff@demo.tynda.kz")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, "staff@demo.tynda.kz")
     page.goto(f"/jobs/{job_id}")
     expect(page.locator("#job-progress")).to_have_attribute("value", "25")
     assert accessibility_violations(page) == []

@@ -10,52 +10,37 @@ from helpers import make_iin
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
-DEMO_PASSWORD = "tynda-demo-2026"
 VOTING_CYCLE = "Almaty People's Budget — vote"
 
 
-def _sign_in(browser, live_server, email):
-    context = browser.new_context(base_url=live_server.url, locale="en-US", bypass_csp=True)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.goto("/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    return context, page
+def test_paper_desk_and_batch_journey(live_server, new_page, sign_in):
+    # In English, whatever language other journeys left on the shared demo accounts.
+    staff = sign_in(new_page(live_server), "staff@demo.tynda.kz", lang="en")
+    admin = sign_in(new_page(live_server), "admin@demo.tynda.kz", lang="en")
+    staff.goto("/budget/")
+    staff.get_by_role("link", name=VOTING_CYCLE).first.click()
+    staff.get_by_role("link", name="Enter paper ballots").click()
+    expect(staff.get_by_role("heading", level=1)).to_contain_text("Paper ballots")
+    assert accessibility_violations(staff) == []
 
+    project = staff.locator("fieldset.ballot input[name=project]").first
+    project_id = project.get_attribute("value")
+    staff.get_by_label("Voter's IIN").fill(make_iin(9123))
+    staff.get_by_label(re.compile("The resident declares that they live in")).check()
+    project.check()
+    staff.get_by_role("button", name="Record the paper ballot").click()
+    expect(staff.locator("body")).to_contain_text("The paper ballot is recorded")
 
-def test_paper_desk_and_batch_journey(browser, live_server):
-    staff_ctx, staff = _sign_in(browser, live_server, "staff@demo.tynda.kz")
-    admin_ctx, admin = _sign_in(browser, live_server, "admin@demo.tynda.kz")
-    try:
-        staff.goto("/budget/")
-        staff.get_by_role("link", name=VOTING_CYCLE).first.click()
-        staff.get_by_role("link", name="Enter paper ballots").click()
-        expect(staff.get_by_role("heading", level=1)).to_contain_text("Paper ballots")
-        assert accessibility_violations(staff) == []
+    staff.get_by_role("link", name="Tally sheets of paper stations (batches)").click()
+    assert accessibility_violations(staff) == []
+    staff.get_by_label("Paper station").fill("School No. 12")
+    staff.get_by_label("Ballots, one per line").fill(f"{project_id}\n{project_id}\n")
+    staff.get_by_role("button", name="Save the batch for confirmation").click()
+    expect(staff.locator("body")).to_contain_text("You typed this batch")
+    assert accessibility_violations(staff) == []
+    batch_url = staff.url
 
-        project = staff.locator("fieldset.ballot input[name=project]").first
-        project_id = project.get_attribute("value")
-        staff.get_by_label("Voter's IIN").fill(make_iin(9123))
-        staff.get_by_label(re.compile("The resident declares that they live in")).check()
-        project.check()
-        staff.get_by_role("button", name="Record the paper ballot").click()
-        expect(staff.locator("body")).to_contain_text("The paper ballot is recorded")
-
-        staff.get_by_role("link", name="Tally sheets of paper stations (batches)").click()
-        assert accessibility_violations(staff) == []
-        staff.get_by_label("Paper station").fill("School No. 12")
-        staff.get_by_label("Ballots, one per line").fill(f"{project_id}\n{project_id}\n")
-        staff.get_by_role("button", name="Save the batch for confirmation").click()
-        expect(staff.locator("body")).to_contain_text("You typed this batch")
-        assert accessibility_violations(staff) == []
-        batch_url = staff.url
-
-        admin.goto(batch_url)
-        admin.get_by_role("button", name="Confirm: the batch matches the sheet").click()
-        expect(admin.locator("body")).to_contain_text("The batch is confirmed")
-        expect(admin.locator("dl")).to_contain_text("Confirmed: counted")
-    finally:
-        staff_ctx.close()
-        admin_ctx.close()
+    admin.goto(batch_url)
+    admin.get_by_role("button", name="Confirm: the batch matches the sheet").click()
+    expect(admin.locator("body")).to_contain_text("The batch is confirmed")
+    expect(admin.locator("dl")).to_contain_text("Confirmed: counted")

@@ -2,33 +2,9 @@
 tests/browser/conftest.py for `from conftest import ...` when both folders run together)."""
 
 import pytest
-from budget_schedule import schedule_for
 from helpers import make_user
 
-from portal.budgeting.models import BudgetCycle, Proposal
-from portal.regions.services import region_by_code
-
-
-@pytest.fixture
-def make_cycle(db):
-    def make(phase="proposals", region="KZ-75", **values):
-        region_obj = region_by_code(db.session, region)
-        fields = {
-            "title_kk": "Халық бюджеті",
-            "title_ru": "Народный бюджет",
-            "title_en": "People's budget",
-            "budget": 1_000_000,
-            "ballot_rule": "knapsack",
-            "winner_rule": "greedy",
-        }
-        fields.update(schedule_for(phase))
-        fields.update(values)
-        cycle = BudgetCycle(region_id=region_obj.id, **fields)
-        db.session.add(cycle)
-        db.session.commit()
-        return cycle
-
-    return make
+from portal.budgeting.models import Proposal
 
 
 @pytest.fixture

@@ -11,16 +11,15 @@ from sqlalchemy import select
 from portal.budgeting.models import Ballot
 from portal.regions.models import District
 
-make_cycle = budget_fixtures.make_cycle
 make_project = budget_fixtures.make_project
 EN = {"Accept-Language": "en"}
 PAGE_SIZE = 3
 
 
 @pytest.fixture
-def big_ballot(app, monkeypatch, make_cycle, make_project, db):
+def big_ballot(app, monkeypatch, new_cycle, make_project, db):
     monkeypatch.setitem(app.config, "PAGE_SIZE", PAGE_SIZE)
-    cycle = make_cycle("voting", budget=1_000_000)
+    cycle = new_cycle("voting", budget=1_000_000)
     district = db.session.scalar(select(District).where(District.region_id == cycle.region_id))
     projects = []
     for i in range(8):

@@ -12,9 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import sqlalchemy as sa
-from budget_schedule import schedule_for
 from dbutil import fresh_database_url, prepare_schema
-from helpers import make_iin
+from helpers import make_iin, new_cycle
 from werkzeug.serving import make_server
 
 from portal import create_app
@@ -50,19 +49,9 @@ def _setup(app, *, final, voters=1):
     """Commit a voting cycle with three projects and `voters` verified residents."""
     with app.app_context():
         region = region_by_code(db.session, "KZ-75")
-        cycle = BudgetCycle(
-            region_id=region.id,
-            title_kk="k",
-            title_ru="r",
-            title_en="Concurrency",
-            budget=1_000,
-            ballot_rule="knapsack",
-            winner_rule="greedy",
-            ballots_final=final,
-            **schedule_for("voting"),
+        cycle = new_cycle(
+            "voting", title_en="Concurrency", budget=1_000, ballots_final=final, commit=False
         )
-        db.session.add(cycle)
-        db.session.flush()
         users = []
         for _ in range(voters):
             iin = make_iin(next(_serial))

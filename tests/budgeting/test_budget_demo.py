@@ -8,7 +8,6 @@ from portal.budgeting.demo import load_budgeting
 from portal.budgeting.models import BudgetCycle, CycleResult
 
 # Shared fixtures (a conftest.py here would shadow tests/browser/conftest.py).
-make_cycle = budget_fixtures.make_cycle
 make_project = budget_fixtures.make_project
 
 

@@ -8,7 +8,6 @@ from helpers import check_permission_matrix, make_user
 from portal.budgeting import services
 
 # Shared fixtures (a conftest.py here would shadow tests/browser/conftest.py).
-make_cycle = budget_fixtures.make_cycle
 make_project = budget_fixtures.make_project
 
 ROLES = ("anonymous", "resident", "moderator", "staff", "admin")
@@ -21,7 +20,7 @@ def _expect(default, **overrides):
     return expected
 
 
-def test_permission_matrix(db, as_role, make_cycle, make_project, monkeypatch):
+def test_permission_matrix(db, as_role, new_cycle, make_project, monkeypatch):
     # helpers.post_form takes its CSRF token from /login, which signed-in users are
     # redirected away from; take it from a public page that every role can open instead.
     original = helpers.post_form
@@ -36,15 +35,15 @@ def test_permission_matrix(db, as_role, make_cycle, make_project, monkeypatch):
     clients["staff_other"] = as_role("staff", region="KZ-71")
     resident = clients["resident"].user
 
-    proposing = make_cycle("proposals")
+    proposing = new_cycle("proposals")
     own = make_project(proposing, 100, status="submitted", author=resident)
     to_withdraw = make_project(proposing, 100, status="submitted", author=resident)
-    voting = make_cycle("voting")
+    voting = new_cycle("voting")
     on_ballot = make_project(voting, 100)
     ballot = services.cast_ballot(
         db.session, resident, voting, [on_ballot.id], secret="x", ballot_key="testing-ballot-key"
     )
-    closed = make_cycle("results")
+    closed = new_cycle("results")
     winner = make_project(closed, 100, funded=True, implementation_status="planned")
     services.cast_ballot(
         db.session, make_user(), closed, [winner.id], secret="x", now=closed.voting_open_at

@@ -20,7 +20,6 @@ from portal.budgeting.models import (
 from portal.regions.services import region_by_code
 
 # Shared fixtures (a conftest.py here would shadow tests/browser/conftest.py).
-make_cycle = budget_fixtures.make_cycle
 make_project = budget_fixtures.make_project
 
 SECRET = "test-secret"
@@ -96,8 +95,8 @@ def test_bad_cycle_values_are_refused(db, overrides, code):
     assert db.session.scalar(select(func.count()).select_from(BudgetCycle)) == before
 
 
-def test_moving_the_phase_by_hand_is_recorded(db, make_cycle):
-    cycle = make_cycle("proposals")
+def test_moving_the_phase_by_hand_is_recorded(db, new_cycle):
+    cycle = new_cycle("proposals")
     staff = make_user(role="staff")
     services.move_phase(db.session, staff, cycle, "voting")
     assert cycle.phase() == "voting"
@@ -125,8 +124,8 @@ def _proposal(**overrides):
     return values
 
 
-def test_verified_resident_submits_edits_and_withdraws(db, make_cycle):
-    cycle = make_cycle("proposals", cost_cap=3_000_000)
+def test_verified_resident_submits_edits_and_withdraws(db, new_cycle):
+    cycle = new_cycle("proposals", cost_cap=3_000_000)
     author = make_user()
     proposal = services.submit_proposal(db.session, author, cycle, **_proposal())
     assert proposal.estimated_cost == 2_000_000 and proposal.status == "submitted"
@@ -153,8 +152,8 @@ def test_verified_resident_submits_edits_and_withdraws(db, make_cycle):
         ({"description": "<p> </p><br>"}, "description_required"),
     ],
 )
-def test_bad_proposals_write_nothing(db, make_cycle, overrides, code):
-    cycle = make_cycle("proposals", cost_cap=3_000_000)
+def test_bad_proposals_write_nothing(db, new_cycle, overrides, code):
+    cycle = new_cycle("proposals", cost_cap=3_000_000)
     author = make_user()
     assert (
         _code(lambda: services.submit_proposal(db.session, author, cycle, **_proposal(**overrides)))
@@ -163,8 +162,8 @@ def test_bad_proposals_write_nothing(db, make_cycle, overrides, code):
     assert cycle.proposals.count() == 0
 
 
-def test_xss_payloads_are_stored_clean(db, make_cycle):
-    cycle = make_cycle("proposals")
+def test_xss_payloads_are_stored_clean(db, new_cycle):
+    cycle = new_cycle("proposals")
     author = make_user()
     payload = (
         '<p>Hi<img src=x onerror="alert(1)"><a href="javascript:alert(2)">x</a>'
@@ -177,23 +176,23 @@ def test_xss_payloads_are_stored_clean(db, make_cycle):
     assert 'href="https://ok.kz"' in html
 
 
-def test_only_verified_residents_of_the_region_propose_in_the_phase(db, make_cycle):
-    cycle = make_cycle("proposals")
+def test_only_verified_residents_of_the_region_propose_in_the_phase(db, new_cycle):
+    cycle = new_cycle("proposals")
     unverified = make_user(verified=False)
     outsider = make_user(region="KZ-71")
     for user in (unverified, outsider):
         assert _code(
             lambda u=user: services.submit_proposal(db.session, u, cycle, **_proposal())
         ) == ("not_resident")
-    closed = make_cycle("review")
+    closed = new_cycle("review")
     assert (
         _code(lambda: services.submit_proposal(db.session, make_user(), closed, **_proposal()))
         == "wrong_phase"
     )
 
 
-def test_review_notifies_the_author_and_requires_a_reason(db, make_cycle, make_project):
-    cycle = make_cycle("review")
+def test_review_notifies_the_author_and_requires_a_reason(db, new_cycle, make_project):
+    cycle = new_cycle("review")
     staff = make_user(role="staff")
     project = make_project(cycle, 500_000, status="submitted")
     assert (
@@ -217,8 +216,8 @@ def test_review_notifies_the_author_and_requires_a_reason(db, make_cycle, make_p
 
 # ------------------------------------------------------------------ voting
 @pytest.fixture
-def voting(make_cycle, make_project):
-    cycle = make_cycle("voting", budget=1_000_000)
+def voting(new_cycle, make_project):
+    cycle = new_cycle("voting", budget=1_000_000)
     projects = [make_project(cycle, cost) for cost in (600_000, 400_000, 300_000)]
     return cycle, projects
 
@@ -238,8 +237,8 @@ def test_vote_is_stored_with_a_receipt_and_can_be_changed(db, voting):
     assert _ballots(db, cycle) == 1
 
 
-def test_final_ballots_cannot_be_changed(db, make_cycle, make_project):
-    cycle = make_cycle("voting", ballots_final=True)
+def test_final_ballots_cannot_be_changed(db, new_cycle, make_project):
+    cycle = new_cycle("voting", ballots_final=True)
     project = make_project(cycle, 100)
     voter = make_user()
     services.cast_ballot(db.session, voter, cycle, [project.id], secret=SECRET)
@@ -249,10 +248,10 @@ def test_final_ballots_cannot_be_changed(db, make_cycle, make_project):
     )
 
 
-def test_bad_ballots_write_nothing(db, voting, make_cycle, make_project):
+def test_bad_ballots_write_nothing(db, voting, new_cycle, make_project):
     cycle, (a, b, c) = voting
     voter = make_user()
-    other_cycle = make_cycle("voting", region="KZ-71")
+    other_cycle = new_cycle("voting", region="KZ-71")
     foreign = make_project(other_cycle, 10)
     withdrawn = make_project(cycle, 10, status="withdrawn")
     infeasible = make_project(cycle, 10, status="infeasible")
@@ -286,8 +285,8 @@ def test_bad_ballots_write_nothing(db, voting, make_cycle, make_project):
     assert _ballots(db, cycle) == 0
 
 
-def test_k_approval_and_single(db, make_cycle, make_project):
-    k_cycle = make_cycle("voting", ballot_rule="k_approval", max_choices=2)
+def test_k_approval_and_single(db, new_cycle, make_project):
+    k_cycle = new_cycle("voting", ballot_rule="k_approval", max_choices=2)
     ids = [make_project(k_cycle, 10**9 // 2).id for _ in range(3)]
     voter = make_user()
     assert _code(lambda: services.cast_ballot(db.session, voter, k_cycle, ids, secret=SECRET)) == (
@@ -295,7 +294,7 @@ def test_k_approval_and_single(db, make_cycle, make_project):
     )
     # Cost is ignored under k-approval: two projects over the budget are fine.
     assert services.cast_ballot(db.session, voter, k_cycle, ids[:2], secret=SECRET).id
-    single = make_cycle("voting", ballot_rule="single")
+    single = new_cycle("voting", ballot_rule="single")
     one, two = make_project(single, 5), make_project(single, 5)
     assert (
         _code(
@@ -327,7 +326,7 @@ def test_voting_window_is_exact_to_the_second(db, voting):
     ).id
 
 
-def test_non_verified_non_resident_and_wrong_district_voters_are_refused(db, voting, make_cycle):
+def test_non_verified_non_resident_and_wrong_district_voters_are_refused(db, voting, new_cycle):
     cycle, (a, _b, _c) = voting
     for voter in (make_user(verified=False), make_user(region="KZ-71")):
         assert (
@@ -401,8 +400,8 @@ def test_counts_hidden_until_voting_closes_admins_included(db, voting):
 
 
 # ------------------------------------------------------------------ results and implementation
-def test_results_greedy_and_mes_then_publish_and_implement(db, make_cycle, make_project):
-    cycle = make_cycle("voting", budget=1_100, min_votes=2)
+def test_results_greedy_and_mes_then_publish_and_implement(db, new_cycle, make_project):
+    cycle = new_cycle("voting", budget=1_100, min_votes=2)
     a, b, c, d = (make_project(cycle, cost) for cost in (600, 500, 400, 100))
     for choices in ([a, c], [a, c], [a], [b], [d]):
         services.cast_ballot(db.session, make_user(), cycle, [p.id for p in choices], secret=SECRET)
@@ -433,8 +432,8 @@ def test_results_greedy_and_mes_then_publish_and_implement(db, make_cycle, make_
     assert a.progress == 100
 
 
-def test_photos_are_type_and_size_checked(db, make_cycle, make_project, tmp_path):
-    cycle = make_cycle("proposals")
+def test_photos_are_type_and_size_checked(db, new_cycle, make_project, tmp_path):
+    cycle = new_cycle("proposals")
     author = make_user()
     project = make_project(cycle, 100, status="submitted", author=author)
     assert _code(
@@ -473,8 +472,8 @@ def test_ballot_choices_cannot_repeat_in_the_database(db, voting):
     assert db.session.get(Proposal, a.id).cycle_id == cycle.id
 
 
-def test_cli_computes_and_publishes(app, db, make_cycle, make_project):
-    cycle = make_cycle("voting", budget=100)
+def test_cli_computes_and_publishes(app, db, new_cycle, make_project):
+    cycle = new_cycle("voting", budget=100)
     project = make_project(cycle, 60)
     services.cast_ballot(db.session, make_user(), cycle, [project.id], secret=SECRET)
     staff = make_user(role="staff")

@@ -12,7 +12,6 @@ from portal.budgeting.models import Ballot, BudgetCycle, Proposal
 from portal.regions.services import region_by_code
 
 # Shared fixtures (a conftest.py here would shadow tests/browser/conftest.py).
-make_cycle = budget_fixtures.make_cycle
 make_project = budget_fixtures.make_project
 
 EN = {"Accept-Language": "en"}
@@ -96,8 +95,8 @@ def _proposal_data(**overrides):
     return data
 
 
-def test_resident_proposes_and_sees_it_listed(db, as_role, make_cycle):
-    cycle = make_cycle("proposals")
+def test_resident_proposes_and_sees_it_listed(db, as_role, new_cycle):
+    cycle = new_cycle("proposals")
     resident = as_role("resident")
     url = f"/budget/{cycle.id}/proposals/new"
     response = post_form(resident, url, _proposal_data(), token_from=url)
@@ -122,8 +121,8 @@ def test_resident_proposes_and_sees_it_listed(db, as_role, make_cycle):
         ({"estimated_cost": "5000001"}, "may not be more than"),
     ],
 )
-def test_bad_costs_in_the_form_write_nothing(db, as_role, make_cycle, overrides, text):
-    cycle = make_cycle("proposals", cost_cap=5_000_000)
+def test_bad_costs_in_the_form_write_nothing(db, as_role, new_cycle, overrides, text):
+    cycle = new_cycle("proposals", cost_cap=5_000_000)
     resident = as_role("resident")
     url = f"/budget/{cycle.id}/proposals/new"
     response = post_form(resident, url, _proposal_data(**overrides), token_from=url, headers=EN)
@@ -132,8 +131,8 @@ def test_bad_costs_in_the_form_write_nothing(db, as_role, make_cycle, overrides,
     assert cycle.proposals.count() == 0
 
 
-def test_xss_in_description_never_reaches_the_page(db, as_role, make_cycle):
-    cycle = make_cycle("proposals")
+def test_xss_in_description_never_reaches_the_page(db, as_role, new_cycle):
+    cycle = new_cycle("proposals")
     resident = as_role("resident")
     url = f"/budget/{cycle.id}/proposals/new"
     payload = (
@@ -148,12 +147,12 @@ def test_xss_in_description_never_reaches_the_page(db, as_role, make_cycle):
         assert bad not in page
 
 
-def test_unverified_resident_cannot_propose_and_wrong_phase_is_explained(db, as_role, make_cycle):
-    cycle = make_cycle("proposals")
+def test_unverified_resident_cannot_propose_and_wrong_phase_is_explained(db, as_role, new_cycle):
+    cycle = new_cycle("proposals")
     unverified = as_role("resident", verified=False)
     url = f"/budget/{cycle.id}/proposals/new"
     assert unverified.get(url).status_code == 403
-    closed = make_cycle("voting")
+    closed = new_cycle("voting")
     resident = as_role("resident")
     response = resident.get(f"/budget/{closed.id}/proposals/new", headers=EN)
     assert response.status_code == 302
@@ -161,8 +160,8 @@ def test_unverified_resident_cannot_propose_and_wrong_phase_is_explained(db, as_
     assert "Voting" in follow and "not possible now" in follow
 
 
-def test_staff_review_is_public_and_notifies(db, as_role, make_cycle, make_project):
-    cycle = make_cycle("review")
+def test_staff_review_is_public_and_notifies(db, as_role, new_cycle, make_project):
+    cycle = new_cycle("review")
     author = make_user()
     project = make_project(cycle, 100_000, status="submitted", author=author)
     staff = as_role("staff")
@@ -195,8 +194,8 @@ def _ballot_post(client, cycle, projects, **kwargs):
 
 
 @pytest.fixture
-def voting(make_cycle, make_project):
-    cycle = make_cycle("voting", budget=1_000_000)
+def voting(new_cycle, make_project):
+    cycle = new_cycle("voting", budget=1_000_000)
     projects = [make_project(cycle, cost, title=f"P{cost}") for cost in (600_000, 400_000, 1)]
     return cycle, projects
 
@@ -233,10 +232,10 @@ def test_vote_receipt_and_lookup(db, as_role, voting):
     ],
 )
 def test_bad_ballots_via_the_web_write_nothing(
-    db, as_role, voting, make_cycle, make_project, choice, status, text
+    db, as_role, voting, new_cycle, make_project, choice, status, text
 ):
     cycle, (a, b, c) = voting
-    foreign = make_project(make_cycle("voting", region="KZ-71"), 5)
+    foreign = make_project(new_cycle("voting", region="KZ-71"), 5)
     choices = {
         "over": [a.id, b.id, c.id],
         "twice": [a.id, a.id],
@@ -259,8 +258,8 @@ def test_non_resident_and_unverified_cannot_vote(db, as_role, voting):
     assert _ballots(db, cycle) == 0
 
 
-def test_second_ballot_when_final_is_refused(db, as_role, make_cycle, make_project):
-    cycle = make_cycle("voting", ballots_final=True)
+def test_second_ballot_when_final_is_refused(db, as_role, new_cycle, make_project):
+    cycle = new_cycle("voting", ballots_final=True)
     project = make_project(cycle, 10)
     resident = as_role("resident")
     assert _ballot_post(resident, cycle, [project.id]).status_code == 302
@@ -291,8 +290,8 @@ def test_paper_ballot_by_iin_blocks_online_vote(db, as_role, voting):
     assert _ballots(db, cycle) == 1
 
 
-def test_counts_hidden_until_close_and_results_flow(db, as_role, make_cycle, make_project):
-    cycle = make_cycle("voting", budget=1_000)
+def test_counts_hidden_until_close_and_results_flow(db, as_role, new_cycle, make_project):
+    cycle = new_cycle("voting", budget=1_000)
     a, b = make_project(cycle, 700, title="Winner A"), make_project(cycle, 500, title="Loser B")
     for choices in ([a.id], [a.id], [b.id]):
         services.cast_ballot(db.session, make_user(), cycle, choices, secret="x")

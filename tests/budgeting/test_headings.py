@@ -4,7 +4,6 @@ each heading with its own budget and rule."""
 
 import datetime as dt
 
-import budget_fixtures
 import pytest
 from helpers import make_user
 from sqlalchemy import select
@@ -15,7 +14,6 @@ from portal.budgeting.jobs import compute_and_store
 from portal.budgeting.models import Ballot, BudgetHeading, CycleResult
 from portal.regions.services import region_by_code
 
-make_cycle = budget_fixtures.make_cycle
 SECRET = "test-secret"
 HOUR = dt.timedelta(hours=1)
 
@@ -27,12 +25,12 @@ def _code(call):
 
 
 @pytest.fixture
-def city(db, make_cycle):
+def city(db, new_cycle):
     """A cycle in its proposals phase with a city-wide main heading and one district's."""
     region = region_by_code(db.session, "KZ-75")
     home, other = region.districts[0], region.districts[1]
     staff = make_user(role="staff")
-    cycle = make_cycle("proposals", budget=1_000, winner_rule="greedy")
+    cycle = new_cycle("proposals", budget=1_000, winner_rule="greedy")
     district = headings.add_heading(
         db.session,
         staff,
@@ -61,8 +59,8 @@ def _propose(db, author, cycle, heading, title, cost):
     )
 
 
-def test_a_new_cycle_has_one_main_heading_that_follows_its_rules(db, make_cycle):
-    cycle = make_cycle("proposals", budget=5_000, min_votes=3, winner_rule="mes")
+def test_a_new_cycle_has_one_main_heading_that_follows_its_rules(db, new_cycle):
+    cycle = new_cycle("proposals", budget=5_000, min_votes=3, winner_rule="mes")
     (main,) = headings.headings_of(db.session, cycle)
     assert (main.position, main.name, main.budget, main.min_votes, main.winner_rule) == (
         0,

@@ -4,7 +4,6 @@ under a summary of the whole cycle."""
 
 import re
 
-import budget_fixtures
 from budget_schedule import schedule_for
 from helpers import login, make_user, post_form
 from jsonschema import Draft202012Validator
@@ -17,7 +16,6 @@ from portal.budgeting import headings, services
 from portal.budgeting.models import Ballot, Proposal
 from portal.regions.services import region_by_code
 
-make_cycle = budget_fixtures.make_cycle
 EN = {"Accept-Language": "en"}
 
 
@@ -59,10 +57,10 @@ def _heading_values(district_id, **overrides):
     return values
 
 
-def test_headings_from_proposal_to_results(app, db, make_cycle):
+def test_headings_from_proposal_to_results(app, db, new_cycle):
     region = region_by_code(db.session, "KZ-75")
     home, other = region.districts[0], region.districts[1]
-    cycle = make_cycle("proposals", budget=1_000_000)
+    cycle = new_cycle("proposals", budget=1_000_000)
     staff = _client(app, make_user(role="staff"))
     url = f"/budget/{cycle.id}"
 
@@ -188,10 +186,10 @@ def test_headings_from_proposal_to_results(app, db, make_cycle):
     }
 
 
-def test_paper_ballots_per_heading(app, db, make_cycle):
+def test_paper_ballots_per_heading(app, db, new_cycle):
     region = region_by_code(db.session, "KZ-75")
     home, other = region.districts[0], region.districts[1]
-    cycle = make_cycle("proposals", budget=1_000_000)
+    cycle = new_cycle("proposals", budget=1_000_000)
     staff_user = make_user(role="staff")
     district = headings.add_heading(
         db.session, staff_user, cycle, name="Medeu", budget=500_000, district_id=home.id

@@ -1,6 +1,8 @@
 """Paper desks: ballots by IIN with or without an account, and tally-sheet batches that count
 only after a second staff member confirms them."""
 
+import datetime as dt
+
 import budget_fixtures
 import pytest
 import sqlalchemy as sa
@@ -14,7 +16,6 @@ from portal.budgeting.domain import BudgetRuleError
 from portal.budgeting.models import Ballot, LedgerLeaf, PaperBatch, PaperEntry
 from portal.regions.services import region_by_code
 
-make_cycle = budget_fixtures.make_cycle
 make_project = budget_fixtures.make_project
 
 SECRET = "paper-secret"
@@ -22,8 +23,8 @@ KEY = "paper-ballot-key"
 
 
 @pytest.fixture
-def voting(make_cycle, make_project):
-    cycle = make_cycle("voting", budget=1_000)
+def voting(new_cycle, make_project):
+    cycle = new_cycle("voting", budget=1_000)
     projects = [make_project(cycle, cost) for cost in (600, 400, 300)]
     return cycle, projects
 
@@ -118,7 +119,7 @@ def test_ballots_cast_before_the_iin_key_still_block_the_desk(db, voting):
 
 
 def test_desk_refuses_bad_iin_other_region_other_district_and_no_declaration(
-    db, voting, make_cycle, make_project
+    db, voting, new_cycle, make_project
 ):
     cycle, (a, _b, _c) = voting
     staff = make_user(role="staff")
@@ -139,7 +140,7 @@ def test_desk_refuses_bad_iin_other_region_other_district_and_no_declaration(
     # A district's cycle: the declared district must be that one.
     region = region_by_code(db.session, "KZ-75")
     first, second = region.districts[:2]
-    district_cycle = make_cycle("voting", budget=1_000, district_id=first.id)
+    district_cycle = new_cycle("voting", budget=1_000, district_id=first.id)
     project = make_project(district_cycle, 100)
     assert _code(lambda: _desk(db, staff, district_cycle, [project], make_iin())) == (
         "other_district"
@@ -286,8 +287,71 @@ def test_batch_rows_are_checked_against_the_ballot_rule(db, voting):
     assert rows == [(1, [12, 15, 31]), (3, [7, 8])] and errors == [(4, "not_ids")]
 
 
-def test_batches_only_while_voting(db, make_cycle, make_project):
-    cycle = make_cycle("results")
+def test_batches_only_while_voting(db, new_cycle, make_project):
+    cycle = new_cycle("results")
     project = make_project(cycle, 100)
     staff = make_user(role="staff")
     assert _code(lambda: _batch(db, staff, cycle, [[project]])) == "wrong_phase"
+
+
+def test_a_batch_for_a_district_heading_counts_in_that_heading_only(db, new_cycle, make_project):
+    """A sheet is typed for one heading: its rows are checked against that heading's
+    projects and rule, its district is the heading's, and once a second staff member
+    confirms, its ballots are that heading's (the main heading's counts do not move)."""
+    from portal.budgeting import headings
+
+    region = region_by_code(db.session, "KZ-75")
+    home, other = region.districts[0], region.districts[1]
+    first, second = make_user(role="staff"), make_user(role="staff")
+    cycle = new_cycle("proposals", budget=1_000)
+    district = headings.add_heading(
+        db.session, first, cycle, name=home.name_kk, budget=300, district_id=home.id,
+        ballot_rule="k_approval", max_choices=2, winner_rule="greedy",
+    )  # fmt: skip
+    city_wide = make_project(cycle, 400)
+    x, y, z = (make_project(cycle, 100, heading_id=district.id) for _ in range(3))
+    now = cycle.voting_open_at + dt.timedelta(hours=1)
+
+    def enter(rows, **kwargs):
+        kwargs.setdefault("heading", district)
+        return paper.enter_batch(
+            db.session, first, cycle, station="Yard 5", now=now,
+            rows=[(n + 1, [p.id for p in row]) for n, row in enumerate(rows)], **kwargs,
+        )  # fmt: skip
+
+    with pytest.raises(BudgetRuleError) as caught:
+        enter([[x], [x, city_wide]])  # the city-wide project is not on this heading's ballot
+    assert caught.value.details["line"] == 2
+    assert caught.value.details["problem"].code == "unknown"
+    with pytest.raises(BudgetRuleError) as caught:
+        enter([[x, y, z]])  # the heading's own rule: at most 2 projects
+    assert caught.value.details["problem"].code == "too_many"
+    assert _code(lambda: enter([[x]], district_id=other.id)) == "batch_district"
+    assert _code(lambda: enter([[x]], heading=999_999)) == "heading_unknown"
+    assert _count(db, PaperBatch, PaperBatch.cycle_id == cycle.id) == 0
+
+    batch = enter([[x, y], [z], [y]])
+    main_batch = enter([[city_wide]], heading=None)
+    db.session.commit()
+    assert (batch.heading_id, batch.district_id) == (district.id, home.id)
+    assert main_batch.heading_id == headings.main_heading(db.session, cycle).id
+    assert services.turnout(db.session, cycle, district)["total"] == 0  # pending counts nowhere
+
+    assert _code(lambda: paper.confirm_batch(db.session, first, batch, secret=SECRET, now=now)) == (
+        "batch_own"
+    )
+    db.session.rollback()
+    paper.confirm_batch(db.session, second, batch, secret=SECRET, now=now)
+    db.session.commit()
+    stored = db.session.scalars(
+        sa.select(Ballot).where(Ballot.cycle_id == cycle.id, Ballot.channel == "paper")
+    ).all()
+    assert {(s.heading_id, s.district_id) for s in stored} == {(district.id, home.id)}
+    assert sorted(sorted(s.project_ids) for s in stored) == sorted(
+        [sorted([x.id, y.id]), [z.id], [y.id]]
+    )
+    assert services.turnout(db.session, cycle, district)["total"] == 3
+    main = headings.main_heading(db.session, cycle)
+    assert services.turnout(db.session, cycle, main)["total"] == 0
+    assert integrity.count(db.session, cycle) == 3
+    assert integrity.verify_cycle(db.session, cycle, SECRET) is None

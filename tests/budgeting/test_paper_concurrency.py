@@ -8,9 +8,8 @@ import threading
 
 import pytest
 import sqlalchemy as sa
-from budget_schedule import schedule_for
 from dbutil import fresh_database_url, prepare_schema
-from helpers import make_iin
+from helpers import make_iin, new_cycle
 
 from portal import create_app
 from portal.accounts import services as accounts
@@ -41,18 +40,9 @@ def _setup(app, staff=2, residents=0, final=False):
     verified residents; returns (cycle id, project ids, staff ids, [(user id, iin)])."""
     with app.app_context():
         region = region_by_code(db.session, "KZ-75")
-        cycle = BudgetCycle(
-            region_id=region.id,
-            title_kk="k",
-            title_ru="r",
-            title_en="Paper race",
-            budget=1_000,
-            ballot_rule="knapsack",
-            winner_rule="greedy",
-            ballots_final=final,
-            **schedule_for("voting"),
+        cycle = new_cycle(
+            "voting", title_en="Paper race", budget=1_000, ballots_final=final, commit=False
         )
-        db.session.add(cycle)
         people = []
         for number in range(staff + residents):
             iin = make_iin(next(_serial))

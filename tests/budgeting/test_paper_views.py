@@ -10,7 +10,6 @@ from helpers import csrf_token, login, make_iin, make_user, post_form
 from portal.budgeting import services
 from portal.budgeting.models import Ballot, PaperBatch
 
-make_cycle = budget_fixtures.make_cycle
 make_project = budget_fixtures.make_project
 
 EN = {"Accept-Language": "en"}
@@ -19,8 +18,8 @@ RU = {"Accept-Language": "ru"}
 
 
 @pytest.fixture
-def voting(make_cycle, make_project):
-    cycle = make_cycle("voting", budget=1_000)
+def voting(new_cycle, make_project):
+    cycle = new_cycle("voting", budget=1_000)
     projects = [make_project(cycle, cost, title=f"P{cost}") for cost in (600, 400, 300)]
     return cycle, projects
 
@@ -167,3 +166,69 @@ def test_a_desk_ballot_is_the_residents_own_once_they_register(db, as_role, voti
     stranger = as_role("resident")
     assert receipt not in stranger.get("/budget/my/ballots").get_data(as_text=True)
     assert stranger.get(receipt).status_code == 403
+
+
+def test_a_batch_page_for_a_district_heading(db, as_role, new_cycle, make_project):
+    """Staff pick the heading; the page lists that heading's project numbers, the batch is
+    saved for it and, once another staff member confirms, its ballots are that heading's."""
+    from helpers import translate
+
+    from portal.budgeting import headings
+    from portal.regions.services import region_by_code
+
+    region = region_by_code(db.session, "KZ-75")
+    home, other = region.districts[0], region.districts[1]
+    first, second = as_role("staff"), as_role("staff")
+    cycle = new_cycle("proposals", budget=1_000)
+    district = headings.add_heading(
+        db.session, first.user, cycle, name="Yards of " + home.name_en, budget=300,
+        district_id=home.id, ballot_rule="k_approval", max_choices=2, winner_rule="greedy",
+    )  # fmt: skip
+    city_wide = make_project(cycle, 400, title="Central park")
+    x, y = (make_project(cycle, 100, title=f"Yard {n}", heading_id=district.id) for n in (1, 2))
+    services.move_phase(db.session, make_user(role="admin"), cycle, "voting")
+    db.session.commit()
+
+    url = f"/budget/{cycle.id}/paper/batches"
+    desk = first.get(f"/budget/{cycle.id}/paper?heading={district.id}").get_data(as_text=True)
+    assert f'href="{url}?heading={district.id}"' in desk  # the desk's heading carries over
+    page = first.get(f"{url}?heading={district.id}", headers=EN).get_data(as_text=True)
+    assert "Heading: Yards of" in page and 'aria-current="page">Yards of' in page
+    numbers = page[page.index('id="sheet-projects"') :]
+    assert f'<td>{x.id}</td><th scope="row">Yard 1</th>' in numbers and "Yard 2" in numbers
+    assert "Central park" not in numbers
+    main_page = first.get(url, headers=EN).get_data(as_text=True)
+    assert "Central park" in main_page[main_page.index('id="sheet-projects"') :]
+    assert first.get(f"{url}?heading=999999").status_code == 404
+
+    heading_url = f"{url}?heading={district.id}"
+    wrong = post_form(
+        first, heading_url, {"station": "S", "rows": str(city_wide.id)}, heading_url, headers=EN
+    )
+    assert wrong.status_code == 422 and "Line 1:" in wrong.get_data(as_text=True)
+    elsewhere = post_form(
+        first, heading_url, {"station": "S", "district_id": str(other.id), "rows": str(x.id)},
+        heading_url, headers=KK,
+    )  # fmt: skip
+    expected = translate(
+        "kk",
+        "The heading %(heading)s is for one district: enter sheets of that district's "
+        "stations only.",
+    ) % {"heading": district.name}
+    assert elsewhere.status_code == 422 and expected in elsewhere.get_data(as_text=True)
+    rows = f"{x.id} {y.id}\n{y.id}\n"
+    saved = post_form(first, heading_url, {"station": "Yard desk", "rows": rows}, heading_url)
+    assert saved.status_code == 302
+    batch = db.session.scalar(sa.select(PaperBatch).where(PaperBatch.cycle_id == cycle.id))
+    assert (batch.heading_id, batch.district_id, batch.size) == (district.id, home.id, 2)
+    listing = first.get(url, headers=EN).get_data(as_text=True)
+    assert '<th scope="col">Heading</th>' in listing and f"<td>{district.name}</td>" in listing
+
+    detail = f"{url}/{batch.id}"
+    assert district.name in second.get(detail, headers=EN).get_data(as_text=True)
+    assert post_form(second, f"{detail}/confirm", {}, detail).status_code == 302
+    db.session.expire_all()
+    assert services.turnout(db.session, cycle, district)["total"] == 2
+    assert (
+        services.turnout(db.session, cycle, headings.main_heading(db.session, cycle))["total"] == 0
+    )

@@ -4,7 +4,6 @@ import json
 from collections import Counter
 from pathlib import Path
 
-import budget_fixtures
 import pytest
 from helpers import make_user
 from sqlalchemy import func, select
@@ -21,7 +20,6 @@ SMALL = [
     "Poland_Swiecie_2023.pb",
     "Netherlands_Amsterdam_166.pb",
 ]
-make_cycle = budget_fixtures.make_cycle
 
 
 def cli(app, *args):
@@ -289,7 +287,7 @@ def test_failure_after_writing_rolls_back(app, db, monkeypatch):
     assert row_counts(db) == before
 
 
-def test_export_refusals(app, db, tmp_path, make_cycle):
+def test_export_refusals(app, db, tmp_path, new_cycle):
     cycle = import_file(app, db, DATA / "Netherlands_Assen_2024.pb")
     out = tmp_path / "out.pb"
 
@@ -297,7 +295,7 @@ def test_export_refusals(app, db, tmp_path, make_cycle):
     assert unknown.exit_code == 2 and "no budget cycle 999999" in unknown.stderr
     bad_format = cli(app, "export", cycle.id, "--format", "csv", "-o", out)
     assert bad_format.exit_code == 2 and "unknown format 'csv'" in bad_format.stderr
-    voting = make_cycle("voting")
+    voting = new_cycle("voting")
     secret = cli(app, "export", voting.id, "-o", out)
     assert secret.exit_code == 2 and "voting" in secret.stderr
     nowhere = cli(app, "export", cycle.id, "-o", tmp_path / "missing" / "out.pb")

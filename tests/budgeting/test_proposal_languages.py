@@ -9,7 +9,6 @@ from portal import demo
 from portal.budgeting.demo import load_budgeting
 from portal.budgeting.models import BudgetCycle, Proposal
 
-make_cycle = budget_fixtures.make_cycle
 make_project = budget_fixtures.make_project
 
 
@@ -20,8 +19,8 @@ def _page(client, url, lang):
     return response.get_data(as_text=True)
 
 
-def test_a_proposal_in_three_languages_is_shown_in_the_readers(db, as_role, make_cycle):
-    cycle = make_cycle("proposals")
+def test_a_proposal_in_three_languages_is_shown_in_the_readers(db, as_role, new_cycle):
+    cycle = new_cycle("proposals")
     resident = as_role("resident")
     url = f"/budget/{cycle.id}/proposals/new"
     data = {
@@ -65,8 +64,8 @@ def test_a_proposal_in_three_languages_is_shown_in_the_readers(db, as_role, make
     assert "Саябақтағы орындықтар" in form and "Он орындық" in form
 
 
-def test_a_proposal_without_translations_shows_its_original(db, as_role, make_cycle, make_project):
-    cycle = make_cycle("voting")
+def test_a_proposal_without_translations_shows_its_original(db, as_role, new_cycle, make_project):
+    cycle = new_cycle("voting")
     proposal = make_project(cycle, 100, title="Lights on the square")
     page = _page(as_role("anonymous"), f"/budget/proposals/{proposal.id}", "kk")
     assert "<h1>Lights on the square</h1>" in page

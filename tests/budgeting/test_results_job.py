@@ -12,14 +12,13 @@ from portal.budgeting.models import CycleResult, VoteCount
 from portal.budgeting.winners import TallyTimeout, compute_winners
 from portal.jobs.models import Job
 
-make_cycle = budget_fixtures.make_cycle
 make_project = budget_fixtures.make_project
 SECRET = "test-secret"
 
 
 @pytest.fixture
-def closed_vote(db, make_cycle, make_project):
-    cycle = make_cycle("voting", budget=1_100, winner_rule="mes")
+def closed_vote(db, new_cycle, make_project):
+    cycle = new_cycle("voting", budget=1_100, winner_rule="mes")
     a, b, c = (make_project(cycle, cost) for cost in (600, 500, 400))
     for choices in ([a, c], [a, c], [a], [b]):
         services.cast_ballot(db.session, make_user(), cycle, [p.id for p in choices], secret=SECRET)
@@ -79,8 +78,8 @@ def test_job_pages_belong_to_who_started_them(db, as_role, closed_vote):
     assert staff.get("/jobs/999999").status_code == 404
 
 
-def test_compute_refused_outside_results_phase_queues_nothing(db, as_role, make_cycle):
-    cycle = make_cycle("voting")
+def test_compute_refused_outside_results_phase_queues_nothing(db, as_role, new_cycle):
+    cycle = new_cycle("voting")
     staff = as_role("staff")
     before = db.session.query(Job).count()
     response = post_form(
@@ -102,12 +101,45 @@ def test_running_job_page_shows_progress(db, as_role):
 
 
 def test_failed_job_page_says_why(db, as_role):
-    staff = as_role("staff")
+    """Staff read a failure in their language; the technical text is for admins only."""
+    staff, admin = as_role("staff"), as_role("admin")
     row = Job(kind="jobs.ping", status="failed", error="the ballots do not add up")
+    row.error_code = "unexpected"
     row.created_by_id = staff.user.id
     db.session.add(row)
     db.session.commit()
-    assert "the ballots do not add up" in staff.get(f"/jobs/{row.id}").get_data(as_text=True)
+    page = staff.get(f"/jobs/{row.id}").get_data(as_text=True)
+    assert "Something unexpected went wrong" in page and f"under job {row.id}" in page
+    assert "the ballots do not add up" not in page
+    assert "the ballots do not add up" in admin.get(f"/jobs/{row.id}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_a_refused_tally_is_explained_in_the_readers_language(app, db, as_role, new_cycle, lang):
+    """The job keeps the refusal's code; the page translates it when it is read."""
+    from flask_babel import force_locale
+    from helpers import translate
+    from markupsafe import escape
+
+    from portal.budgeting import forms
+    from portal.budgeting.domain import BudgetRuleError
+    from portal.budgeting.jobs import RESULTS_JOB
+    from portal.jobs import enqueue
+
+    cycle = new_cycle("voting")
+    staff = as_role("staff")
+    staff.user.locale = lang
+    payload = {"cycle_id": cycle.id, "actor_id": staff.user.id, "rules": None}
+    row = enqueue(db.session, RESULTS_JOB, payload, actor=staff.user)
+    db.session.commit()
+    job = _job(db, row.id)
+    assert (job.status, job.error_code) == ("failed", "wrong_phase")
+    page = staff.get(f"/jobs/{job.id}").get_data(as_text=True)
+    with app.test_request_context(), force_locale(lang):
+        expected = forms.message(BudgetRuleError("wrong_phase", **job.error_details))
+    assert escape(expected) in page
+    assert translate(lang, "The job failed: %(error)s") % {"error": ""} in page
+    assert staff.get(f"/jobs/{job.id}.json").json["error"] == expected
 
 
 def test_no_silent_fallback_when_the_tally_is_too_slow():

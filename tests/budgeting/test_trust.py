@@ -17,7 +17,6 @@ from portal.budgeting import integrity, ledger, services
 from portal.budgeting.domain import BudgetRuleError
 from portal.budgeting.models import Ballot, CycleDateChange, CycleResult
 
-make_cycle = budget_fixtures.make_cycle
 make_project = budget_fixtures.make_project
 SECRET = "testing-receipt-key"  # = TestingConfig.RECEIPT_KEY, so the CLI checks receipts too
 KEY = "testing-ballot-key"
@@ -46,8 +45,8 @@ def _vote(db, cycle, choices, voter=None):
 
 
 @pytest.fixture
-def voting(make_cycle, make_project):
-    cycle = make_cycle("voting", budget=1_000)
+def voting(new_cycle, make_project):
+    cycle = new_cycle("voting", budget=1_000)
     projects = [make_project(cycle, cost, title=f"P{cost}") for cost in (600, 500, 400)]
     return cycle, projects
 

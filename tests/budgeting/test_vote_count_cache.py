@@ -9,7 +9,6 @@ from sqlalchemy import func, select
 from portal.budgeting import services
 from portal.budgeting.models import VoteCount
 
-make_cycle = budget_fixtures.make_cycle
 make_project = budget_fixtures.make_project
 
 
@@ -28,8 +27,8 @@ def _stored(db, cycle):
     return [tuple(row) for row in rows]
 
 
-def test_stored_counts_follow_every_ballot_and_replacement(db, make_cycle, make_project):
-    cycle = make_cycle("voting", budget=10_000_000)
+def test_stored_counts_follow_every_ballot_and_replacement(db, new_cycle, make_project):
+    cycle = new_cycle("voting", budget=10_000_000)
     a, b, c, d = (make_project(cycle, 100, title=t) for t in "ABCD")
     voters = [make_user() for _ in range(3)]
     for voter, choices in zip(voters, ([a.id, b.id], [b.id], [b.id, c.id]), strict=True):
@@ -63,10 +62,10 @@ def test_stored_counts_follow_every_ballot_and_replacement(db, make_cycle, make_
 
 
 def test_counts_page_ranks_and_pages_like_a_recount(
-    db, app, monkeypatch, as_role, make_cycle, make_project
+    db, app, monkeypatch, as_role, new_cycle, make_project
 ):
     monkeypatch.setitem(app.config, "PAGE_SIZE", 2)
-    cycle = make_cycle("voting", budget=10_000_000)
+    cycle = new_cycle("voting", budget=10_000_000)
     projects = [make_project(cycle, 100, title=f"Project {n}") for n in range(5)]
     p = [project.id for project in projects]
     for choices in ([p[3]], [p[3], p[1]], [p[1], p[3]], [p[4]], [p[3]]):

@@ -2,53 +2,18 @@
 and a draft with comments in every state. Voters have distinctive personal data so tests
 can check that none of it reaches an export."""
 
-import datetime as dt
-
 import pytest
 from consult_helpers import make_comment, make_draft, publish
 from helpers import make_iin, make_user
 
-from portal.accounts.models import utcnow
 from portal.budgeting import services as budget
-from portal.budgeting.models import BudgetCycle, Proposal
+from portal.budgeting.models import Proposal
 from portal.extensions import db as _db
-from portal.regions.services import region_by_code
 
 SECRET = "receipt-secret"
-DAY = dt.timedelta(days=1)
-PHASE_OFFSETS = {"proposals": 0, "review": 1, "voting": 2, "results": 3, "implementation": 4}
-
-
-def schedule_for(phase, now=None):
-    """Dates (naive UTC) putting now in the middle of `phase`, one day per phase."""
-    start = (now or utcnow()) - DAY * PHASE_OFFSETS[phase] - DAY / 2
-    return {
-        "proposals_open_at": start,
-        "review_open_at": start + DAY,
-        "voting_open_at": start + 2 * DAY,
-        "voting_close_at": start + 3 * DAY,
-        "implementation_at": start + 4 * DAY,
-    }
 
 
 VOTER_NAME = "Zhanar Uniquename"
-
-
-def _cycle(region, phase, title="People's budget"):
-    region_obj = region_by_code(_db.session, region)
-    cycle = BudgetCycle(
-        region_id=region_obj.id,
-        title_kk="Халық бюджеті",
-        title_ru="Народный бюджет",
-        title_en=title,
-        budget=1_000_000,
-        ballot_rule="knapsack",
-        winner_rule="greedy",
-        **schedule_for(phase),
-    )
-    _db.session.add(cycle)
-    _db.session.commit()
-    return cycle
 
 
 def _project(cycle, cost, title, category="yards", status="feasible"):
@@ -73,10 +38,10 @@ def staff(db):
 
 
 @pytest.fixture
-def closed_cycle(db, staff):
+def closed_cycle(db, staff, new_cycle):
     """A cycle in its results phase: 3 projects, 5 ballots, greedy and MES computed and
     greedy published. Titles include a formula-like one."""
-    cycle = _cycle("KZ-75", "results")
+    cycle = new_cycle("results")
     a = _project(cycle, 400_000, "Детская площадка во дворе")
     b = _project(cycle, 500_000, '=HYPERLINK("http://evil")', category="lighting")
     c = _project(cycle, 300_000, 'Тротуар; "новый"', category="roads")
@@ -95,15 +60,15 @@ def closed_cycle(db, staff):
 
 
 @pytest.fixture
-def voting_cycle(db):
-    cycle = _cycle("KZ-75", "voting", title="Open vote")
+def voting_cycle(db, new_cycle):
+    cycle = new_cycle("voting", title_en="Open vote")
     _project(cycle, 100_000, "Skate park")
     return cycle
 
 
 @pytest.fixture
-def other_cycle(db):
-    return _cycle("KZ-71", "results", title="Astana budget")
+def other_cycle(db, new_cycle):
+    return new_cycle("results", "KZ-71", title_en="Astana budget")
 
 
 @pytest.fixture

@@ -7,13 +7,12 @@ import re
 from collections import Counter
 
 import pytest
-from budgeting.budget_schedule import schedule_for
 from helpers import make_iin, make_user
 from sqlalchemy import event, func, select, update
 
 from portal.accounts.models import User
 from portal.budgeting import figures, integrity, services
-from portal.budgeting.models import Ballot, BallotChoice, BudgetCycle, Proposal
+from portal.budgeting.models import Ballot, BallotChoice, Proposal
 from portal.cache.models import CachedAggregate
 from portal.exports import dashboards
 from portal.exports.services import age_band
@@ -22,23 +21,6 @@ from portal.regions.services import region_by_code
 
 SECRET = "receipt-secret"
 HOUR = dt.timedelta(hours=1)
-
-
-def _cycle(phase):
-    region = region_by_code(_db.session, "KZ-75")
-    cycle = BudgetCycle(
-        region_id=region.id,
-        title_kk="Б",
-        title_ru="Б",
-        title_en="Aggregates",
-        budget=1_000_000,
-        ballot_rule="knapsack",
-        winner_rule="greedy",
-        **schedule_for(phase),
-    )
-    _db.session.add(cycle)
-    _db.session.commit()
-    return cycle
 
 
 def _projects(cycle, n, **values):
@@ -122,8 +104,8 @@ class Statements:
         self.seen.append((statement, parameters))
 
 
-def test_turnout_matches_a_full_recount_as_ballots_come_in(db):
-    cycle = _cycle("voting")
+def test_turnout_matches_a_full_recount_as_ballots_come_in(db, new_cycle):
+    cycle = new_cycle("voting")
     a, b, c = (p.id for p in _projects(cycle, 3))
     voters = [_voter(i) for i in range(8)]
     for i, voter in enumerate(voters[:5]):
@@ -163,8 +145,8 @@ def _values(parameters):
     return list(parameters.values()) if isinstance(parameters, dict) else list(parameters)
 
 
-def test_a_damaged_or_foreign_cache_is_recounted(db):
-    cycle = _cycle("voting")
+def test_a_damaged_or_foreign_cache_is_recounted(db, new_cycle):
+    cycle = new_cycle("voting")
     (a,) = (p.id for p in _projects(cycle, 1))
     for i in range(3):
         _cast(cycle, _voter(i), [a], hours=1 + i)
@@ -180,9 +162,9 @@ def test_a_damaged_or_foreign_cache_is_recounted(db):
     assert _as_counters(figures.turnout(db.session, cycle)) == expected
 
 
-def test_cycle_without_a_ledger_is_counted_directly(db):
+def test_cycle_without_a_ledger_is_counted_directly(db, new_cycle):
     """Ballots written by hand (no ledger head): counted from the table, nothing cached."""
-    cycle = _cycle("results")
+    cycle = new_cycle("results")
     (a,) = (p.id for p in _projects(cycle, 1))
     for n in range(3):
         ballot = Ballot(cycle_id=cycle.id, channel="imported", receipt=f"hand{n}")
@@ -195,8 +177,8 @@ def test_cycle_without_a_ledger_is_counted_directly(db):
     assert _cached(cycle, "turnout") is None and _cached(cycle, "votes") is None
 
 
-def test_staff_dashboard_figures_match_a_recount(db, as_role):
-    cycle = _cycle("voting")
+def test_staff_dashboard_figures_match_a_recount(db, as_role, new_cycle):
+    cycle = new_cycle("voting")
     a, b = (p.id for p in _projects(cycle, 2))
     for i in range(7):
         _cast(cycle, _voter(i), [a] if i % 2 else [a, b], hours=1 + 3 * i)
@@ -222,8 +204,8 @@ def test_staff_dashboard_figures_match_a_recount(db, as_role):
     assert "7" in page.get_data(as_text=True)
 
 
-def test_dashboard_top_projects_without_a_result_match_a_recount(db, as_role):
-    cycle = _cycle("voting")
+def test_dashboard_top_projects_without_a_result_match_a_recount(db, as_role, new_cycle):
+    cycle = new_cycle("voting")
     projects = [p.id for p in _projects(cycle, 4)]
     plan = [[projects[0]], [projects[2], projects[0]], [projects[2]], [projects[3], projects[2]]]
     for i, ids in enumerate(plan):
@@ -239,8 +221,8 @@ def test_dashboard_top_projects_without_a_result_match_a_recount(db, as_role):
 
 
 @pytest.fixture
-def closed_with_ballots(db):
-    cycle = _cycle("voting")
+def closed_with_ballots(db, new_cycle):
+    cycle = new_cycle("voting")
     projects = [p.id for p in _projects(cycle, 5, title="Counted {i}")]
     plan = [[0, 1], [1], [1, 2], [3], [1, 3], [0]]
     for i, picks in enumerate(plan):
@@ -268,8 +250,8 @@ def test_counts_page_is_ranked_and_paged_like_a_recount(
     assert seen == [(titles[pid], str(votes.get(pid, 0))) for pid in ranked]
 
 
-def test_review_queue_order_and_pages(db, app, as_role, monkeypatch):
-    cycle = _cycle("review")
+def test_review_queue_order_and_pages(db, app, as_role, monkeypatch, new_cycle):
+    cycle = new_cycle("review")
     author = make_user()
     base = cycle.proposals_open_at
     statuses = ["feasible", "submitted", "withdrawn", "infeasible", "submitted", "submitted"]
@@ -305,9 +287,9 @@ def test_review_queue_order_and_pages(db, app, as_role, monkeypatch):
     assert client.get(f"/budget/{cycle.id}/review?page=x").status_code == 400
 
 
-def test_ballot_totals_for_the_home_page_match_a_recount(db):
-    voting, other = _cycle("voting"), _cycle("voting")
-    empty = _cycle("proposals")
+def test_ballot_totals_for_the_home_page_match_a_recount(db, new_cycle):
+    voting, other = new_cycle("voting"), new_cycle("voting")
+    empty = new_cycle("proposals")
     a, b = _projects(voting, 2)
     (c,) = _projects(other, 1)
     voters = [_voter(i) for i in range(5)]

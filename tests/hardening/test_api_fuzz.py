@@ -4,7 +4,8 @@ server error and as documented. Bounded examples keep it well under a minute."""
 
 import pytest
 import schemathesis
-from hardening_helpers import new_cycle, new_project
+from hardening_helpers import new_project
+from helpers import new_cycle
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 

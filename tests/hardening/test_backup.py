@@ -10,8 +10,8 @@ import tarfile
 import sqlalchemy as sa
 from consult_helpers import make_comment, make_draft, publish
 from dbutil import fresh_database_url, prepare_schema
-from hardening_helpers import new_cycle, new_project
-from helpers import make_user
+from hardening_helpers import new_project
+from helpers import make_user, new_cycle
 from PIL import Image
 
 from portal import create_app

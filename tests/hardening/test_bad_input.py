@@ -9,8 +9,8 @@ import io
 
 import pytest
 from consult_helpers import make_comment, make_draft, publish
-from hardening_helpers import new_cycle, new_project, row_counts
-from helpers import csrf_token, make_user, post_form
+from hardening_helpers import new_project, row_counts
+from helpers import csrf_token, make_user, new_cycle, post_form
 
 from portal.extensions import db as _db
 from portal.regions.services import region_by_code

@@ -4,8 +4,8 @@ import json
 import logging
 
 import pytest
-from hardening_helpers import new_cycle, new_project
-from helpers import make_user, post_form
+from hardening_helpers import new_project
+from helpers import make_user, new_cycle, post_form
 from huey import SqliteHuey
 
 from portal.observability import logs

@@ -8,8 +8,8 @@ import datetime as dt
 
 import pytest
 from consult_helpers import DRAFT_TEXT, make_comment, make_draft, publish
-from hardening_helpers import new_cycle, new_project, row_counts
-from helpers import make_iin, make_user
+from hardening_helpers import new_project, row_counts
+from helpers import make_iin, make_user, new_cycle
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -10,8 +10,8 @@ import zlib
 import boto3
 import pytest
 import sqlalchemy as sa
-from hardening_helpers import new_cycle, new_project, row_counts
-from helpers import make_user, post_form
+from hardening_helpers import new_project, row_counts
+from helpers import make_user, new_cycle, post_form
 from PIL import Image
 
 from portal import images

@@ -1,17 +1,13 @@
 """Background jobs: queued after commit, progress and results recorded, failures kept, and a
 real `flask jobs worker` process doing a job end to end."""
 
-import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from dbutil import fresh_database_url, prepare_schema
+from worker_helpers import wait_for as _wait_for
 
-from portal import create_app
 from portal.extensions import db as _db
 from portal.jobs import enqueue, init_app, job
 from portal.jobs.models import Job
@@ -72,49 +68,6 @@ def test_unknown_kind_is_refused(db):
         enqueue(db.session, "no.such.job", {})
 
 
-@pytest.fixture
-def worker_setup(tmp_path, worker_id):
-    url = fresh_database_url(tmp_path, f"tynda_jobs_worker_{worker_id}")
-    queue_file = str(tmp_path / "huey.sqlite")
-    app = create_app(
-        {
-            "CONFIG": "testing",
-            "SQLALCHEMY_DATABASE_URI": url,
-            "JOBS_IMMEDIATE": False,
-            "JOBS_SQLITE_PATH": queue_file,
-        }
-    )
-    prepare_schema(app)
-    env = dict(os.environ, DATABASE_URL=url, JOBS_SQLITE_PATH=queue_file, TYNDA_ENV="development")
-    env.pop("JOBS_REDIS_URL", None)
-    yield app, env
-    with app.app_context():
-        _db.engine.dispose()
-
-
-@pytest.fixture
-def redis_url(tmp_path):
-    """A redis-server of the test's own on a free port (installed by `make redis`)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    yield f"redis://127.0.0.1:{port}/0"
-    server.terminate()
-    server.wait(timeout=20)
-
-
 @pytest.mark.parametrize("queue", ["sqlite", "redis"])
 def test_real_worker_process_completes_a_job(worker_setup, queue, request):
     app, env = worker_setup
@@ -140,16 +93,3 @@ def test_real_worker_process_completes_a_job(worker_setup, queue, request):
         worker.terminate()
         output = worker.communicate(timeout=30)[0].decode()
     assert status == ("done", {"pong": 4}), output
-
-
-def _wait_for(app, job_id, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with app.app_context():
-            row = _db.session.get(Job, job_id)
-            status = (row.status, row.result)
-            _db.session.remove()
-        if status[0] in ("done", "failed"):
-            return status
-        time.sleep(0.2)
-    return status

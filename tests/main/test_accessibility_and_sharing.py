@@ -10,17 +10,14 @@ from consult_helpers import make_comment, make_draft, publish
 from helpers import csrf_token
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "budgeting"))
-import budget_fixtures  # noqa: E402
-
-make_cycle = budget_fixtures.make_cycle
 
 
 def _og(html):
     return dict(re.findall(r'<meta property="(og:[a-z:]+)" content="([^"]*)"', html))
 
 
-def test_public_pages_have_open_graph_tags(client, make_cycle):
-    cycle = make_cycle("voting", summary_en="Spend 10 million on yards.")
+def test_public_pages_have_open_graph_tags(client, new_cycle):
+    cycle = new_cycle("voting", summary_en="Spend 10 million on yards.")
     html = client.get(f"/budget/{cycle.id}").get_data(as_text=True)
     og = _og(html)
     assert og["og:title"] == "People&#39;s budget"  # attribute-escaped

@@ -14,7 +14,6 @@ from portal import formatting
 sys.path.insert(0, str(Path(__file__).parent.parent / "budgeting"))
 import budget_fixtures  # noqa: E402
 
-make_cycle = budget_fixtures.make_cycle
 make_project = budget_fixtures.make_project
 TEMPLATES = Path(__file__).parent.parent.parent / "templates"
 
@@ -52,8 +51,8 @@ def test_greedy_rule_has_a_plain_kazakh_name():
     assert "ашкөз" not in text.lower() and "Дауыс саны бойынша іріктеу" in text
 
 
-def test_ballot_running_total_groups_digits_like_the_page(as_role, make_cycle, make_project):
-    cycle = make_cycle("voting")
+def test_ballot_running_total_groups_digits_like_the_page(as_role, new_cycle, make_project):
+    cycle = new_cycle("voting")
     make_project(cycle, 1000)
     client = as_role("resident")
     client.set_cookie("lang", "en")
@@ -65,8 +64,8 @@ def test_ballot_running_total_groups_digits_like_the_page(as_role, make_cycle, m
     assert 'data-group="\u00a0"' in html or 'data-group="&nbsp;"' in html
 
 
-def test_staff_chart_shows_category_labels_not_codes(as_role, db, make_cycle, make_project):
-    cycle = make_cycle("proposals")
+def test_staff_chart_shows_category_labels_not_codes(as_role, db, new_cycle, make_project):
+    cycle = new_cycle("proposals")
     make_project(cycle, 1000, category="greenery")
     client = as_role("staff")
     html = client.get(f"/staff/cycles/{cycle.id}").get_data(as_text=True)

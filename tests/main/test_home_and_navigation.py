@@ -19,8 +19,6 @@ from portal.budgeting import integrity
 from portal.budgeting.models import Ballot, CycleResult
 from portal.extensions import db as _db
 
-make_cycle = budget_fixtures.make_cycle
-
 
 def _voter_key(cycle_id, user_id):
     """The keyed pseudonym a ballot row carries instead of the voter's id."""
@@ -98,15 +96,15 @@ def test_budget_link_in_header_on_every_page(client):
     assert 'href="/budget/"' in html
 
 
-def test_home_shows_region_cycles_drafts_results_answers(client, db, make_cycle, make_project):
-    voting = make_cycle("voting", title_en="Almaty yards 2026", budget=12_000_000)
+def test_home_shows_region_cycles_drafts_results_answers(client, db, new_cycle, make_project):
+    voting = new_cycle("voting", title_en="Almaty yards 2026", budget=12_000_000)
     make_project(voting, 500_000)
     make_project(voting, 700_000)
     voter = make_user()
     db.session.add(
         Ballot(cycle_id=voting.id, voter_key=_voter_key(voting.id, voter.id), receipt="R" * 16)
     )
-    closed = make_cycle("results", title_en="Almaty lights 2025")
+    closed = new_cycle("results", title_en="Almaty lights 2025")
     db.session.add(
         CycleResult(
             cycle_id=closed.id,
@@ -116,7 +114,7 @@ def test_home_shows_region_cycles_drafts_results_answers(client, db, make_cycle,
             published_at=utcnow(),
         )
     )
-    make_cycle("proposals", region="KZ-71", title_en="Astana only")
+    new_cycle("proposals", region="KZ-71", title_en="Astana only")
     draft = make_draft(now=dt.datetime.now(dt.UTC))
     db.session.commit()
 
@@ -149,8 +147,8 @@ def test_home_counts_overdue_answers_and_shows_latest(client, db):
     assert "Accepted" in html and f"/articles/{answered.article_id}" in html
 
 
-def test_home_in_kazakh_groups_money_with_spaces(client, make_cycle):
-    make_cycle("voting", budget=12_000_000)
+def test_home_in_kazakh_groups_money_with_spaces(client, new_cycle):
+    new_cycle("voting", budget=12_000_000)
     client.set_cookie("lang", "kk")
     html = client.get("/?region=KZ-75").get_data(as_text=True)
     assert "12\u00a0000\u00a0000\u00a0₸" in html
@@ -164,14 +162,14 @@ def test_home_empty_states_say_what_next(client):
     assert "Choose your region above" in html
 
 
-def test_home_queries_are_bounded(client, db, make_cycle, make_project, count_queries):
-    make_cycle("voting")
+def test_home_queries_are_bounded(client, db, new_cycle, make_project, count_queries):
+    new_cycle("voting")
     client.get("/?region=KZ-75")
     count_queries.count = 0
     client.get("/?region=KZ-75")
     few = count_queries.count
     for phase in ("proposals", "review", "voting", "results", "implementation") * 3:
-        cycle = make_cycle(phase)
+        cycle = new_cycle(phase)
         make_project(cycle, 100_000)
     for _ in range(4):
         make_draft(now=dt.datetime.now(dt.UTC))
@@ -201,13 +199,13 @@ def test_my_pages_empty_states(as_role):
     assert "You have not voted yet" in client.get("/budget/my/ballots").get_data(as_text=True)
 
 
-def test_my_proposals_and_ballots_are_paged(as_role, db, make_cycle, make_project):
+def test_my_proposals_and_ballots_are_paged(as_role, db, new_cycle, make_project):
     client = as_role("resident")
-    cycle = make_cycle("voting")
+    cycle = new_cycle("voting")
     for n in range(23):
         make_project(cycle, 1000 + n, author=client.user, title=f"Mine {n:02d}")
     for n in range(21):
-        other = make_cycle("voting", title_en=f"Cycle {n:02d}")
+        other = new_cycle("voting", title_en=f"Cycle {n:02d}")
         key = _voter_key(other.id, client.user.id)
         db.session.add(Ballot(cycle_id=other.id, voter_key=key, receipt=f"{n:016d}"))
     db.session.commit()

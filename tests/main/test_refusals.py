@@ -11,8 +11,6 @@ import budget_fixtures  # noqa: E402
 from portal.budgeting import integrity  # noqa: E402
 from portal.budgeting.models import Ballot  # noqa: E402
 
-make_cycle = budget_fixtures.make_cycle
-
 
 def _voter_key(cycle_id, user_id):
     from flask import current_app
@@ -23,8 +21,8 @@ def _voter_key(cycle_id, user_id):
 make_project = budget_fixtures.make_project
 
 
-def test_unverified_resident_is_told_how_to_get_verified(as_role, make_cycle):
-    cycle = make_cycle("voting")
+def test_unverified_resident_is_told_how_to_get_verified(as_role, new_cycle):
+    cycle = new_cycle("voting")
     client = as_role("resident", verified=False)
     response = client.get(f"/budget/{cycle.id}/ballot")
     html = response.get_data(as_text=True)
@@ -35,8 +33,8 @@ def test_unverified_resident_is_told_how_to_get_verified(as_role, make_cycle):
     assert client.get("/verification").status_code == 200
 
 
-def test_refusal_is_translated(as_role, make_cycle):
-    cycle = make_cycle("voting")
+def test_refusal_is_translated(as_role, new_cycle):
+    cycle = new_cycle("voting")
     client = as_role("resident", verified=False)
     client.set_cookie("lang", "kk")
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "kk"
@@ -46,8 +44,8 @@ def test_refusal_is_translated(as_role, make_cycle):
     assert "расталмаған" in html
 
 
-def test_resident_of_another_region_is_sent_to_their_own(as_role, make_cycle):
-    cycle = make_cycle("voting", region="KZ-71")
+def test_resident_of_another_region_is_sent_to_their_own(as_role, new_cycle):
+    cycle = new_cycle("voting", region="KZ-71")
     client = as_role("resident")
     html = client.get(f"/budget/{cycle.id}/ballot").get_data(as_text=True)
     assert "This cycle is for residents of" in html
@@ -62,15 +60,15 @@ def test_resident_opening_staff_page_learns_who_it_is_for(as_role):
     assert "This page is for akimat staff" in html and 'href="/profile"' in html
 
 
-def test_staff_of_another_region_is_told_which_region(as_role, make_cycle):
-    cycle = make_cycle("review", region="KZ-71")
+def test_staff_of_another_region_is_told_which_region(as_role, new_cycle):
+    cycle = new_cycle("review", region="KZ-71")
     client = as_role("staff")
     html = client.get(f"/budget/{cycle.id}/review").get_data(as_text=True)
     assert "your account works for" in html and 'href="/?region=KZ-75"' in html
 
 
-def test_receipt_of_another_voter_points_to_lookup(as_role, db, make_cycle):
-    cycle = make_cycle("voting")
+def test_receipt_of_another_voter_points_to_lookup(as_role, db, new_cycle):
+    cycle = new_cycle("voting")
     owner = make_user()
     ballot = Ballot(cycle_id=cycle.id, voter_key=_voter_key(cycle.id, owner.id), receipt="a" * 16)
     db.session.add(ballot)
@@ -80,8 +78,8 @@ def test_receipt_of_another_voter_points_to_lookup(as_role, db, make_cycle):
     assert 'href="/budget/receipt"' in html.get_data(as_text=True)
 
 
-def test_online_vote_after_paper_ballot_says_paper_counts(as_role, db, make_cycle, make_project):
-    cycle = make_cycle("voting")
+def test_online_vote_after_paper_ballot_says_paper_counts(as_role, db, new_cycle, make_project):
+    cycle = new_cycle("voting")
     project = make_project(cycle, 1000)
     client = as_role("resident")
     db.session.add(
