@@ -27,7 +27,7 @@ from portal.errors import Refusal
 from portal.extensions import db
 from portal.forms import BaseForm, require_valid
 from portal.i18n import current_language
-from portal.pagination import paginate
+from portal.pagination import paginate, paginate_counted
 from portal.permissions import roles_required
 from portal.ratelimit import limit
 from portal.regions.models import Region
@@ -398,13 +398,17 @@ def my_comments():
 @bp.route("/<int:draft_id>/summary")
 def summary(draft_id):
     draft = _draft_or_404(draft_id)
-    page = paginate(services.summary_page_statement(draft))
+    counts = services.article_counts(db.session, draft)
+    page = paginate_counted(
+        sum(c["total"] for c in counts.values()),
+        lambda offset, limit: services.summary_slice(db.session, draft, counts, offset, limit),
+    )
     return render_template(
         "consultations/summary.html",
         draft=draft,
         text_lang=_text_language(draft),
         page=page,
-        rows=[(comment, comment.article) for comment in page.items],
+        rows=page.items,
         is_overdue=services.is_overdue,
         plain=services.plain,
     )
@@ -641,10 +645,15 @@ def answers(draft_id):
         .order_by(Comment.id)
         .options(joinedload(Comment.article), joinedload(Comment.campaign))
     )
+    # Counted from the counters, not by a COUNT over the draft's published comments.
+    page = paginate_counted(
+        services.unanswered_count(db.session, draft),
+        lambda offset, limit: db.session.scalars(statement.offset(offset).limit(limit)).all(),
+    )
     return render_template(
         "consultations/answers.html",
         draft=draft,
-        page=paginate(statement),
+        page=page,
         form=AnswerForm(),
         is_overdue=services.is_overdue,
     )
