@@ -854,6 +854,17 @@ def votes_of(session, ids):
     return {i: counts.get(i, 0) for i in ids}
 
 
+def proposals_by_status(session, cycle):
+    """{status: proposals}: one grouped read of the index on (cycle, status, heading)."""
+    return dict(
+        session.execute(
+            select(Proposal.status, func.count())
+            .where(Proposal.cycle_id == cycle.id)
+            .group_by(Proposal.status)
+        ).all()
+    )
+
+
 def counts_visible(user, cycle, now=None):
     """Vote counts stay hidden from everyone, admins included, until voting closes."""
     return cycle.voting_closed(now)

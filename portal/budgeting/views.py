@@ -358,9 +358,10 @@ def cycle(cycle_id):
     changes = db.session.scalars(
         select(PhaseChange).where(PhaseChange.cycle_id == cycle.id).order_by(PhaseChange.id)
     ).all()
+    by_status = services.proposals_by_status(db.session, cycle)
     counts = {
-        "proposals": cycle.proposals.filter(Proposal.status != "withdrawn").count(),
-        "feasible": cycle.proposals.filter(Proposal.status == "feasible").count(),
+        "proposals": sum(n for status, n in by_status.items() if status != "withdrawn"),
+        "feasible": by_status.get("feasible", 0),
     }
     is_staff = _is_staff_for(cycle)
     heading_form = None

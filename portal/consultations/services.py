@@ -784,7 +784,14 @@ def summary_slice(session, draft, counts, offset, limit):
             offset -= size
             continue
         take = min(size - offset, limit)
-        inner = published_on(draft, article_id).order_by(Comment.id).limit(take).offset(offset)
+        # By article, then id: the same order within one article, but PostgreSQL only sees
+        # that ix_comment_summary yields it under `article_id IS NULL` when it is spelled out.
+        inner = (
+            published_on(draft, article_id)
+            .order_by(Comment.article_id, Comment.id)
+            .limit(take)
+            .offset(offset)
+        )
         parts.append((article_id, select(inner.subquery())))
         offset, limit = 0, limit - take
         if not limit:

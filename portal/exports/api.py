@@ -579,7 +579,7 @@ def _summary_after(draft, after, per_page):
         if article_position == position:
             statement = statement.where(Comment.id > comment_id)
         found = db.session.scalars(
-            statement.order_by(Comment.id).limit(per_page + 1 - len(rows))
+            statement.order_by(Comment.article_id, Comment.id).limit(per_page + 1 - len(rows))
         ).all()
         rows.extend((c, number, article_position) for c in found)
         if len(rows) > per_page:
