@@ -128,7 +128,8 @@ def _page(statement, serialise, key, total=None):
     """A page by `page`/`per_page` (OFFSET, with totals) or by `cursor` (keyset).
 
     key: (column, descending) -- a unique column the statement is ordered by.
-    total: a callable giving the number of rows from counters, instead of counting them.
+    total: a callable giving the number of rows from counters, instead of counting them;
+    then the page's rows are read by key (the statement's loader options are not kept).
     """
     column, descending = key
     per_page = _int_arg("per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)
@@ -151,9 +152,11 @@ def _page(statement, serialise, key, total=None):
     else:
         count = total()
         # A deep OFFSET walks the skipped rows: skip them in the index (the keys only), then
-        # read the page's rows alone.
+        # read the page's rows alone by key.
         keys = statement.with_only_columns(column).limit(per_page).offset((page - 1) * per_page)
-        items = db.session.scalars(statement.where(column.in_(keys))).all()
+        entity = statement.column_descriptions[0]["entity"]
+        order = column.desc() if descending else column
+        items = db.session.scalars(select(entity).where(column.in_(keys)).order_by(order)).all()
         pages, more = -(-count // per_page), page * per_page < count
     last = [getattr(items[-1], column.key)] if more and items else None
     return jsonify(
