@@ -64,6 +64,14 @@ def test_responses_match_the_document(db, client, spec, closed_cycle, draft):
     assert {p["votes"] for p in projects["items"] if p["status"] == "feasible"} == {2, 3}
     results = _check(client, spec, "/cycles/{cycle_id}/results", f"/api/v1/cycles/{cid}/results")
     assert results["ballots"] == 5 and results["rule"] == "greedy"
+    from portal.budgeting.services import published_result
+
+    data = published_result(db.session, closed_cycle).data
+    votes = {int(k): n for k, n in data["votes"].items()}
+    ranked = sorted((int(k) for k in data["costs"]), key=lambda i: (-votes.get(i, 0), i))
+    assert [
+        (p["project_id"], p["cost"], p["votes"], p["selected"]) for p in results["projects"]
+    ] == [(i, data["costs"][str(i)], votes.get(i, 0), i in data["selected"]) for i in ranked]
     _check(client, spec, "/drafts", "/api/v1/drafts")
     _check(client, spec, "/drafts/{draft_id}", f"/api/v1/drafts/{did}")
     articles = _check(client, spec, "/drafts/{draft_id}/articles", f"/api/v1/drafts/{did}/articles")
