@@ -182,6 +182,8 @@ def _ids(session, cycle, draft):
         "article": article,
         "last_api_page": max(1, comments // 100),
         "deep": 50 if comments > 10_000 else 1,
+        # A page that exists on both: page 50 is past the end of the small region's list.
+        "list_page": 50 if comments > 10_000 else 3,
     }
 
 
@@ -208,7 +210,8 @@ def _pages():
         ("floor: receipt lookup", "anonymous", "/budget/receipt", None),
         ("cycle", "anonymous", "/budget/{cycle}", None),
         ("proposal list", "anonymous", "/budget/{cycle}/proposals", None),
-        ("proposal list p.50", "anonymous", "/budget/{cycle}/proposals?page=50&sort=cost", None),
+        ("proposal list p.50", "anonymous",
+         "/budget/{cycle}/proposals?page={list_page}&sort=cost", None),
         ("proposal", "anonymous", "/budget/proposals/{proposal}", None),
         ("ballot", "resident", "/budget/{cycle}/ballot", _voting),
         ("ballot p.20 lighting", "resident", "/budget/{cycle}/ballot?page=20&category=lighting",
