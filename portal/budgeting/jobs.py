@@ -83,17 +83,26 @@ def queue_vote_count(session, cycle_id):
     """Queue a recount of the cycle's votes under the write lock, unless the counts are
     current or a recount is already waiting or running; flush only, the caller commits.
     Returns the Job that will count, or None when the stored counts are current."""
+    pending = _pending_count(session, cycle_id)
+    if pending is not None:  # the usual case while it runs: no write lock for the viewer
+        return pending
     database.start_write(session)
     cycle = session.get(BudgetCycle, cycle_id)
     if services.vote_count_state(session, cycle) is not None:
         return None  # counted while this request waited for the lock
+    return _pending_count(session, cycle_id) or enqueue(
+        session, VOTE_COUNTS_JOB, {"cycle_id": cycle_id}
+    )
+
+
+def _pending_count(session, cycle_id):
     pending = session.scalars(
         select(Job).where(Job.kind == VOTE_COUNTS_JOB, Job.status.in_(("queued", "running")))
     )
     for row in pending:  # a handful at most: one per cycle being counted
         if (row.payload or {}).get("cycle_id") == cycle_id:
             return row
-    return enqueue(session, VOTE_COUNTS_JOB, {"cycle_id": cycle_id})
+    return None
 
 
 @job(VOTE_COUNTS_JOB, label=_l("Counting the votes"))
