@@ -64,9 +64,14 @@ def _plan(statement, parameters):
         connection.exec_driver_sql("SET LOCAL enable_sort = on")
 
 
-def assert_uses(captured, needles, table, index, *, sorted_by_index=True, pg_also=()):
+def assert_uses(
+    captured, needles, table, index, *, sorted_by_index=True, pg_also=(), pg_bounded=None
+):
     """pg_also: other indexes PostgreSQL may rightly prefer on tiny tables (still no scan of
-    the whole table and no sort)."""
+    the whole table and no sort). pg_bounded: the column PostgreSQL's index scans must lead with
+    (one draft's or cycle's range, not a filter over every draft's rows): with sorts
+    disabled, a query whose order PostgreSQL does not see in the index walks another index
+    instead, filtering (how `article_id IS NULL` walked every other draft's comments)."""
     for statement, parameters in captured.matching(*needles):
         plan = _plan(statement, parameters)
         text = "\n".join(plan)
@@ -89,8 +94,17 @@ def assert_uses(captured, needles, table, index, *, sorted_by_index=True, pg_als
                 text,
             )
             assert f"Seq Scan on {table}" not in text, (statement, text)
+            if pg_bounded:
+                leading = {
+                    ix.name
+                    for ix in _db.metadata.tables[table].indexes
+                    if next(iter(ix.columns)).name == pg_bounded
+                }
+                used = re.findall(rf"Scan (?:Backward )?using (\w+) on {table}\b", text)
+                assert used and set(used) <= leading, (statement, text)
             if sorted_by_index:
-                assert not re.search(r"^\s*(->\s*)?Sort\b", text, re.M), (statement, text)
+                sort = re.search(r"^\s*(->\s*)?(Incremental )?Sort\b", text, re.M)
+                assert not sort, (statement, text)
 
 
 @pytest.fixture
@@ -235,6 +249,80 @@ def test_draft_and_article_pages_read_only_their_draft(db, client, city):
         sorted_by_index=False,
     )
     assert not captured.matching_any("FROM comment", "GROUP BY comment.article_id")
+
+
+def test_draft_page_reads_general_comments_in_its_index_range(db, client, city):
+    """Comments on the whole draft (article_id IS NULL): read in the positions index's own
+    order, bounded by the draft, never by walking the primary key."""
+    _cycle, draft = city
+    publish(make_comment(draft, text="On the whole draft", article=None))
+    with Captured() as captured:
+        assert client.get(f"/consultations/{draft.id}").status_code == 200
+    assert_uses(
+        captured,
+        ("FROM comment", "comment.article_id IS NULL", "comment.campaign_id IS NULL", "LIMIT"),
+        "comment",
+        "ix_comment_positions",
+        pg_bounded="draft_id",
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/consultations/{draft}/summary?page={page}", "/api/v1/drafts/{draft}/summary?page={page}"],
+)
+def test_summary_pages_read_article_slices_by_index(db, client, city, url):
+    """The summary table in article order: each article's slice by ix_comment_summary (one
+    UNION ALL), no sort of the draft's comments, whatever the page."""
+    _cycle, draft = city
+    for article in (None, 2, None, 1, 2):
+        publish(make_comment(draft, text=f"Summary slice {article}", article=article))
+    for page in (1, 2):
+        with Captured() as captured:
+            answer = client.get(url.format(draft=draft.id, page=page) + "&per_page=3")
+            assert answer.status_code == 200
+        assert not captured.matching_any("FROM comment", "ORDER BY draft_article.position")
+        assert_uses(
+            captured,
+            ("FROM comment", "LIMIT"),
+            "comment",
+            "ix_comment_summary",
+            pg_bounded="draft_id",
+        )
+
+
+def test_api_comment_pages_skip_offset_rows_in_the_index(db, client, city):
+    _cycle, draft = city
+    for n in range(4):
+        publish(make_comment(draft, text=f"Deep page {n}", article=None))
+    with Captured() as captured:
+        answer = client.get(f"/api/v1/drafts/{draft.id}/comments?per_page=2&page=2")
+        assert answer.status_code == 200 and len(answer.get_json()["items"]) == 2
+    assert not captured.matching_any("count(*)", "FROM comment")  # the total: counters
+    assert_uses(
+        captured,
+        ("FROM comment", "comment.id IN (SELECT comment.id"),
+        "comment",
+        "ix_comment_draft_status_id",
+    )
+
+
+def test_cycle_page_counts_proposals_from_the_index(db, client, city):
+    cycle, _draft = city
+    with Captured() as captured:
+        assert client.get(f"/budget/{cycle.id}").status_code == 200
+    for needles in (
+        ("FROM budget_proposal", "GROUP BY budget_proposal.status"),
+        ("FROM budget_proposal", "GROUP BY budget_proposal.heading_id"),
+    ):
+        assert_uses(
+            captured,
+            needles,
+            "budget_proposal",
+            "ix_budget_proposal_cycle_status_heading",
+            sorted_by_index=False,
+            pg_bounded="cycle_id",
+        )
 
 
 def test_staff_draft_dashboard_reads_counters_not_comments(db, as_role, city):

@@ -7,6 +7,7 @@ storing the results takes the write lock, after the checks are made again under 
 """
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from portal import database
 from portal.accounts.models import User
@@ -15,9 +16,11 @@ from portal.budgeting.domain import BudgetRuleError
 from portal.budgeting.forms import message
 from portal.budgeting.models import BudgetCycle
 from portal.extensions import db
-from portal.jobs import job
+from portal.jobs import enqueue, job
+from portal.jobs.models import Job
 
 RESULTS_JOB = "budgeting.results"
+VOTE_COUNTS_JOB = "budgeting.vote_counts"
 
 
 def compute_and_store(session, actor_id, cycle_id, rules=None, progress=None, deadline=None):
@@ -78,3 +81,48 @@ def compute_results_job(payload, progress):
             for r in results
         ],
     }
+
+
+# The counts page shows the stored counts; when ballots landed after them (paper batches,
+# imports, a late replacement) it queues this job instead of counting 200,000 ballots (about
+# a second) in the viewer's request.
+def queue_vote_count(session, cycle_id):
+    """Queue a recount of the cycle's votes under the write lock, unless the counts are
+    current or a recount is already waiting or running; flush only, the caller commits.
+    Returns the Job that will count, or None when the stored counts are current."""
+    pending = _pending_count(session, cycle_id)
+    if pending is not None:  # the usual case while it runs: no write lock for the viewer
+        return pending
+    database.start_write(session)
+    cycle = session.get(BudgetCycle, cycle_id)
+    if services.vote_count_state(session, cycle) is not None:
+        return None  # counted while this request waited for the lock
+    return _pending_count(session, cycle_id) or enqueue(
+        session, VOTE_COUNTS_JOB, {"cycle_id": cycle_id}
+    )
+
+
+def _pending_count(session, cycle_id):
+    pending = session.scalars(
+        select(Job).where(Job.kind == VOTE_COUNTS_JOB, Job.status.in_(("queued", "running")))
+    )
+    for row in pending:  # a handful at most: one per cycle being counted
+        if (row.payload or {}).get("cycle_id") == cycle_id:
+            return row
+    return None
+
+
+@job(VOTE_COUNTS_JOB, label=_l("Counting the votes"))
+def count_votes_job(payload, progress):
+    """payload: {"cycle_id"}. Counts in a read snapshot, stores under the write lock."""
+    session = db.session
+    database.start_read(session)
+    cycle = session.get(BudgetCycle, payload["cycle_id"])
+    if cycle is None:
+        raise LookupError(f"no budget cycle {payload['cycle_id']}")
+    progress(0, 1, "counting the ballots")
+    counted = services.count_votes(session, cycle)
+    database.start_write(session)
+    cycle = session.get(BudgetCycle, payload["cycle_id"])
+    state = services.store_vote_counts(session, cycle, counted)
+    return {"cycle_id": cycle.id, "ballots": state.ballots, "ledger_size": state.ledger_size}

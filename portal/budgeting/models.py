@@ -297,6 +297,8 @@ class Proposal(db.Model):
         db.Index("ix_budget_proposal_review", "cycle_id", "status", "created_at", "id"),
         # The staff dashboard's proposals by category, status and district, from the index.
         db.Index("ix_budget_proposal_figures", "cycle_id", "category", "status", "district_id"),
+        # The cycle page's counts by status and feasible projects per heading (index only).
+        db.Index("ix_budget_proposal_cycle_status_heading", "cycle_id", "status", "heading_id"),
     )
 
     @property

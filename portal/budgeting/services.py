@@ -854,6 +854,17 @@ def votes_of(session, ids):
     return {i: counts.get(i, 0) for i in ids}
 
 
+def proposals_by_status(session, cycle):
+    """{status: proposals}: one grouped read of the index on (cycle, status, heading)."""
+    return dict(
+        session.execute(
+            select(Proposal.status, func.count())
+            .where(Proposal.cycle_id == cycle.id)
+            .group_by(Proposal.status)
+        ).all()
+    )
+
+
 def counts_visible(user, cycle, now=None):
     """Vote counts stay hidden from everyone, admins included, until voting closes."""
     return cycle.voting_closed(now)
@@ -1106,13 +1117,14 @@ _RANKINGS = {}
 
 
 def ranking(result):
-    """(project ids by votes, votes by str id, selected ids, payments/turnout/engine_rule)."""
+    """(project ids by votes, votes by str id, selected ids, payments/turnout/engine_rule
+    and costs by str id)."""
     key = (result.id, result.cycle_id, result.rule, result.computed_at, result.total_cost)
     if key not in _RANKINGS:
         data = result.data
         votes = data["votes"]
         ranked = sorted((int(k) for k in data["costs"]), key=lambda i: (-votes.get(str(i), 0), i))
-        small = {k: data.get(k) for k in ("payments", "turnout", "engine_rule")}
+        small = {k: data.get(k) for k in ("payments", "turnout", "engine_rule", "costs")}
         if len(_RANKINGS) >= 16:
             _RANKINGS.pop(next(iter(_RANKINGS)))
         _RANKINGS[key] = (ranked, votes, frozenset(data["selected"]), small)

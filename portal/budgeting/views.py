@@ -45,7 +45,7 @@ from portal.budgeting.forms import (
     UpdateForm,
     message,
 )
-from portal.budgeting.jobs import RESULTS_JOB
+from portal.budgeting.jobs import RESULTS_JOB, queue_vote_count
 from portal.budgeting.models import (
     Ballot,
     BudgetCycle,
@@ -54,6 +54,7 @@ from portal.budgeting.models import (
     PhaseChange,
     Proposal,
     ProposalPhoto,
+    VoteCountState,
 )
 from portal.errors import Refusal
 from portal.extensions import db
@@ -357,9 +358,10 @@ def cycle(cycle_id):
     changes = db.session.scalars(
         select(PhaseChange).where(PhaseChange.cycle_id == cycle.id).order_by(PhaseChange.id)
     ).all()
+    by_status = services.proposals_by_status(db.session, cycle)
     counts = {
-        "proposals": cycle.proposals.filter(Proposal.status != "withdrawn").count(),
-        "feasible": cycle.proposals.filter(Proposal.status == "feasible").count(),
+        "proposals": sum(n for status, n in by_status.items() if status != "withdrawn"),
+        "feasible": by_status.get("feasible", 0),
     }
     is_staff = _is_staff_for(cycle)
     heading_form = None
@@ -1191,15 +1193,23 @@ def counts(cycle_id):
             url_for("budgeting.cycle", cycle_id=cycle.id),
             _("Back to the cycle"),
         )
-    state = services.vote_count_state(db.session, cycle)
-    if state is None:  # new ballots since the last count (or never counted): count once
-        state = services.recount_votes(db.session, cycle)
+    state, updating = services.vote_count_state(db.session, cycle), False
+    if state is None:  # new ballots since the last count, or never counted: a job counts
+        queue_vote_count(db.session, cycle_id)
         db.session.commit()
+        cycle = db.session.get(BudgetCycle, cycle_id)
+        # Current if the job already ran (JOBS_IMMEDIATE) or another one just stored them;
+        # else the last counts, however old (None if never counted), marked as updating.
+        state = services.vote_count_state(db.session, cycle)
+        if state is None:
+            state, updating = db.session.get(VoteCountState, cycle_id), True
     page = paginate_counted(
-        state.projects,
+        state.projects if state else 0,
         lambda offset, limit: services.vote_count_page(db.session, cycle, offset, limit),
     )
-    return render_template("budgeting/counts.html", cycle=cycle, page=page, state=state)
+    return render_template(
+        "budgeting/counts.html", cycle=cycle, page=page, state=state, updating=updating
+    )
 
 
 @bp.route("/<int:cycle_id>/results")

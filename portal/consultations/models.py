@@ -192,6 +192,8 @@ class Comment(db.Model):
         ),
         db.Index("ix_comment_campaign_status", "campaign_id", "status"),
         db.Index("ix_comment_draft_answered", "draft_id", "answered_at"),
+        # The summary table: one article's published comments in id order (a slice each).
+        db.Index("ix_comment_summary", "draft_id", "status", "article_id", "id"),
     )
 
     id = db.Column(db.Integer, primary_key=True)

@@ -9,8 +9,8 @@ import datetime as dt
 import html
 
 import bleach
-from sqlalchemy import and_, case, func, select, true
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy import and_, case, func, select, true, union_all
+from sqlalchemy.orm import aliased, joinedload
 
 from portal import spreadsheets
 from portal.accounts import services as accounts_services
@@ -644,6 +644,17 @@ def comment_tally(session, draft_ids):
     )
 
 
+def unanswered_count(session, draft):
+    """Published comments of the draft without an answer, from the CommentTally counters."""
+    return session.scalar(
+        select(func.coalesce(func.sum(CommentTally.comments), 0)).where(
+            CommentTally.draft_id == draft.id,
+            CommentTally.status == "published",
+            CommentTally.decision == "",
+        )
+    )
+
+
 def recount_tally(session, draft_ids):
     """`comment_tally` counted from the comments themselves (checks, repairs)."""
     key = (Comment.draft_id, Comment.article_id, Comment.stance, Comment.status, Comment.decision)
@@ -716,11 +727,12 @@ def public_positions(session, draft, article_id, *, limit=50):
         Comment.article_id.is_(None) if article_id is None else Comment.article_id == article_id
     )
     here = (Comment.draft_id == draft.id, Comment.status == "published", on_article)
+    # The same order as by id alone, spelled out as the index's columns: PostgreSQL does
+    # not treat `IS NULL` as fixing a column, so ordered by id alone it walked the primary
+    # key past every other comment (9 ms at 100,000) instead of this draft's index range.
+    order = (Comment.id,) if article_id else (Comment.article_id, Comment.campaign_id, Comment.id)
     singles = session.scalars(
-        select(Comment)
-        .where(*here, Comment.campaign_id.is_(None))
-        .order_by(Comment.id)
-        .limit(limit)
+        select(Comment).where(*here, Comment.campaign_id.is_(None)).order_by(*order).limit(limit)
     ).all()
     first = func.min(Comment.id)
     campaigns = session.execute(
@@ -740,15 +752,60 @@ def public_positions(session, draft, article_id, *, limit=50):
     return [(comments[comment_id], size) for comment_id, size in shown]
 
 
-def summary_page_statement(draft):
-    """The summary table's comments (articles loaded with them), article order: to paginate."""
-    return (
-        select(Comment)
-        .outerjoin(Article, Article.id == Comment.article_id)
-        .where(Comment.draft_id == draft.id, Comment.status == "published")
-        .order_by(Article.position.is_(None).desc(), Article.position, Comment.id)
-        .options(contains_eager(Comment.article))
-    )
+def published_on(draft, article_id):
+    """The draft's published comments on one article (None: on the whole draft)."""
+    here = Comment.article_id.is_(None) if article_id is None else Comment.article_id == article_id
+    return select(Comment).where(Comment.draft_id == draft.id, Comment.status == "published", here)
+
+
+def summary_segments(session, draft):
+    """(article id, position, number) in summary order: comments on no article first."""
+    articles = session.execute(
+        select(Article.id, Article.position, Article.number)
+        .where(Article.draft_id == draft.id)
+        .order_by(Article.position)
+    ).all()
+    return [(None, None, None)] + [tuple(a) for a in articles]
+
+
+def summary_slice(session, draft, counts, offset, limit):
+    """Rows offset+1 … offset+limit of the summary table: [(comment, article or None)].
+
+    `counts` is `article_counts(session, draft)`. A sort of every published comment by
+    article position (61 ms on PostgreSQL, 30 ms on SQLite at 100,000) is avoided: the
+    counters say which articles the page falls in, and one UNION ALL reads each of those
+    articles' slice by the index on (draft, status, article, id): two statements whatever
+    the draft's size or the page.
+    """
+    parts = []
+    for article_id, _position, _number in summary_segments(session, draft):
+        size = counts.get(article_id, {}).get("total", 0)
+        if offset >= size:
+            offset -= size
+            continue
+        take = min(size - offset, limit)
+        # By article, then id: the same order within one article, but PostgreSQL only sees
+        # that ix_comment_summary yields it under `article_id IS NULL` when it is spelled out.
+        inner = (
+            published_on(draft, article_id)
+            .order_by(Comment.article_id, Comment.id)
+            .limit(take)
+            .offset(offset)
+        )
+        parts.append((article_id, select(inner.subquery())))
+        offset, limit = 0, limit - take
+        if not limit:
+            break
+    if not parts:
+        return []
+    statement = parts[0][1] if len(parts) == 1 else union_all(*(p[1] for p in parts))
+    shown = aliased(Comment, statement.subquery())
+    rows = session.execute(
+        select(shown, Article).outerjoin(Article, Article.id == shown.article_id)
+    ).all()
+    place = {article_id: n for n, (article_id, _statement) in enumerate(parts)}
+    rows.sort(key=lambda row: (place[row[0].article_id], row[0].id))
+    return [tuple(row) for row in rows]
 
 
 def summary_rows(session, draft):

@@ -4,10 +4,12 @@ import re
 
 import budget_fixtures
 from helpers import make_user
-from sqlalchemy import func, select
+from sqlalchemy import delete, event, func, select
 
 from portal.budgeting import services
-from portal.budgeting.models import VoteCount
+from portal.budgeting.jobs import VOTE_COUNTS_JOB
+from portal.budgeting.models import VoteCount, VoteCountState
+from portal.jobs.models import Job
 
 make_project = budget_fixtures.make_project
 
@@ -82,3 +84,75 @@ def test_counts_page_ranks_and_pages_like_a_recount(
         shown += re.findall(r'<th scope="row">Project (\d)</th><td class="num">(\d+)</td>', html)
     ranked = [(str(p.index(pid)), str(votes)) for pid, votes in _ranked(db, cycle)]
     assert shown == ranked == [("3", "4"), ("1", "2"), ("4", "1"), ("0", "0"), ("2", "0")]
+
+
+def test_stale_counts_page_shows_stored_ranks_and_queues_one_recount(
+    db, app, monkeypatch, as_role, new_cycle, make_project
+):
+    """Ballots after the last count: the page never recounts in the request (about a second
+    at a city's 200,000 ballots); it shows the stored ranks, says they are being updated and
+    queues one recount job, which the next view after it ran shows."""
+    cycle = new_cycle("voting", budget=10_000_000)
+    a, b = make_project(cycle, 100, title="Alpha"), make_project(cycle, 100, title="Beta")
+    for choices in ([a.id], [a.id], [b.id]):
+        services.cast_ballot(db.session, make_user(), cycle, choices, secret="x")
+    services.recount_votes(db.session, cycle)
+    for choices in ([b.id], [b.id]):  # after the count: the stored counts are stale
+        services.cast_ballot(db.session, make_user(), cycle, choices, secret="x")
+    staff = as_role("staff")
+    services.move_phase(db.session, staff.user, cycle, "results")
+    db.session.commit()
+    db.session.execute(delete(Job))  # the results job queued on close is not this test's
+    db.session.commit()
+    worker = app.extensions["huey_run_job"]  # JOBS_IMMEDIATE: runs the job when called
+    handed = []  # job ids handed to the queue; no worker runs them yet
+    monkeypatch.setitem(app.extensions, "huey_run_job", handed.append)
+    admin = as_role("admin")
+
+    statements = []
+    listen = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        html = admin.get(f"/budget/{cycle.id}/counts").get_data(as_text=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listen)
+    assert not [s for s in statements if "budget_ballot_choice" in s]  # no recount here
+    assert "These counts are being updated" in html
+    assert "Ballots so far: 3" in html
+    rows = re.findall(r'<th scope="row">(\w+)</th><td class="num">(\d+)</td>', html)
+    assert rows == [("Alpha", "2"), ("Beta", "1")]  # the stored ranks, as counted
+    queued = db.session.scalars(select(Job).where(Job.kind == VOTE_COUNTS_JOB)).all()
+    assert [(j.status, j.payload["cycle_id"]) for j in queued] == [("queued", cycle.id)]
+    assert handed == [queued[0].id]
+
+    html = admin.get(f"/budget/{cycle.id}/counts").get_data(as_text=True)
+    assert "These counts are being updated" in html
+    assert db.session.scalar(select(func.count()).select_from(Job)) == 1  # not queued again
+
+    worker(queued[0].id)
+    html = admin.get(f"/budget/{cycle.id}/counts").get_data(as_text=True)
+    assert "being updated" not in html
+    assert "Ballots so far: 5" in html
+    rows = re.findall(r'<th scope="row">(\w+)</th><td class="num">(\d+)</td>', html)
+    assert rows == [("Beta", "3"), ("Alpha", "2")]
+    db.session.expire_all()
+    assert db.session.get(Job, queued[0].id).status == "done"
+
+
+def test_never_counted_page_says_the_votes_are_being_counted(
+    db, app, monkeypatch, as_role, new_cycle, make_project
+):
+    cycle = new_cycle("voting", budget=10_000_000)
+    a = make_project(cycle, 100, title="Alpha")
+    services.cast_ballot(db.session, make_user(), cycle, [a.id], secret="x")
+    staff = as_role("staff")
+    services.move_phase(db.session, staff.user, cycle, "results")
+    db.session.commit()
+    db.session.execute(delete(VoteCountState).where(VoteCountState.cycle_id == cycle.id))
+    db.session.execute(delete(VoteCount).where(VoteCount.cycle_id == cycle.id))
+    db.session.commit()
+    monkeypatch.setitem(app.extensions, "huey_run_job", lambda job_id: None)
+    html = as_role("admin").get(f"/budget/{cycle.id}/counts").get_data(as_text=True)
+    assert "The votes are being counted" in html
+    assert "Ballots so far" not in html
+    assert services.vote_count_state(db.session, cycle) is None  # nothing counted in the request

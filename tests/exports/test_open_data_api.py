@@ -64,6 +64,14 @@ def test_responses_match_the_document(db, client, spec, closed_cycle, draft):
     assert {p["votes"] for p in projects["items"] if p["status"] == "feasible"} == {2, 3}
     results = _check(client, spec, "/cycles/{cycle_id}/results", f"/api/v1/cycles/{cid}/results")
     assert results["ballots"] == 5 and results["rule"] == "greedy"
+    from portal.budgeting.services import published_result
+
+    data = published_result(db.session, closed_cycle).data
+    votes = {int(k): n for k, n in data["votes"].items()}
+    ranked = sorted((int(k) for k in data["costs"]), key=lambda i: (-votes.get(i, 0), i))
+    assert [
+        (p["project_id"], p["cost"], p["votes"], p["selected"]) for p in results["projects"]
+    ] == [(i, data["costs"][str(i)], votes.get(i, 0), i in data["selected"]) for i in ranked]
     _check(client, spec, "/drafts", "/api/v1/drafts")
     _check(client, spec, "/drafts/{draft_id}", f"/api/v1/drafts/{did}")
     articles = _check(client, spec, "/drafts/{draft_id}/articles", f"/api/v1/drafts/{did}/articles")
@@ -229,3 +237,59 @@ def test_a_one_language_draft_has_no_state_texts(db, client, spec, draft):
     assert first["title_kk"] is None and first["text_kk"] is None
     one = _check(client, spec, "/drafts/{draft_id}", f"/api/v1/drafts/{draft.id}")
     assert one["second_language"] is None
+
+
+def test_summary_numbered_pages_cut_across_articles_in_article_order(db, client, draft):
+    """Each numbered page reads only the articles it falls in (from the counters); together
+    the pages are the summary table's order, whatever the page size."""
+    from consult_helpers import make_comment, publish
+
+    from portal.consultations.services import summary_rows
+
+    for article in (3, None, 1, 2, 1, None, 3, 3, 2):
+        publish(make_comment(draft, text=f"Slice comment on {article}", article=article))
+    expected = [comment.id for comment, _article in summary_rows(db.session, draft)]
+    assert len(expected) >= 9
+    for per_page in (1, 2, 4, 100):
+        url = f"/api/v1/drafts/{draft.id}/summary?per_page={per_page}"
+        seen = []
+        for page in range(1, -(-len(expected) // per_page) + 1):
+            answer = client.get(f"{url}&page={page}").get_json()
+            assert answer["total"] == len(expected)
+            seen += [row["comment_id"] for row in answer["items"]]
+        assert seen == expected, per_page
+        past = client.get(f"{url}&page={len(expected) + 1}").get_json()
+        assert past["items"] == [] and past["next"] is None
+
+
+def test_comment_pages_take_totals_from_the_counters(db, client, draft):
+    from consult_helpers import make_comment, publish
+
+    for article in (2, None, 1, 2, 2):
+        publish(make_comment(draft, text=f"Counted comment on {article}", article=article))
+    make_comment(draft, text="Still pending", article=2)  # not published: never counted
+    from sqlalchemy import func, select
+
+    from portal.consultations.models import Comment
+
+    def published(*where):
+        return db.session.scalar(
+            select(func.count()).where(
+                Comment.draft_id == draft.id, Comment.status == "published", *where
+            )
+        )
+
+    second = draft.articles[1].id
+    assert published(Comment.article_id == second) >= 3
+    for query, wanted in (
+        ("", published()),
+        (f"&article={second}", published(Comment.article_id == second)),
+        ("&article=0", 0),
+    ):
+        url = f"/api/v1/drafts/{draft.id}/comments?per_page=2{query}"
+        seen = []
+        for page in range(1, 6):
+            answer = client.get(f"{url}&page={page}").get_json()
+            assert (answer["total"], answer["pages"]) == (wanted, -(-wanted // 2)), query
+            seen += [item["id"] for item in answer["items"]]
+        assert len(seen) == wanted and seen == sorted(seen), query
