@@ -713,6 +713,8 @@ def store_ballot(
     connection = session.connection()
     if voter_id is not None and connection.dialect.name != "sqlite":
         connection.execute(_LOCK_VOTER, {"voter_id": voter_id})  # SQLite: BEGIN IMMEDIATE
+    if frozen is None:  # the cycle's row before the ledger head, as staff phase moves lock them
+        integrity.freeze(cycle, now, session)
     values = {
         **keys,
         "channel": channel,
@@ -725,7 +727,10 @@ def store_ballot(
     if voter_id is not None and connection.dialect.name == "postgresql":
         # Under the voter's lock, one round trip: find the person's ballot or add it with its
         # choices, and lock the ledger head (a new snapshot: it sees their committed ballot).
-        row = connection.execute(_PG_ADD_BALLOT, {**values, "chosen": list(chosen)}).one()
+        try:
+            row = connection.execute(_PG_ADD_BALLOT, {**values, "chosen": list(chosen)}).one()
+        except IntegrityError:  # the person's ballot slipped in past the lock
+            raise BudgetError("already_voted") from None
         ballot_id, existing = row.added, row if row.id is not None else None
         if row.size is not None:
             head = (row.size, row.frontier, row.frozen_at)
@@ -760,8 +765,6 @@ def store_ballot(
     else:
         version = 1  # added, with its choices, by _PG_ADD_BALLOT
     receipt = domain.receipt_code(cycle_id, ballot_id, chosen, secret)
-    if frozen is None:
-        integrity.freeze(cycle, now, session)
     stamp = {"b_id": ballot_id, "b_receipt": receipt, "b_version": version, "b_at": now}
     integrity.append(session, cycle_id, [(ballot_id, version, chosen)], head=head, stamp=stamp)
     if channel == "paper":  # who entered it, never what it says nor for whom
