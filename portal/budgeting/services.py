@@ -825,7 +825,9 @@ def _add_choices(connection, ballot_id, chosen):
 
 # PostgreSQL, a ballot of a voter with an account (their row locked first): find their
 # ballot in the heading, or add it and its choices, and lock and read the ledger head, in
-# one statement. A found ballot is replaced statement by statement (rarer).
+# one statement. A found ballot is replaced statement by statement (rarer). The head's
+# condition on the inserted rows makes it wait until both inserts are done (a one-time
+# filter): every other ballot of the cycle waits for the head, so it is locked last.
 _PG_ADD_BALLOT = text(
     """
 WITH found AS (
@@ -848,9 +850,12 @@ WITH found AS (
 ), choices AS (
     INSERT INTO budget_ballot_choice (ballot_id, proposal_id)
     SELECT added.id, chosen.id FROM added, unnest(CAST(:chosen AS INTEGER[])) AS chosen(id)
+    RETURNING ballot_id
 ), head AS (
     SELECT size, frontier, frozen_at FROM budget_ledger_head
-    WHERE cycle_id = :cycle_id FOR UPDATE
+    WHERE cycle_id = :cycle_id
+        AND (SELECT count(*) FROM added) >= 0 AND (SELECT count(*) FROM choices) >= 0
+    FOR UPDATE
 )
 SELECT added.id AS added, found.id, found.channel, found.ledger_version,
     head.size, head.frontier, head.frozen_at
