@@ -133,9 +133,10 @@ def reject_non_utf8_forms():
         return None
     raw = request.get_data(cache=True)
     try:
-        for pair in raw.split(b"&"):
-            for part in pair.split(b"=", 1):
-                unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
+        # The whole body at once: every name and value is UTF-8 exactly when the body with
+        # all of them unquoted is (the "&" and "=" between them are ASCII, and an escape
+        # never spans one), and one pass is much cheaper than two per field.
+        unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8")
     except UnicodeDecodeError:
         return render_error(400, _("The text is not valid UTF-8. Save it as UTF-8 and try again."))
     return None

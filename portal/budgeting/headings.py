@@ -42,10 +42,12 @@ def main_heading(session, cycle):
 
 
 def resolve(session, cycle, heading=None):
-    """`heading` (an object or an id) checked to belong to `cycle`; None gives the main one."""
+    """`heading` (an object or an id) checked to belong to `cycle`; None gives the main one.
+
+    The object may be a BudgetHeading or the plain row of one (services.VotingHeading)."""
     if heading is None:
         found = main_heading(session, cycle)
-    elif isinstance(heading, BudgetHeading):
+    elif isinstance(heading, BudgetHeading) or hasattr(heading, "cycle_id"):
         found = heading
     else:
         try:

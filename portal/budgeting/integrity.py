@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import json
 
-from sqlalchemy import bindparam, func, insert, inspect, select, update
+from sqlalchemy import JSON, bindparam, func, insert, inspect, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
@@ -101,7 +101,10 @@ def freeze(cycle, now=None, session=None):
         .values(rules_frozen_at=stamp)
         .execution_options(synchronize_session=False)
     )
-    set_committed_value(cycle, "rules_frozen_at", stamp)
+    if isinstance(cycle, BudgetCycle):
+        set_committed_value(cycle, "rules_frozen_at", stamp)
+    else:  # the plain row of a ballot POST (services.VotingCycle)
+        cycle.rules_frozen_at = stamp
 
 
 def snapshot(cycle):
@@ -215,12 +218,49 @@ _MOVE_HEAD = (
     .where(_HEADS.c.cycle_id == bindparam("head_cycle"))
     .values(size=bindparam("h_size"), frontier=bindparam("h_frontier"), root=bindparam("h_root"))
 )
+_BALLOTS = Ballot.__table__
+_STAMP_BALLOT = (
+    update(_BALLOTS)
+    .where(_BALLOTS.c.id == bindparam("b_id"))
+    .values(
+        receipt=bindparam("b_receipt"),
+        ledger_version=bindparam("b_version"),
+        updated_at=bindparam("b_at"),
+    )
+)
+# PostgreSQL: the leaf, the ballot's receipt and the moved head in one statement.
+_PG_APPEND_STAMPED = text(
+    """
+WITH leaf AS (
+    INSERT INTO budget_ledger_leaf (cycle_id, position, ballot_id, data, hash)
+    VALUES (CAST(:cycle_id AS INTEGER), CAST(:position AS INTEGER),
+        CAST(:ballot_id AS INTEGER), CAST(:data AS TEXT), CAST(:hash AS VARCHAR))
+), stamp AS (
+    UPDATE budget_ballot SET receipt = CAST(:b_receipt AS VARCHAR),
+        ledger_version = CAST(:b_version AS INTEGER), updated_at = CAST(:b_at AS TIMESTAMP)
+    WHERE id = CAST(:b_id AS INTEGER)
+)
+UPDATE budget_ledger_head SET size = CAST(:h_size AS INTEGER), root = CAST(:h_root AS VARCHAR),
+    frontier = :h_frontier
+WHERE cycle_id = CAST(:head_cycle AS INTEGER)
+"""
+).bindparams(bindparam("h_frontier", type_=JSON))
 
 
-def append(session, cycle, entries):
-    """Append leaves for [(ballot_id, version, choices)]; returns the first new position."""
+def append(session, cycle, entries, head=None, stamp=None):
+    """Append leaves for [(ballot_id, version, choices)]; returns the first new position.
+
+    `head`: the head's (size, frontier, frozen_at) when the caller has read it under its
+    lock already. `stamp`: the receipt of the one ballot appended ({"b_id", "b_receipt",
+    "b_version", "b_at"}), written here: on PostgreSQL in the same statement as the leaf
+    and the head (one round trip while every other ballot of the cycle waits for the head).
+    """
     cycle_id = _id_of(cycle)
-    size, stored_frontier, frozen_at = _locked_head(session, cycle_id)
+    connection = session.connection()
+    if stamp is not None and (head is None or connection.dialect.name != "postgresql"):
+        connection.execute(_STAMP_BALLOT, stamp)
+        stamp = None
+    size, stored_frontier, frozen_at = head or _locked_head(session, cycle_id)
     if frozen_at is not None:
         raise IntegrityFailure("ledger_frozen")
     frontier = ledger.Frontier.load(size, stored_frontier)
@@ -241,25 +281,27 @@ def append(session, cycle, entries):
         frontier.append(leaf)
         if frontier.size % CHUNK == 0:
             chunks.append(frontier.size // CHUNK - 1)
-    connection = session.connection()
-    if rows:
-        connection.execute(_ADD_LEAF, rows)
-    for index in chunks:
-        hashes = _leaf_hashes(session, cycle_id, index * CHUNK, (index + 1) * CHUNK)
-        session.execute(
-            insert(LedgerChunk).values(
-                cycle_id=cycle_id, index=index, hash=ledger.root(hashes).hex()
+    moved = {
+        "head_cycle": cycle_id,
+        "h_size": frontier.size,
+        "h_frontier": frontier.dump(),
+        "h_root": frontier.root().hex(),
+    }
+    if stamp is not None and len(rows) == 1 and not chunks:
+        connection.execute(_PG_APPEND_STAMPED, {**rows[0], **moved, **stamp})
+    else:
+        if stamp is not None:
+            connection.execute(_STAMP_BALLOT, stamp)
+        if rows:
+            connection.execute(_ADD_LEAF, rows)
+        for index in chunks:
+            hashes = _leaf_hashes(session, cycle_id, index * CHUNK, (index + 1) * CHUNK)
+            session.execute(
+                insert(LedgerChunk).values(
+                    cycle_id=cycle_id, index=index, hash=ledger.root(hashes).hex()
+                )
             )
-        )
-    connection.execute(
-        _MOVE_HEAD,
-        {
-            "head_cycle": cycle_id,
-            "h_size": frontier.size,
-            "h_frontier": frontier.dump(),
-            "h_root": frontier.root().hex(),
-        },
-    )
+        connection.execute(_MOVE_HEAD, moved)
     # A head loaded earlier in this session would be stale now.
     head = session.identity_map.get(inspect(LedgerHead).identity_key_from_primary_key((cycle_id,)))
     if head is not None:

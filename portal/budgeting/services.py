@@ -9,7 +9,22 @@ import secrets
 from collections import Counter
 from pathlib import Path
 
-from sqlalchemy import bindparam, delete, func, insert, inspect, select, update
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Integer,
+    String,
+    bindparam,
+    column,
+    delete,
+    func,
+    insert,
+    inspect,
+    literal_column,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 
@@ -24,6 +39,7 @@ from portal.budgeting.models import (
     Ballot,
     BallotChoice,
     BudgetCycle,
+    BudgetHeading,
     CycleResult,
     ImplementationUpdate,
     LedgerHead,
@@ -525,6 +541,77 @@ _CHOSEN_COSTS = select(
 _CHOSEN_COSTS_IN_HEADING = _CHOSEN_COSTS.where(_PROPOSALS.c.heading_id == bindparam("heading_id"))
 
 
+class VotingCycle:
+    """The values of a cycle that casting a ballot reads, from one plain row: a ballot POST
+    needs no ORM object of the cycle (loading one cost more than the rest of the reads)."""
+
+    __slots__ = (
+        "id",
+        "region_id",
+        "district_id",
+        "ballots_final",
+        "rules_frozen_at",
+        "phase_override",
+        "proposals_open_at",
+        "review_open_at",
+        "voting_open_at",
+        "voting_close_at",
+        "implementation_at",
+    )
+    schedule = BudgetCycle.schedule
+    phase = BudgetCycle.phase
+
+    def __init__(self, **values):
+        for name, value in values.items():
+            setattr(self, name, value)
+
+
+class VotingHeading:
+    """The values of a heading that casting a ballot reads (see VotingCycle)."""
+
+    __slots__ = (
+        "id",
+        "cycle_id",
+        "position",
+        "district_id",
+        "budget",
+        "ballot_rule",
+        "max_choices",
+    )
+    rule = BudgetHeading.rule
+
+    def __init__(self, **values):
+        for name, value in values.items():
+            setattr(self, name, value)
+
+
+def voting_cycle(session, cycle_id):
+    """(VotingCycle, [VotingHeading] main one first) in one statement, or None if there is
+    no such cycle (or, which never happens, it has no heading)."""
+    rows = session.connection().execute(_VOTING_CYCLE, {"cycle_id": cycle_id}).all()
+    if not rows:
+        return None
+    width = len(VotingCycle.__slots__)
+    cycle = VotingCycle(**dict(zip(VotingCycle.__slots__, rows[0][:width], strict=True)))
+    pots = [
+        VotingHeading(**dict(zip(VotingHeading.__slots__, row[width:], strict=True)))
+        for row in rows
+    ]
+    return cycle, pots
+
+
+_CYCLES, _HEADINGS = BudgetCycle.__table__, BudgetHeading.__table__
+_VOTING_CYCLE = (
+    select(
+        *(_CYCLES.c[name] for name in VotingCycle.__slots__),
+        *(_HEADINGS.c[name] for name in VotingHeading.__slots__),
+    )
+    .join_from(_CYCLES, _HEADINGS, _HEADINGS.c.cycle_id == _CYCLES.c.id)
+    .where(_CYCLES.c.id == bindparam("cycle_id"))
+    .order_by(_HEADINGS.c.position)
+)
+
+
 def ballot_of(session, cycle, voter, key, heading=None):
     """The voter's ballot (in `heading`, if given; else their first heading's), found by
     their keyed pseudonyms (`key`: the server's BALLOT_KEY)."""
@@ -626,7 +713,29 @@ def store_ballot(
     connection = session.connection()
     if voter_id is not None and connection.dialect.name != "sqlite":
         connection.execute(_LOCK_VOTER, {"voter_id": voter_id})  # SQLite: BEGIN IMMEDIATE
-    existing = _find_ballot(connection, keys)
+    if frozen is None:  # the cycle's row before the ledger head, as staff phase moves lock them
+        integrity.freeze(cycle, now, session)
+    values = {
+        **keys,
+        "channel": channel,
+        "entered_by_id": actor_id if channel == "paper" else None,
+        "created_at": now,
+        "updated_at": now,
+        **person,
+    }
+    head = None
+    if voter_id is not None and connection.dialect.name == "postgresql":
+        # Under the voter's lock, one round trip: find the person's ballot or add it with its
+        # choices, and lock the ledger head (a new snapshot: it sees their committed ballot).
+        try:
+            row = connection.execute(_PG_ADD_BALLOT, {**values, "chosen": list(chosen)}).one()
+        except IntegrityError:  # the person's ballot slipped in past the lock
+            raise BudgetError("already_voted") from None
+        ballot_id, existing = row.added, row if row.id is not None else None
+        if row.size is not None:
+            head = (row.size, row.frontier, row.frozen_at)
+    else:
+        ballot_id, existing = None, _find_ballot(connection, keys)
     if existing is not None:
         if existing.channel != channel:
             raise BudgetError("other_channel", channel=existing.channel)
@@ -634,23 +743,16 @@ def store_ballot(
             raise BudgetError("already_voted")
         ballot_id, version = existing.id, existing.ledger_version + 1
         connection.execute(_CLEAR_CHOICES, {"ballot_id": ballot_id})
-    else:
-        values = {
-            **keys,
-            "ledger_version": 0,
-            "channel": channel,
-            "entered_by_id": actor_id if channel == "paper" else None,
-            "receipt": "",
-            "created_at": now,
-            "updated_at": now,
-            **person,
-        }
+        _add_choices(connection, ballot_id, chosen)
+    elif ballot_id is None:
         # Without an account row to lock (a desk resident), two desks may race to the unique
         # IIN pseudonym: a savepoint keeps the transaction usable to name the winner.
         guard = connection.begin_nested() if voter_id is None else contextlib.nullcontext()
         try:
             with guard:
-                ballot_id = connection.execute(_NEW_BALLOT, values).scalar_one()
+                ballot_id = connection.execute(
+                    _NEW_BALLOT, {**values, "ledger_version": 0, "receipt": ""}
+                ).scalar_one()
         except IntegrityError:
             other = None
             if voter_id is None:
@@ -659,18 +761,12 @@ def store_ballot(
                 raise BudgetError("other_channel", channel=other.channel) from None
             raise BudgetError("already_voted") from None
         version = 1
-    if chosen:
-        connection.execute(
-            _ADD_CHOICE, [{"ballot_id": ballot_id, "proposal_id": p} for p in chosen]
-        )
+        _add_choices(connection, ballot_id, chosen)
+    else:
+        version = 1  # added, with its choices, by _PG_ADD_BALLOT
     receipt = domain.receipt_code(cycle_id, ballot_id, chosen, secret)
-    connection.execute(
-        _STAMP_BALLOT,
-        {"b_id": ballot_id, "b_receipt": receipt, "b_version": version, "b_at": now},
-    )
-    if frozen is None:
-        integrity.freeze(cycle, now, session)
-    integrity.append(session, cycle_id, [(ballot_id, version, chosen)])
+    stamp = {"b_id": ballot_id, "b_receipt": receipt, "b_version": version, "b_at": now}
+    integrity.append(session, cycle_id, [(ballot_id, version, chosen)], head=head, stamp=stamp)
     if channel == "paper":  # who entered it, never what it says nor for whom
         _audit(session, actor, "budgeting.paper_ballot", cycle)
     # A ballot of this voter loaded earlier in the session is stale now.
@@ -693,39 +789,93 @@ _LOCK_VOTER = (
     .where(User.__table__.c.id == bindparam("voter_id"))
     .with_for_update()
 )
-# The person's ballot in a heading by their IIN pseudonym, then by their account's (ballots
+# The person's ballot in a heading by their IIN pseudonym, else by their account's (ballots
 # cast before paper_01 have only that one): two index seeks, where one OR would not be.
-_BY_PERSON = select(_BALLOTS.c.id, _BALLOTS.c.channel, _BALLOTS.c.ledger_version).where(
+_FOUND = (_BALLOTS.c.id, _BALLOTS.c.channel, _BALLOTS.c.ledger_version)
+_BY_PERSON = select(*_FOUND).where(
     _BALLOTS.c.cycle_id == bindparam("cycle_id"),
     _BALLOTS.c.iin_key == bindparam("iin_key"),
     _BALLOTS.c.heading_id == bindparam("heading_id"),
 )
-_BY_ACCOUNT = select(_BALLOTS.c.id, _BALLOTS.c.channel, _BALLOTS.c.ledger_version).where(
-    _BALLOTS.c.cycle_id == bindparam("cycle_id"),
-    _BALLOTS.c.voter_key == bindparam("voter_key"),
-    _BALLOTS.c.heading_id == bindparam("heading_id"),
+_BY_PERSON_OR_ACCOUNT = (
+    union_all(
+        _BY_PERSON.add_columns(literal_column("1").label("rank")),
+        select(*_FOUND, literal_column("2").label("rank")).where(
+            _BALLOTS.c.cycle_id == bindparam("cycle_id"),
+            _BALLOTS.c.voter_key == bindparam("voter_key"),
+            _BALLOTS.c.heading_id == bindparam("heading_id"),
+        ),
+    )
+    .order_by("rank")
+    .limit(1)
 )
 
 
 def _find_ballot(connection, keys):
-    found = connection.execute(_BY_PERSON, keys).first()
-    if found is None and keys["voter_key"] is not None:
-        found = connection.execute(_BY_ACCOUNT, keys).first()
-    return found
+    statement = _BY_PERSON if keys["voter_key"] is None else _BY_PERSON_OR_ACCOUNT
+    return connection.execute(statement, keys).first()
 
 
+def _add_choices(connection, ballot_id, chosen):
+    if chosen:
+        connection.execute(
+            _ADD_CHOICE, [{"ballot_id": ballot_id, "proposal_id": p} for p in chosen]
+        )
+
+
+# PostgreSQL, a ballot of a voter with an account (their row locked first): find their
+# ballot in the heading, or add it and its choices, and lock and read the ledger head, in
+# one statement. A found ballot is replaced statement by statement (rarer). The head's
+# condition on the inserted rows makes it wait until both inserts are done (a one-time
+# filter): every other ballot of the cycle waits for the head, so it is locked last.
+_PG_ADD_BALLOT = text(
+    """
+WITH found AS (
+    SELECT id, channel, ledger_version, 1 AS rank FROM budget_ballot
+    WHERE cycle_id = :cycle_id AND iin_key = :iin_key AND heading_id = :heading_id
+    UNION ALL
+    SELECT id, channel, ledger_version, 2 FROM budget_ballot
+    WHERE cycle_id = :cycle_id AND voter_key = :voter_key AND heading_id = :heading_id
+), added AS (
+    INSERT INTO budget_ballot (
+        cycle_id, heading_id, voter_key, iin_key, birth_year, sex, district_id,
+        ledger_version, channel, entered_by_id, receipt, created_at, updated_at)
+    SELECT CAST(:cycle_id AS INTEGER), CAST(:heading_id AS INTEGER),
+        CAST(:voter_key AS VARCHAR), CAST(:iin_key AS VARCHAR),
+        CAST(:birth_year AS INTEGER), CAST(:sex AS VARCHAR), CAST(:district_id AS INTEGER),
+        0, CAST(:channel AS VARCHAR), CAST(:entered_by_id AS INTEGER), '',
+        CAST(:created_at AS TIMESTAMP), CAST(:updated_at AS TIMESTAMP)
+    WHERE NOT EXISTS (SELECT FROM found)
+    RETURNING id
+), choices AS (
+    INSERT INTO budget_ballot_choice (ballot_id, proposal_id)
+    SELECT added.id, chosen.id FROM added, unnest(CAST(:chosen AS INTEGER[])) AS chosen(id)
+    RETURNING ballot_id
+), head AS (
+    SELECT size, frontier, frozen_at FROM budget_ledger_head
+    WHERE cycle_id = :cycle_id
+        AND (SELECT count(*) FROM added) >= 0 AND (SELECT count(*) FROM choices) >= 0
+    FOR UPDATE
+)
+SELECT added.id AS added, found.id, found.channel, found.ledger_version,
+    head.size, head.frontier, head.frozen_at
+FROM (SELECT 1) AS one
+LEFT JOIN added ON true
+LEFT JOIN (SELECT * FROM found ORDER BY rank LIMIT 1) AS found ON true
+LEFT JOIN head ON true
+"""
+).columns(
+    column("added", Integer),
+    column("id", Integer),
+    column("channel", String),
+    column("ledger_version", Integer),
+    column("size", Integer),
+    column("frontier", JSON),
+    column("frozen_at", DateTime),
+)
 _CLEAR_CHOICES = delete(_CHOICES).where(_CHOICES.c.ballot_id == bindparam("ballot_id"))
 _NEW_BALLOT = insert(_BALLOTS).returning(_BALLOTS.c.id)
 _ADD_CHOICE = insert(_CHOICES)
-_STAMP_BALLOT = (
-    update(_BALLOTS)
-    .where(_BALLOTS.c.id == bindparam("b_id"))
-    .values(
-        receipt=bindparam("b_receipt"),
-        ledger_version=bindparam("b_version"),
-        updated_at=bindparam("b_at"),
-    )
-)
 
 
 def find_receipt(session, code):

@@ -8,6 +8,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -20,7 +21,7 @@ from sqlalchemy.orm import defer, joinedload, selectinload
 
 from portal import charts, database, formatting
 from portal.accounts.forms import EmptyForm
-from portal.accounts.models import iin_key, utcnow
+from portal.accounts.models import iin_key, plain_user, utcnow
 from portal.budgeting import domain, figures, integrity, paper, services
 from portal.budgeting import headings as pots
 from portal.budgeting.domain import BudgetRuleError
@@ -868,16 +869,60 @@ def _browsing():
 
 @bp.route("/<int:cycle_id>/ballot", methods=["GET", "POST"])
 @database.writes_late  # cast_ballot takes the write lock only to store the ballot
+@plain_user  # a POST reads the voter as one row (pages read the rest on first use)
 @login_required
 def ballot(cycle_id):
+    if request.method == "POST" and not _browsing():
+        voting = _voting_rows(cycle_id)
+        if voting is not None:  # the usual vote: plain rows, no ORM object of the cycle
+            _require_token()
+            return _cast(cycle_id, *voting)
     cycle = db.get_or_404(BudgetCycle, cycle_id)
     heading, open_to = _resident_heading(cycle)
     if request.method == "GET":
         return _ballot_page(cycle, heading=heading, open_to=open_to)
     require_valid(EmptyForm())
-    chosen = request.form.getlist("project")
     if _browsing():
-        return _ballot_page(cycle, chosen, heading=heading, open_to=open_to)
+        return _ballot_page(
+            cycle, request.form.getlist("project"), heading=heading, open_to=open_to
+        )
+    return _cast(cycle_id, cycle, heading, open_to)
+
+
+def _require_token():
+    """require_valid(EmptyForm()), without building the form when CSRFProtect has checked
+    this POST's token before the view already (flask-wtf marks that in g.csrf_valid, and
+    the form's own check then passes without looking)."""
+    if not g.get("csrf_valid"):
+        require_valid(EmptyForm())
+
+
+def _voting_rows(cycle_id):
+    """(cycle, heading, open headings) as plain rows when the signed-in resident may vote
+    here in the heading they asked for; None for anything else (no such cycle, a refusal,
+    an unknown ?heading=), which the ordinary path then answers exactly as before."""
+    found = services.voting_cycle(db.session, cycle_id)
+    if found is None:
+        return None
+    cycle, all_headings = found
+    open_to = [h for h in all_headings if pots.may_take_part(current_user, cycle, h)]
+    if not open_to:
+        return None
+    raw = request.args.get("heading", "")
+    if not raw:
+        return cycle, open_to[0], open_to
+    try:
+        wanted = int(raw)
+    except ValueError:
+        return None
+    chosen = [h for h in open_to if h.id == wanted]
+    return (cycle, chosen[0], open_to) if chosen else None
+
+
+def _cast(cycle_id, cycle, heading, open_to):
+    """Store the POSTed ballot and redirect to its receipt, or show the ballot with the
+    refusal. `cycle` and the headings are ORM objects or plain rows (services.VotingCycle)."""
+    chosen = request.form.getlist("project")
     try:
         ballot_id = services.store_ballot(
             db.session,
@@ -896,6 +941,9 @@ def ballot(cycle_id):
                 "You have already voted on paper at an akimat desk in this cycle. One person "
                 "votes once, and your paper ballot counts."
             )
+        if not isinstance(cycle, BudgetCycle):  # the page needs the objects
+            cycle = db.get_or_404(BudgetCycle, cycle_id)
+            heading, open_to = _resident_heading(cycle)
         return _ballot_page(
             cycle, chosen, text, _status_for(error), heading=heading, open_to=open_to
         )

@@ -162,3 +162,41 @@ def test_a_ballot_post_reads_only_the_chosen_projects(db, as_role, big_ballot, a
     by_id = ("budget_proposal.id IN (", "budget_proposal.id = ")
     listing = [s for s in reads if not any(key in s for key in by_id)]
     assert listing == [], listing
+
+
+@pytest.mark.parametrize("change", ["new_token", "deleted"])
+def test_a_ballot_post_checks_the_session_like_every_page(db, as_role, big_ballot, change):
+    """The POST reads the voter as a plain row (not a User object): a replaced session token
+    (signed out everywhere) or a deleted account still sends them to sign in, and no ballot
+    is stored."""
+    import datetime as dt
+
+    cycle, projects, _district = big_ballot
+    resident = as_role("resident")
+    url = f"/budget/{cycle.id}/ballot"
+    token = csrf_token(resident, url)
+    user = resident.user
+    if change == "new_token":
+        user.session_token = "replaced-elsewhere"
+    else:
+        user.deleted_at = dt.datetime(2026, 1, 1)
+    db.session.commit()
+    response = resident.post(url, data={"csrf_token": token, "project": [str(projects[0].id)]})
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert db.session.scalar(select(Ballot.id).where(Ballot.cycle_id == cycle.id)) is None
+
+
+def test_a_refused_ballot_post_renders_the_page_for_the_plain_row_voter(db, as_role, big_ballot):
+    """Over the budget: the ballot page comes back with the refusal (the page reads the rest
+    of the voter, e.g. their name, from the User object on first use)."""
+    cycle, projects, _district = big_ballot
+    resident = as_role("resident")
+    url = f"/budget/{cycle.id}/ballot"
+    token = csrf_token(resident, url)
+    over = [str(p.id) for p in projects] * 2  # the same projects twice: a duplicate
+    response = resident.post(url, data={"csrf_token": token, "project": over}, headers=EN)
+    assert response.status_code == 422
+    assert "Ballotproject" in response.get_data(as_text=True)
+    assert db.session.scalar(select(Ballot.id).where(Ballot.cycle_id == cycle.id)) is None
+    ok = resident.post(url, data={"csrf_token": token, "project": [str(projects[0].id)]})
+    assert ok.status_code == 302 and "/receipt" in ok.headers["Location"]
