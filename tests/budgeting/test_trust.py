@@ -303,7 +303,16 @@ def test_server_verify_passes_then_names_a_changed_choice(db, app, voting):
     _refused(db, "DELETE FROM budget_ballot_choice")
     # … so an attacker drops the trigger first; the verifier still catches it.
     _drop_trigger(db, "budget_choice_final_update", "budget_ballot_choice")
-    ballot_id = db.session.scalar(sa.select(Ballot.id).where(Ballot.cycle_id == cycle.id).limit(1))
+    # One choice of the first ballot that has any (changing all of a ballot's choices to one
+    # project would collide with its primary key when it has several).
+    ballot_id, chosen = db.session.execute(
+        sa.text(
+            "SELECT c.ballot_id, MIN(c.proposal_id) FROM budget_ballot_choice c "
+            "JOIN budget_ballot b ON b.id = c.ballot_id WHERE b.cycle_id = :c "
+            "GROUP BY c.ballot_id ORDER BY c.ballot_id LIMIT 1"
+        ),
+        {"c": cycle.id},
+    ).one()
     other = db.session.execute(
         sa.text(
             "SELECT id FROM budget_proposal WHERE cycle_id = :c AND id NOT IN "
@@ -312,8 +321,11 @@ def test_server_verify_passes_then_names_a_changed_choice(db, app, voting):
         {"c": cycle.id, "b": ballot_id},
     ).scalar()
     db.session.execute(
-        sa.text("UPDATE budget_ballot_choice SET proposal_id = :p WHERE ballot_id = :b"),
-        {"p": other, "b": ballot_id},
+        sa.text(
+            "UPDATE budget_ballot_choice SET proposal_id = :p "
+            "WHERE ballot_id = :b AND proposal_id = :chosen"
+        ),
+        {"p": other, "b": ballot_id, "chosen": chosen},
     )
     db.session.expire_all()
     bad = runner.invoke(args=["budgeting", "verify", str(cycle.id)])
