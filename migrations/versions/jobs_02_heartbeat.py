@@ -1,5 +1,6 @@
-"""jobs: a heartbeat and attempt count (a job whose worker died is seen and run again) and a
-translatable error code
+"""jobs: a heartbeat, an attempt count and a translatable error code.
+
+A job whose worker died is seen (its heartbeat stops) and run again.
 
 Revision ID: jobs_02
 Revises: merge_07

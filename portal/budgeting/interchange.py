@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, func, insert, select, text
 
 from portal.accounts.models import utcnow
 from portal.audit import code_of, record
@@ -279,6 +279,8 @@ def _store_plan(session, cycle, heading_id, plan, dates, progress):
         ballot_ids = session.scalars(
             insert(Ballot).returning(Ballot.id, sort_by_parameter_order=True), rows
         ).all()
+        if start == 0:
+            _known_not_empty(session)
         choices = [
             {"ballot_id": ballot_id, "proposal_id": ids[external]}
             for ballot_id, chosen in zip(ballot_ids, chunk)
@@ -542,6 +544,17 @@ def vote_rows(
         yield from chosen.values()
         progress(len(batch))
         last = batch[-1]
+
+
+def _known_not_empty(session):
+    """On PostgreSQL, tell the planner the ballot and project tables hold rows now.
+
+    Every choice's foreign-key checks run a plan the connection cached; if these tables were
+    last analysed empty, that plan scans the whole table per choice, and an import of 20,000
+    ballots took minutes instead of seconds. ANALYZE sees this transaction's own rows and
+    makes those plans be made again."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("ANALYZE budget_proposal, budget_ballot"))
 
 
 def ballot_count(session, cycle, heading=None) -> int:
