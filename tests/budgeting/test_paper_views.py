@@ -149,6 +149,21 @@ def test_batch_list_pages(db, as_role, voting, app, monkeypatch):
     assert "Page 2 of 2" in second and "Station 0" in second and "Station 2" not in second
 
 
+def test_tally_sheet_projects_page_past_the_first(db, as_role, voting, app, monkeypatch):
+    """The sheet's project numbers page with ?projects= and keep the batches' own ?page=."""
+    cycle, projects = voting
+    staff = as_role("staff")
+    url = f"/budget/{cycle.id}/paper/batches"
+    monkeypatch.setitem(app.config, "PAGE_SIZE", 2)
+    first = staff.get(url, headers=EN).get_data(as_text=True)
+    assert f'href="{url}?projects=2"' in first and "Page 1 of 2" in first
+    second = staff.get(f"{url}?page=1&projects=2", headers=EN).get_data(as_text=True)
+    numbers = second[second.index('id="sheet-projects"') :]
+    assert "Page 2 of 2" in numbers and f"<td>{projects[-1].id}</td>" in numbers
+    assert f"<td>{projects[0].id}</td>" not in numbers
+    assert f'href="{url}?page=1&amp;projects=1"' in second  # the batches' page kept
+
+
 def test_a_desk_ballot_is_the_residents_own_once_they_register(db, as_role, voting):
     cycle, (a, _b, _c) = voting
     staff = as_role("staff")
