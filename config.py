@@ -115,6 +115,12 @@ class Config:
     # Staff CSV/JSON/.pb exports of up to this many rows stream from the request; bigger
     # ones, and every XLSX/SQLite file, are built by a job (portal/exports/jobs.py).
     EXPORT_STREAM_ROWS = int(os.environ.get("EXPORT_STREAM_ROWS", "20000"))
+    # SQLite: online ballots that arrive together are written by the process's writer thread
+    # in one transaction with one commit (portal/group_commit.py): one disk flush and one
+    # turn of the write lock for all of them. PostgreSQL always commits each ballot in its
+    # request: its transactions run in parallel and share WAL flushes by themselves, and one
+    # writer thread per process was slower there (BENCHMARKS.md, "Group commit").
+    BALLOT_GROUP_COMMIT = os.environ.get("BALLOT_GROUP_COMMIT", "1") not in ("0", "false", "no")
 
 
 class DevelopmentConfig(Config):
@@ -140,6 +146,10 @@ class TestingConfig(Config):
     LOGIN_ADDRESS_DELAY_MAX = 0.2
     # Jobs run in-process after the commit; tests that need a real worker start one.
     JOBS_IMMEDIATE = True
+    # Tests run inside one rolled-back transaction that a writer thread's own connection
+    # cannot see (or would wait for): ballots commit in the request; the group writer is
+    # tested on committed databases (tests/budgeting/test_group_commit.py).
+    BALLOT_GROUP_COMMIT = False
 
 
 class ProductionConfig(Config):

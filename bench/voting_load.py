@@ -455,7 +455,7 @@ def load(port_of, request, clients, seconds, floor=False, stop=None):
 # ------------------------------------------------------------------ scenarios
 def throughput(url, data, seconds, log):
     rows = []
-    for workers in (1, 2):
+    for workers in map(int, os.environ.get("BENCH_WORKERS", "1,2").split(",")):
         for clients in (8, 32):
             figures = {}
             for name, spec in (("floor", "floor_app:app"), ("ballot", "wsgi:app")):
@@ -746,7 +746,10 @@ def main():
             log.close()
             if cluster:
                 cluster.stop()
-            shutil.rmtree(folder, ignore_errors=True)
+            if os.environ.get("BENCH_KEEP"):  # the database and gunicorn.log, to look into
+                print(f"   kept {folder}", flush=True)
+            else:
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

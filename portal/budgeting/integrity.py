@@ -219,7 +219,7 @@ _MOVE_HEAD = (
     .values(size=bindparam("h_size"), frontier=bindparam("h_frontier"), root=bindparam("h_root"))
 )
 _BALLOTS = Ballot.__table__
-_STAMP_BALLOT = (
+STAMP_BALLOT = (
     update(_BALLOTS)
     .where(_BALLOTS.c.id == bindparam("b_id"))
     .values(
@@ -258,7 +258,7 @@ def append(session, cycle, entries, head=None, stamp=None):
     cycle_id = _id_of(cycle)
     connection = session.connection()
     if stamp is not None and (head is None or connection.dialect.name != "postgresql"):
-        connection.execute(_STAMP_BALLOT, stamp)
+        connection.execute(STAMP_BALLOT, stamp)
         stamp = None
     size, stored_frontier, frozen_at = head or _locked_head(session, cycle_id)
     if frozen_at is not None:
@@ -291,7 +291,7 @@ def append(session, cycle, entries, head=None, stamp=None):
         connection.execute(_PG_APPEND_STAMPED, {**rows[0], **moved, **stamp})
     else:
         if stamp is not None:
-            connection.execute(_STAMP_BALLOT, stamp)
+            connection.execute(STAMP_BALLOT, stamp)
         if rows:
             connection.execute(_ADD_LEAF, rows)
         for index in chunks:

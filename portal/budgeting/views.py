@@ -19,7 +19,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import or_, select
 from sqlalchemy.orm import defer, joinedload, selectinload
 
-from portal import charts, database, formatting
+from portal import charts, database, formatting, group_commit
 from portal.accounts.forms import EmptyForm
 from portal.accounts.models import iin_key, plain_user, utcnow
 from portal.budgeting import domain, figures, integrity, paper, services
@@ -924,15 +924,7 @@ def _cast(cycle_id, cycle, heading, open_to):
     refusal. `cycle` and the headings are ORM objects or plain rows (services.VotingCycle)."""
     chosen = request.form.getlist("project")
     try:
-        ballot_id = services.store_ballot(
-            db.session,
-            current_user,
-            cycle,
-            chosen,
-            secret=_secret(),
-            ballot_key=_ballot_key(),
-            heading=heading,
-        )
+        ballot_id = _store(cycle, chosen, heading)
     except BudgetRuleError as error:
         db.session.rollback()
         text = message(error)
@@ -952,6 +944,24 @@ def _cast(cycle_id, cycle, heading, open_to):
     db.session.commit()
     metrics.ballot_cast("online")
     return redirect(target)
+
+
+def _store(cycle, chosen, heading):
+    """The stored ballot's id: checked here in the request's snapshot, then written by the
+    process's group writer (SQLite with BALLOT_GROUP_COMMIT: one commit and one flush for
+    the ballots that arrive together; portal.group_commit) or else in this request."""
+    options = dict(secret=_secret(), ballot_key=_ballot_key(), heading=heading)
+    url = db.engine.url  # an in-memory database is one per connection: not the writer's
+    grouped = current_app.config["BALLOT_GROUP_COMMIT"] and url.get_backend_name() == "sqlite"
+    grouped = grouped and url.database not in (None, "", ":memory:")
+    if not grouped:
+        return services.store_ballot(db.session, current_user, cycle, chosen, **options)
+    prepared = services.prepare_ballot(db.session, current_user, cycle, chosen, **options)
+    if prepared.frozen is None:  # the cycle's first ballot stamps its rules: this request
+        return services.store_ballot(db.session, current_user, cycle, chosen, **options)
+    db.session.rollback()  # ends the snapshot; the writer reads again under the lock
+    writer = group_commit.writer(current_app, "ballots", services.write_ballots)
+    return writer.submit(prepared)
 
 
 @bp.route("/<int:cycle_id>/ballot/<int:ballot_id>/receipt")

@@ -1,0 +1,178 @@
+"""The group writer on committed databases: parallel ballots written in shared commits, each
+request answered with its own outcome, and a failing group written again one by one.
+
+Like test_budget_concurrency.py these commit, so they run on a throw-away database (SQLite
+file, or a fresh PostgreSQL database when DATABASE_URL points at a server). The portal hands
+ballots to the writer on SQLite only (config.BALLOT_GROUP_COMMIT); the writer and the group
+path of services.write_ballots are tested on both databases here.
+"""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import sqlalchemy as sa
+from dbutil import fresh_database_url, prepare_schema
+from test_budget_concurrency import PASSWORD, Browser, _count_ballots, _setup
+from werkzeug.serving import make_server
+
+from portal import create_app, group_commit
+from portal.accounts.models import User
+from portal.budgeting import integrity, services
+from portal.budgeting.domain import BudgetRuleError
+from portal.budgeting.models import Ballot, BudgetCycle
+from portal.extensions import db
+
+PARALLEL = 24
+
+
+@pytest.fixture(scope="module")
+def grouped(tmp_path_factory, worker_id):
+    url = fresh_database_url(tmp_path_factory.mktemp("group"), f"tynda_group_{worker_id}")
+    app = create_app(
+        {"CONFIG": "testing", "SQLALCHEMY_DATABASE_URI": url, "BALLOT_GROUP_COMMIT": True}
+    )
+    prepare_schema(app)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _freeze(app, cycle_id):
+    """Stamp the cycle's rules frozen, as its first ballot does (the writer takes the rest)."""
+    with app.app_context():
+        integrity.freeze(db.session.get(BudgetCycle, cycle_id), session=db.session)
+        db.session.commit()
+
+
+def _prepared(app, cycle_id, user_id, chosen):
+    with app.app_context():
+        voter = db.session.get(User, user_id)
+        cycle = db.session.get(BudgetCycle, cycle_id)
+        prepared = services.prepare_ballot(db.session, voter, cycle, chosen, secret="s")
+        db.session.rollback()
+        return prepared
+
+
+def test_parallel_ballots_share_commits_and_each_gets_its_own_id(grouped):
+    app = grouped
+    cycle_id, (a, b, c), users = _setup(app, final=True, voters=PARALLEL)
+    _freeze(app, cycle_id)
+    choices = [[a], [b, c], [b], [c]]
+    prepared = [_prepared(app, cycle_id, uid, choices[n % 4]) for n, (uid, _e) in enumerate(users)]
+    groups = []
+
+    def write(session, items):
+        groups.append(len(items))
+        for _ in range(500):  # the first group waits until others queue (a busy server)
+            if len(groups) > 1 or writer.queue.qsize():
+                break
+            threading.Event().wait(0.01)
+        return services.write_ballots(session, items)
+
+    writer = group_commit.GroupWriter(app, write)
+    barrier = threading.Barrier(PARALLEL)
+
+    def submit(item):
+        barrier.wait()
+        return writer.submit(item)
+
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        ids = list(pool.map(submit, prepared))
+    assert len(set(ids)) == PARALLEL
+    assert sum(groups) == PARALLEL and max(groups) > 1, groups  # shared commits
+    with app.app_context():
+        for ballot_id, item in zip(ids, prepared, strict=True):
+            ballot = db.session.get(Ballot, ballot_id)
+            assert sorted(ballot.project_ids) == sorted(item.chosen)
+            assert services.receipt_is_current(ballot, "s")
+        cycle = db.session.get(BudgetCycle, cycle_id)
+        assert integrity.verify_cycle(db.session, cycle, "s") is None
+    # A person who voted already is refused alone, the cycle's ballots final.
+    with pytest.raises(BudgetRuleError) as refused:
+        writer.submit(prepared[0])
+    assert refused.value.code == "already_voted"
+    assert _count_ballots(app, cycle_id) == PARALLEL
+
+
+def test_a_failing_group_is_written_again_one_by_one(grouped):
+    """A write that raises (not a refusal) rolls its group back; the writer then writes each
+    item alone, so only the bad one fails and the others are stored."""
+    app = grouped
+    calls = []
+    release = threading.Event()
+
+    def write(session, items):
+        calls.append(list(items))
+        if len(calls) == 1:
+            release.wait(5)  # hold the first group so the rest queue up behind it
+        session.execute(sa.text("SELECT 1"))
+        if "bad" in items:
+            raise ValueError("bad item")
+        return [f"stored {item}" for item in items]
+
+    writer = group_commit.GroupWriter(app, write)
+    items = ["first", "a", "bad", "b"]
+    with ThreadPoolExecutor(len(items)) as pool:
+        futures = [pool.submit(writer.submit, items[0])]
+        while not calls:
+            threading.Event().wait(0.01)
+        futures += [pool.submit(writer.submit, item) for item in items[1:]]
+        while writer.queue.qsize() < 3:
+            threading.Event().wait(0.01)
+        release.set()
+        outcomes = []
+        for future in futures:
+            try:
+                outcomes.append(future.result(10))
+            except ValueError as error:
+                outcomes.append(error)
+    assert outcomes[:2] == ["stored first", "stored a"] and outcomes[3] == "stored b"
+    assert isinstance(outcomes[2], ValueError)
+    assert sorted(map(sorted, calls[1:])) == [["a"], ["a", "b", "bad"], ["b"], ["bad"]]
+
+
+def test_served_ballots_go_through_the_writer(grouped, monkeypatch):
+    """Through the portal's ballot page on a live server: parallel voters all stored, one
+    voter's twenty identical POSTs make one ballot. On SQLite they pass the group writer."""
+    app = grouped
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    submitted = []
+    real_submit = group_commit.GroupWriter.submit
+
+    def counting(self, item, timeout=60):
+        submitted.append(item)
+        return real_submit(self, item, timeout)
+
+    monkeypatch.setattr(group_commit.GroupWriter, "submit", counting)
+    try:
+        cycle_id, (a, b, _c), users = _setup(app, final=True, voters=8)
+        _freeze(app, cycle_id)
+        path = f"/budget/{cycle_id}/ballot"
+        browsers = []
+        for _uid, email in users:
+            browser = Browser(server.server_port)
+            form = {"email": email, "password": PASSWORD, "csrf_token": browser.token("/login")}
+            assert browser.request("POST", "/login", form)[0] == 302
+            browsers.append((browser, browser.token(path)))
+        barrier = threading.Barrier(len(browsers))
+
+        def vote(pair):
+            browser, token = pair
+            barrier.wait()
+            return browser.request("POST", path, {"csrf_token": token, "project": [a, b]})[0]
+
+        with ThreadPoolExecutor(len(browsers)) as pool:
+            assert list(pool.map(vote, browsers)) == [302] * len(browsers)
+        assert _count_ballots(app, cycle_id) == len(browsers)
+        again, token = browsers[0]
+        statuses = {again.request("POST", path, {"csrf_token": token, "project": a})[0]}
+        assert statuses == {409}
+        sqlite = app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+        assert len(submitted) == (len(browsers) + 1 if sqlite else 0)
+        with app.app_context():
+            cycle = db.session.get(BudgetCycle, cycle_id)
+            assert integrity.verify_cycle(db.session, cycle) is None
+    finally:
+        server.shutdown()
