@@ -12,12 +12,15 @@ bench's secret key, so no client signs in before voting), then serves it with
 
 and measures, with `--seconds` per run:
   1. ballot POST vs the floor (bench/floor_app.py: one INSERT + COMMIT per POST, same
-     database, same engine settings) at 8 and 32 clients, 1 and 2 workers;
+     database, same engine settings) at 8 and 32 clients, 1 and 2 workers (BENCH_WORKERS,
+     e.g. "1,2,4": 4 is portal/deploy/gunicorn.conf.py's default on 2 cores);
   2. sign-ins (production Argon2id) while 8 clients vote on 2 workers, against voting alone:
      16 sign-ins started together every second (a burst; the target's shape) and 16 clients
      signing in back to back; `--signin` compares code or TYNDA_HASH_* variants side by side;
   3. kill -9 of every gunicorn process (master and workers) 5 times during voting, then a
      check that every acknowledged ballot is stored once and none is over budget.
+BENCH_KEEP=1 keeps the database and gunicorn.log; BALLOT_GROUP_COMMIT=0 (passed to the
+portal) writes each SQLite ballot in its request instead of the group writer.
 PostgreSQL runs in a throw-away cluster that this script starts with fsync and synchronous
 commit on (durable, unlike the test cluster) and removes at the end. Loopback only.
 Targets (issue 9): ballot >= 0.5x floor, p99 < 100 ms at 32 clients, 0 errors, 2 workers
