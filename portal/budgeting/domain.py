@@ -57,6 +57,10 @@ class BudgetRuleError(ValueError):
         self.details = details
 
 
+class BudgetError(BudgetRuleError):
+    """A refused budgeting action (the same shape as the pure rule errors)."""
+
+
 # ------------------------------------------------------------------ time and phases
 def local_to_utc(value, tz=DEFAULT_TZ):
     """A naive local wall-clock time in `tz` -> naive UTC (as stored)."""

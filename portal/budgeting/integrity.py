@@ -205,7 +205,7 @@ def _locked_head(session, cycle_id):
     return row
 
 
-# Built once: every ballot runs them (see services.store_ballot).
+# Built once: every ballot runs them (see ballots.write_ballots).
 _HEADS, _LEAVES = LedgerHead.__table__, LedgerLeaf.__table__
 _LOCK_HEAD = (
     select(_HEADS.c.size, _HEADS.c.frontier, _HEADS.c.frozen_at)
