@@ -121,6 +121,10 @@ class Config:
     # request: its transactions run in parallel and share WAL flushes by themselves, and one
     # writer thread per process was slower there (BENCHMARKS.md, "Group commit").
     BALLOT_GROUP_COMMIT = os.environ.get("BALLOT_GROUP_COMMIT", "1") not in ("0", "false", "no")
+    # SQLite: the Unix socket of the machine's one ballot writer process (`flask --app wsgi
+    # budgeting ballot-writer`), which then writes every worker's ballots; each worker's own
+    # writer thread takes over while none answers there. Unset: the workers' threads.
+    BALLOT_WRITER_SOCKET = os.environ.get("BALLOT_WRITER_SOCKET")
 
 
 class DevelopmentConfig(Config):

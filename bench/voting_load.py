@@ -19,8 +19,10 @@ and measures, with `--seconds` per run:
      signing in back to back; `--signin` compares code or TYNDA_HASH_* variants side by side;
   3. kill -9 of every gunicorn process (master and workers) 5 times during voting, then a
      check that every acknowledged ballot is stored once and none is over budget.
-BENCH_KEEP=1 keeps the database and gunicorn.log; BALLOT_GROUP_COMMIT=0 (passed to the
-portal) writes each SQLite ballot in its request instead of the group writer.
+BENCH_KEEP=1 keeps the database and gunicorn.log; BENCH_WRITER=1 serves SQLite ballots
+beside the machine's ballot writer process (BALLOT_WRITER_SOCKET; its CPU is not in the
+"server CPU" figures); BALLOT_GROUP_COMMIT=0 (passed to the portal) writes each SQLite
+ballot in its request instead of the group writer.
 PostgreSQL runs in a throw-away cluster that this script starts with fsync and synchronous
 commit on (durable, unlike the test cluster) and removes at the end. Loopback only.
 Targets (issue 9): ballot >= 0.5x floor, p99 < 100 ms at 32 clients, 0 errors, 2 workers
@@ -292,8 +294,32 @@ class Server:
         self.root = root
         self.log = log
         self.process = None
+        # BENCH_WRITER=1: the portal beside the machine's ballot writer process (SQLite),
+        # started, killed and stopped with it (`flask budgeting ballot-writer`).
+        self.writer = None
+        self.writer_socket = None
+        if app_spec == "wsgi:app" and os.environ.get("BENCH_WRITER") and "sqlite" in url:
+            self.writer_socket = tempfile.mktemp(prefix="tynda-writer-", suffix=".sock")
+            self.env["BALLOT_WRITER_SOCKET"] = self.writer_socket
+
+    def _start_writer(self):
+        self.writer = subprocess.Popen(
+            [str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "budgeting", "ballot-writer"],
+            cwd=self.root,
+            env=self.env,
+            stdout=self.log,
+            stderr=self.log,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while not os.path.exists(self.writer_socket):
+            if time.monotonic() > deadline or self.writer.poll() is not None:
+                raise RuntimeError("the ballot writer did not start")
+            time.sleep(0.05)
 
     def start(self, port=None):
+        if self.writer_socket:
+            self._start_writer()
         self.port = port or free_port()
         self.args[4] = f"127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
@@ -323,12 +349,18 @@ class Server:
     def kill9(self):
         """SIGKILL the master and every worker at once (its own process group)."""
         os.killpg(self.process.pid, signal.SIGKILL)
+        if self.writer is not None:
+            os.killpg(self.writer.pid, signal.SIGKILL)
+            self.writer.wait()
         self.process.wait()
 
     def stop(self):
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             self.process.wait(timeout=30)
+        if self.writer is not None and self.writer.poll() is None:
+            os.killpg(self.writer.pid, signal.SIGTERM)
+            self.writer.wait(timeout=30)
 
 
 def post(port, path, body, cookie=None, headers=None):

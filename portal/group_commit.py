@@ -20,7 +20,10 @@ No capability is imported here: budgeting passes its function (services.write_ba
 
 import logging
 import os
+import pickle
 import queue
+import socket
+import struct
 import threading
 
 from portal.extensions import db
@@ -113,3 +116,140 @@ def writer(app, name, write, **options):
         if found is None or found.pid != os.getpid() or not found.thread.is_alive():
             found = writers[name] = GroupWriter(app, write, **options)
         return found
+
+
+# ------------------------------------------------------------------ one writer per machine
+# On SQLite the workers' writer threads take the one write lock in turn, and each waits for
+# its process's GIL behind that process's request threads after every SQLite call. One
+# writer process for the machine (`flask --app wsgi budgeting ballot-writer`) has neither:
+# workers send it their checked writes over a Unix socket (readable by its user only) and
+# wait for the outcome. Items and outcomes are pickled: both ends are this portal's own
+# processes of one user, as trusted as the database file beside the socket.
+_LENGTH = struct.Struct("!I")
+
+
+class Unreachable(ConnectionError):
+    """No writer answers at the socket; nothing was sent (the caller may write itself)."""
+
+
+def _send(sock, obj):
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    sock.sendall(_LENGTH.pack(len(data)) + data)
+
+
+def _exactly(sock, size):
+    chunks = []
+    while size:
+        chunk = sock.recv(size)
+        if not chunk:
+            raise ConnectionError("the writer closed the connection")
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def _receive(sock):
+    (size,) = _LENGTH.unpack(_exactly(sock, _LENGTH.size))
+    return pickle.loads(_exactly(sock, size))  # noqa: S301  (our own processes, see above)
+
+
+def serve(path, group_writer, *, ready=None):
+    """Answer writes sent to the Unix socket `path` through `group_writer`, forever."""
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(path)
+        raise RuntimeError(f"another writer already listens at {path}")
+    except (FileNotFoundError, ConnectionRefusedError):
+        pass
+    finally:
+        probe.close()
+    if os.path.exists(path):
+        os.unlink(path)  # left by a writer that was killed
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old_mask = os.umask(0o177)  # the socket is born readable by this user only
+    try:
+        listener.bind(path)
+    finally:
+        os.umask(old_mask)
+    listener.listen(1024)
+    if ready is not None:
+        ready.set()
+    while True:
+        connection, _address = listener.accept()
+        threading.Thread(
+            target=_answer_connection, args=(connection, group_writer), daemon=True
+        ).start()
+
+
+def _answer_connection(connection, group_writer):
+    with connection:
+        while True:
+            try:
+                item = _receive(connection)
+            except (ConnectionError, OSError):
+                return
+            try:
+                reply = (False, group_writer.submit(item))
+            except Exception as error:  # noqa: BLE001  (sent back to the request that asked)
+                reply = (True, error if _picklable(error) else RuntimeError(str(error)))
+            try:
+                _send(connection, reply)
+            except OSError:
+                return
+
+
+def _picklable(error):
+    try:
+        pickle.loads(pickle.dumps(error))  # noqa: S301  (our own object)
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+class RemoteWriter:
+    """A worker's side of the machine's writer: one connection per thread."""
+
+    def __init__(self, path):
+        self.path, self.local = path, threading.local()
+
+    def _connect(self):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(self.path)
+        except OSError as error:
+            sock.close()
+            raise Unreachable(str(error)) from None
+        self.local.sock = sock
+        return sock
+
+    def submit(self, item, timeout=60):
+        """Like GroupWriter.submit. Unreachable: nothing was sent. Once the write was sent,
+        a lost connection is an error: the writer may have stored it."""
+        sock = getattr(self.local, "sock", None) or self._connect()
+        try:
+            _send(sock, item)
+        except OSError:  # a connection to a writer that restarted: nothing was delivered
+            sock.close()
+            sock = self._connect()
+            _send(sock, item)
+        sock.settimeout(timeout)
+        try:
+            failed, outcome = _receive(sock)
+        except BaseException:
+            self.local.sock = None
+            sock.close()
+            raise
+        if failed:
+            raise outcome
+        return outcome
+
+
+_remotes = {}
+
+
+def remote(path):
+    """The process's RemoteWriter for `path`."""
+    found = _remotes.get(path)
+    if found is None:
+        found = _remotes[path] = RemoteWriter(path)
+    return found

@@ -12,6 +12,9 @@
                                                  (stdout without -o); a cycle of several
                                                  headings without --heading: a zip of one
                                                  .pb per heading
+    flask budgeting ballot-writer [--socket PATH]
+                                                 the machine's one ballot writer (SQLite):
+                                                 serves BALLOT_WRITER_SOCKET in the foreground
 
 Results can take long with MES on large budgets, so operators may run them here instead of
 from the web page. Each command commits once.
@@ -309,3 +312,23 @@ def announce_voting_command():
     cycles = services.announce_voting(db.session)
     db.session.commit()
     click.echo(f"Announced voting in {len(cycles)} cycle(s).")
+
+
+@cli.command("ballot-writer")
+@click.option("--socket", "path", default=None, help="Unix socket (default BALLOT_WRITER_SOCKET).")
+def ballot_writer_command(path):
+    """Write every worker's ballots on this machine (SQLite), until stopped (SIGTERM)."""
+    from flask import current_app
+
+    from portal import group_commit
+    from portal.budgeting import ballots
+
+    path = path or current_app.config["BALLOT_WRITER_SOCKET"]
+    if not path:
+        raise click.UsageError("give --socket PATH or set BALLOT_WRITER_SOCKET")
+    writer = group_commit.GroupWriter(current_app._get_current_object(), ballots.write_ballots)
+    click.echo(f"Writing ballots sent to {path} (Ctrl+C to stop).", err=True)
+    try:
+        group_commit.serve(path, writer)
+    except RuntimeError as error:
+        raise click.ClickException(str(error)) from None

@@ -1,6 +1,7 @@
 """Budgeting pages: cycles, proposals, review, ballots (online and paper), receipts, results,
 implementation. Each request commits at most once; services do the writing."""
 
+import dataclasses
 import hmac
 
 from flask import (
@@ -960,6 +961,12 @@ def _store(cycle, chosen, heading):
     if prepared.frozen is None:  # the cycle's first ballot stamps its rules: this request
         return services.store_ballot(db.session, current_user, cycle, chosen, **options)
     db.session.rollback()  # ends the snapshot; the writer reads again under the lock
+    path = current_app.config["BALLOT_WRITER_SOCKET"]
+    if path:  # the machine's writer process (flask budgeting ballot-writer)
+        try:
+            return group_commit.remote(path).submit(dataclasses.replace(prepared, cycle=None))
+        except group_commit.Unreachable as error:  # nothing was sent: write it here
+            current_app.logger.warning("ballot writer unreachable (%s): writing here", error)
     writer = group_commit.writer(current_app, "ballots", services.write_ballots)
     return writer.submit(prepared)
 

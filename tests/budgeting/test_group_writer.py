@@ -7,6 +7,10 @@ ballots to the writer on SQLite only (config.BALLOT_GROUP_COMMIT); the writer an
 path of services.write_ballots are tested on both databases here.
 """
 
+import dataclasses
+import os
+import shutil
+import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -18,7 +22,7 @@ from werkzeug.serving import make_server
 
 from portal import create_app, group_commit
 from portal.accounts.models import User
-from portal.budgeting import integrity, services
+from portal.budgeting import ballots, integrity, services
 from portal.budgeting.domain import BudgetRuleError
 from portal.budgeting.models import Ballot, BudgetCycle
 from portal.extensions import db
@@ -174,5 +178,97 @@ def test_served_ballots_go_through_the_writer(grouped, monkeypatch):
         with app.app_context():
             cycle = db.session.get(BudgetCycle, cycle_id)
             assert integrity.verify_cycle(db.session, cycle) is None
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture
+def writer_socket(grouped):
+    """The machine's writer, as `flask budgeting ballot-writer` runs it, on a Unix socket
+    (a thread here): (path, the group sizes it wrote)."""
+    folder = tempfile.mkdtemp(prefix="tw-", dir="/tmp")  # socket paths must be short
+    path = os.path.join(folder, "w.sock")
+    groups = []
+
+    def write(session, items):
+        groups.append(len(items))
+        return ballots.write_ballots(session, items)
+
+    ready = threading.Event()
+    writer = group_commit.GroupWriter(grouped, write)
+    threading.Thread(
+        target=group_commit.serve, args=(path, writer), kwargs={"ready": ready}, daemon=True
+    ).start()
+    assert ready.wait(10)
+    yield path, groups
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_the_machines_writer_answers_each_worker_thread(grouped, writer_socket):
+    """Through the socket: parallel ballots stored with their own ids, a refusal comes back
+    as the same error with its details, and a second writer at the same socket is refused."""
+    app = grouped
+    path, groups = writer_socket
+    cycle_id, (a, b, _c), users = _setup(app, final=True, voters=PARALLEL)
+    _freeze(app, cycle_id)
+    prepared = [
+        dataclasses.replace(_prepared(app, cycle_id, uid, [a, b][: 1 + n % 2]), cycle=None)
+        for n, (uid, _e) in enumerate(users)
+    ]
+    remote = group_commit.RemoteWriter(path)
+    barrier = threading.Barrier(PARALLEL)
+
+    def submit(item):
+        barrier.wait()
+        return remote.submit(item)
+
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        ids = list(pool.map(submit, prepared))
+    assert len(set(ids)) == PARALLEL and sum(groups) == PARALLEL
+    with pytest.raises(BudgetRuleError) as refused:
+        remote.submit(prepared[0])
+    assert refused.value.code == "already_voted"
+    with app.app_context():
+        cycle = db.session.get(BudgetCycle, cycle_id)
+        assert integrity.verify_cycle(db.session, cycle, "s") is None
+    with pytest.raises(RuntimeError, match="already listens"):
+        group_commit.serve(path, None)
+
+
+def test_an_unreachable_writer_is_told_apart(grouped, monkeypatch):
+    """No writer at the socket: Unreachable (nothing sent), and the ballot page writes the
+    ballot through its own worker's writer instead."""
+    app = grouped
+    missing = os.path.join(tempfile.mkdtemp(prefix="tw-", dir="/tmp"), "none.sock")
+    with pytest.raises(group_commit.Unreachable):
+        group_commit.RemoteWriter(missing).submit("anything")
+    monkeypatch.setitem(app.config, "BALLOT_WRITER_SOCKET", missing)
+    _vote_through_the_page(app, voters=3)
+
+
+def test_served_ballots_go_through_the_machines_writer(grouped, writer_socket, monkeypatch):
+    app = grouped
+    path, groups = writer_socket
+    monkeypatch.setitem(app.config, "BALLOT_WRITER_SOCKET", path)
+    _vote_through_the_page(app, voters=6)
+    sqlite = app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+    assert sum(groups) == (6 if sqlite else 0)  # PostgreSQL: each request commits itself
+
+
+def _vote_through_the_page(app, voters):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        cycle_id, (a, _b, _c), users = _setup(app, final=True, voters=voters)
+        _freeze(app, cycle_id)
+        path = f"/budget/{cycle_id}/ballot"
+        for _uid, email in users:
+            browser = Browser(server.server_port)
+            form = {"email": email, "password": PASSWORD, "csrf_token": browser.token("/login")}
+            assert browser.request("POST", "/login", form)[0] == 302
+            token = browser.token(path)
+            status, _ = browser.request("POST", path, {"csrf_token": token, "project": a})
+            assert status == 302
+        assert _count_ballots(app, cycle_id) == voters
     finally:
         server.shutdown()

@@ -95,7 +95,13 @@ def test_gunicorn_serves_with_the_config(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "unit", ["tynda-web.service", "tynda-worker.service", "tynda-backup.service"]
+    "unit",
+    [
+        "tynda-web.service",
+        "tynda-worker.service",
+        "tynda-backup.service",
+        "tynda-ballot-writer.service",
+    ],
 )
 def test_systemd_units_run_commands_that_exist(unit):
     parser = configparser.ConfigParser(strict=False, interpolation=None)
