@@ -302,14 +302,20 @@ class Server:
             self.writer_socket = tempfile.mktemp(prefix="tynda-writer-", suffix=".sock")
             self.env["BALLOT_WRITER_SOCKET"] = self.writer_socket
 
-    def _start_writer(self):
-        self.writer = subprocess.Popen(
-            [str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "budgeting", "ballot-writer"],
+    def _spawn(self, args):
+        """A server process in its own process group (kill9 kills the group)."""
+        return subprocess.Popen(
+            args,
             cwd=self.root,
             env=self.env,
             stdout=self.log,
             stderr=self.log,
             start_new_session=True,
+        )
+
+    def _start_writer(self):
+        self.writer = self._spawn(
+            [str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "budgeting", "ballot-writer"]
         )
         deadline = time.monotonic() + 60
         while not os.path.exists(self.writer_socket):
@@ -322,14 +328,7 @@ class Server:
             self._start_writer()
         self.port = port or free_port()
         self.args[4] = f"127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            self.args,
-            cwd=self.root,
-            env=self.env,
-            stdout=self.log,
-            stderr=self.log,
-            start_new_session=True,
-        )
+        self.process = self._spawn(self.args)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:

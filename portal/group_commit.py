@@ -15,7 +15,7 @@ group is rolled back and every item written again alone, so one bad write never 
 others. Nothing is acknowledged before the commit that holds it has returned: a process
 killed mid-group loses only writes nobody was told were stored.
 
-No capability is imported here: budgeting passes its function (services.write_ballots).
+No capability is imported here: budgeting passes its function (ballots.write_ballots).
 """
 
 import logging

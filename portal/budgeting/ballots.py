@@ -54,6 +54,14 @@ class PreparedBallot:
     now: object
 
 
+def write_ballot(session, prepared):
+    """Write one prepared ballot (`write_ballots`); its id, or raise what refused it."""
+    (outcome,) = write_ballots(session, [prepared])
+    if isinstance(outcome, BudgetError):
+        raise outcome
+    return outcome
+
+
 def write_ballots(session, prepared):
     """Write prepared ballots in the session's transaction (taking the write lock first);
     returns, per ballot, its id or the BudgetError that refused it (its person voted on paper,
@@ -73,7 +81,7 @@ def write_ballots(session, prepared):
             return [_write_one(session, connection, prepared[0])]
         except BudgetError as error:
             return [error]
-    outcomes, cycles = {}, {}
+    outcomes, cycles = [None] * len(prepared), {}
     for number, ballot in enumerate(prepared):
         cycles.setdefault(ballot.cycle_id, []).append((number, ballot))
     for cycle_id, group in cycles.items():
@@ -101,7 +109,7 @@ def write_ballots(session, prepared):
             ],
         )
         integrity.append(session, cycle_id, [(i, v, b.chosen) for b, i, v in written])
-    return [outcomes[number] for number in range(len(prepared))]
+    return outcomes
 
 
 def _add_group(session, connection, group):

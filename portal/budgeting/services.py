@@ -23,7 +23,7 @@ from portal.accounts.models import utcnow
 from portal.accounts.notify import notify, notify_region, titles
 from portal.audit import code_of, record
 from portal.budgeting import domain, headings, integrity, richtext
-from portal.budgeting.ballots import PreparedBallot, write_ballots
+from portal.budgeting.ballots import PreparedBallot, write_ballot
 from portal.budgeting.domain import BudgetError
 from portal.budgeting.models import (
     Ballot,
@@ -633,19 +633,7 @@ def _parse_choices(raw):
     return ids
 
 
-def store_ballot(
-    session,
-    actor,
-    cycle,
-    choices,
-    *,
-    secret,
-    ballot_key=None,
-    now=None,
-    voter=None,
-    channel="online",
-    heading=None,
-):
+def store_ballot(session, actor, cycle, choices, **options):
     """Store or replace a ballot in `heading` (default: the main one) atomically; returns its
     id (see `cast_ballot`).
 
@@ -660,25 +648,14 @@ def store_ballot(
     an HMAC of (cycle, the voter's IIN hash), unique per cycle: a paper desk's `voter` may be
     a resident without an account (portal.budgeting.paper.Resident, id None), and their
     online and paper ballots still collide there.
+
+    `options` are prepare_ballot's: secret (required), ballot_key, now, voter, channel,
+    heading.
     """
-    prepared = prepare_ballot(
-        session,
-        actor,
-        cycle,
-        choices,
-        secret=secret,
-        ballot_key=ballot_key,
-        now=now,
-        voter=voter,
-        channel=channel,
-        heading=heading,
-    )
-    (outcome,) = write_ballots(session, [prepared])
-    if isinstance(outcome, BudgetError):
-        raise outcome
-    if channel == "paper":  # who entered it, never what it says nor for whom
+    ballot_id = write_ballot(session, prepare_ballot(session, actor, cycle, choices, **options))
+    if options.get("channel") == "paper":  # who entered it, never what it says nor for whom
         _audit(session, actor, "budgeting.paper_ballot", cycle)
-    return outcome
+    return ballot_id
 
 
 def prepare_ballot(

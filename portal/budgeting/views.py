@@ -23,7 +23,7 @@ from sqlalchemy.orm import defer, joinedload, selectinload
 from portal import charts, database, formatting, group_commit
 from portal.accounts.forms import EmptyForm
 from portal.accounts.models import iin_key, plain_user, utcnow
-from portal.budgeting import domain, figures, integrity, paper, services
+from portal.budgeting import ballots, domain, figures, integrity, paper, services
 from portal.budgeting import headings as pots
 from portal.budgeting.domain import BudgetRuleError
 from portal.budgeting.forms import (
@@ -949,17 +949,20 @@ def _cast(cycle_id, cycle, heading, open_to):
 
 def _store(cycle, chosen, heading):
     """The stored ballot's id: checked here in the request's snapshot, then written by the
-    process's group writer (SQLite with BALLOT_GROUP_COMMIT: one commit and one flush for
-    the ballots that arrive together; portal.group_commit) or else in this request."""
-    options = dict(secret=_secret(), ballot_key=_ballot_key(), heading=heading)
-    url = db.engine.url  # an in-memory database is one per connection: not the writer's
-    grouped = current_app.config["BALLOT_GROUP_COMMIT"] and url.get_backend_name() == "sqlite"
-    grouped = grouped and url.database not in (None, "", ":memory:")
-    if not grouped:
-        return services.store_ballot(db.session, current_user, cycle, chosen, **options)
-    prepared = services.prepare_ballot(db.session, current_user, cycle, chosen, **options)
-    if prepared.frozen is None:  # the cycle's first ballot stamps its rules: this request
-        return services.store_ballot(db.session, current_user, cycle, chosen, **options)
+    machine's or the process's group writer (SQLite with BALLOT_GROUP_COMMIT: one commit and
+    one flush for the ballots that arrive together; portal.group_commit) or else here."""
+    prepared = services.prepare_ballot(
+        db.session,
+        current_user,
+        cycle,
+        chosen,
+        secret=_secret(),
+        ballot_key=_ballot_key(),
+        heading=heading,
+    )
+    # The cycle's first ballot stamps its rules frozen, with the caller's cycle: written here.
+    if not _grouped() or prepared.frozen is None:
+        return ballots.write_ballot(db.session, prepared)
     db.session.rollback()  # ends the snapshot; the writer reads again under the lock
     path = current_app.config["BALLOT_WRITER_SOCKET"]
     if path:  # the machine's writer process (flask budgeting ballot-writer)
@@ -967,8 +970,14 @@ def _store(cycle, chosen, heading):
             return group_commit.remote(path).submit(dataclasses.replace(prepared, cycle=None))
         except group_commit.Unreachable as error:  # nothing was sent: write it here
             current_app.logger.warning("ballot writer unreachable (%s): writing here", error)
-    writer = group_commit.writer(current_app, "ballots", services.write_ballots)
+    writer = group_commit.writer(current_app, "ballots", ballots.write_ballots)
     return writer.submit(prepared)
+
+
+def _grouped():
+    url = db.engine.url  # an in-memory database is one per connection: not the writer's
+    grouped = current_app.config["BALLOT_GROUP_COMMIT"] and url.get_backend_name() == "sqlite"
+    return grouped and url.database not in (None, "", ":memory:")
 
 
 @bp.route("/<int:cycle_id>/ballot/<int:ballot_id>/receipt")

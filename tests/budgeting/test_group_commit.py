@@ -1,4 +1,4 @@
-"""Ballots written as a group (services.write_ballots, as the group writer calls it): the same
+"""Ballots written as a group (ballots.write_ballots, as the group writer calls it): the same
 ballots, receipts and ledger as one by one, refusals that sink nothing else, and statements
 that do not grow with the group. Runs on SQLite and PostgreSQL."""
 
@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from budget_fixtures import make_project  # noqa: F401  (fixture)
 from helpers import make_user
 
-from portal.budgeting import integrity, services
+from portal.budgeting import ballots, integrity, services
 from portal.budgeting.domain import BudgetRuleError
 from portal.budgeting.models import Ballot, LedgerLeaf
 from portal.extensions import db as _db
@@ -43,7 +43,7 @@ def test_a_group_is_stored_like_ballots_one_by_one(db, frozen):
     voters = [make_user() for _ in range(5)]
     choices = [[a], [b, c], [a, b], [c], [b]]
     prepared = [_prepare(cycle, v, ch) for v, ch in zip(voters, choices, strict=True)]
-    outcomes = services.write_ballots(db.session, prepared)
+    outcomes = ballots.write_ballots(db.session, prepared)
     db.session.commit()
     assert all(isinstance(o, int) for o in outcomes) and len(set(outcomes)) == 5
     for ballot_id, chosen in zip(outcomes, choices, strict=True):
@@ -64,7 +64,7 @@ def test_a_refused_ballot_leaves_the_rest_of_its_group(db, frozen):
     )
     db.session.commit()
     prepared = [_prepare(cycle, v, [b]) for v in (first, on_paper, second)]
-    outcomes = services.write_ballots(db.session, prepared)
+    outcomes = ballots.write_ballots(db.session, prepared)
     db.session.commit()
     assert isinstance(outcomes[1], BudgetRuleError) and outcomes[1].code == "other_channel"
     stored = [db.session.get(Ballot, o) for o in (outcomes[0], outcomes[2])]
@@ -85,7 +85,7 @@ def test_a_replaced_ballot_and_a_person_twice_in_one_group(db, frozen):
         _prepare(cycle, other, [c]),
         _prepare(cycle, twice, [b, c]),
     ]
-    outcomes = services.write_ballots(db.session, prepared)
+    outcomes = ballots.write_ballots(db.session, prepared)
     db.session.commit()
     assert outcomes[0] == first_id and outcomes[1] == outcomes[3] != outcomes[2]
     replaced, twice_ballot = db.session.get(Ballot, first_id), db.session.get(Ballot, outcomes[1])
@@ -107,7 +107,7 @@ def test_a_groups_statements_do_not_grow_with_it(db, frozen):
 
         sa.event.listen(db.engine, "before_cursor_execute", count)
         try:
-            services.write_ballots(db.session, prepared)
+            ballots.write_ballots(db.session, prepared)
         finally:
             sa.event.remove(db.engine, "before_cursor_execute", count)
         db.session.commit()
@@ -124,7 +124,7 @@ def test_a_groups_look_for_earlier_ballots_seeks_each_person(db, frozen):
     cycle, (a, _b, _c) = frozen
     prepared = [_prepare(cycle, make_user(), [a]) for _ in range(3)]
     with Captured() as captured:
-        services.write_ballots(db.session, prepared)
+        ballots.write_ballots(db.session, prepared)
     (statement, parameters), *_ = captured.matching("FROM budget_ballot", "UNION ALL", " IN (")
     plan = "\n".join(_plan(statement, parameters))
     if db.engine.dialect.name == "sqlite":

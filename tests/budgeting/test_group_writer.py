@@ -4,7 +4,7 @@ request answered with its own outcome, and a failing group written again one by 
 Like test_budget_concurrency.py these commit, so they run on a throw-away database (SQLite
 file, or a fresh PostgreSQL database when DATABASE_URL points at a server). The portal hands
 ballots to the writer on SQLite only (config.BALLOT_GROUP_COMMIT); the writer and the group
-path of services.write_ballots are tested on both databases here.
+path of ballots.write_ballots are tested on both databases here.
 """
 
 import dataclasses
@@ -49,6 +49,18 @@ def _freeze(app, cycle_id):
         db.session.commit()
 
 
+def _submit_together(writer, items):
+    """Each item submitted from its own thread, all at once: their outcomes in order."""
+    barrier = threading.Barrier(len(items))
+
+    def submit(item):
+        barrier.wait()
+        return writer.submit(item)
+
+    with ThreadPoolExecutor(len(items)) as pool:
+        return list(pool.map(submit, items))
+
+
 def _prepared(app, cycle_id, user_id, chosen):
     with app.app_context():
         voter = db.session.get(User, user_id)
@@ -72,17 +84,10 @@ def test_parallel_ballots_share_commits_and_each_gets_its_own_id(grouped):
             if len(groups) > 1 or writer.queue.qsize():
                 break
             threading.Event().wait(0.01)
-        return services.write_ballots(session, items)
+        return ballots.write_ballots(session, items)
 
     writer = group_commit.GroupWriter(app, write)
-    barrier = threading.Barrier(PARALLEL)
-
-    def submit(item):
-        barrier.wait()
-        return writer.submit(item)
-
-    with ThreadPoolExecutor(PARALLEL) as pool:
-        ids = list(pool.map(submit, prepared))
+    ids = _submit_together(writer, prepared)
     assert len(set(ids)) == PARALLEL
     assert sum(groups) == PARALLEL and max(groups) > 1, groups  # shared commits
     with app.app_context():
@@ -216,14 +221,7 @@ def test_the_machines_writer_answers_each_worker_thread(grouped, writer_socket):
         for n, (uid, _e) in enumerate(users)
     ]
     remote = group_commit.RemoteWriter(path)
-    barrier = threading.Barrier(PARALLEL)
-
-    def submit(item):
-        barrier.wait()
-        return remote.submit(item)
-
-    with ThreadPoolExecutor(PARALLEL) as pool:
-        ids = list(pool.map(submit, prepared))
+    ids = _submit_together(remote, prepared)
     assert len(set(ids)) == PARALLEL and sum(groups) == PARALLEL
     with pytest.raises(BudgetRuleError) as refused:
         remote.submit(prepared[0])
