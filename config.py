@@ -117,13 +117,14 @@ class Config:
     EXPORT_STREAM_ROWS = int(os.environ.get("EXPORT_STREAM_ROWS", "20000"))
     # SQLite: online ballots that arrive together are written by the process's writer thread
     # in one transaction with one commit (portal/group_commit.py): one disk flush and one
-    # turn of the write lock for all of them. PostgreSQL always commits each ballot in its
-    # request: its transactions run in parallel and share WAL flushes by themselves, and one
-    # writer thread per process was slower there (BENCHMARKS.md, "Group commit").
+    # turn of the write lock for all of them. Not on PostgreSQL: its transactions run in
+    # parallel and share WAL flushes by themselves, and one writer thread per process was
+    # slower there (BENCHMARKS.md, "Group commit"); its writer is the machine's (below).
     BALLOT_GROUP_COMMIT = os.environ.get("BALLOT_GROUP_COMMIT", "1") not in ("0", "false", "no")
-    # SQLite: the Unix socket of the machine's one ballot writer process (`flask --app wsgi
-    # budgeting ballot-writer`), which then writes every worker's ballots; each worker's own
-    # writer thread takes over while none answers there. Unset: the workers' threads.
+    # The Unix socket of the machine's one ballot writer process (`flask --app wsgi
+    # budgeting ballot-writer`), which then writes every worker's ballots in shared commits,
+    # on either database; while none answers there each worker writes its own (SQLite: its
+    # writer thread). Unset: the workers' threads on SQLite, each request on PostgreSQL.
     BALLOT_WRITER_SOCKET = os.environ.get("BALLOT_WRITER_SOCKET")
 
 

@@ -19,8 +19,8 @@ and measures, with `--seconds` per run:
      signing in back to back; `--signin` compares code or TYNDA_HASH_* variants side by side;
   3. kill -9 of every gunicorn process (master and workers) 5 times during voting, then a
      check that every acknowledged ballot is stored once and none is over budget.
-BENCH_KEEP=1 keeps the database and gunicorn.log; BENCH_WRITER=1 serves SQLite ballots
-beside the machine's ballot writer process (BALLOT_WRITER_SOCKET; its CPU is not in the
+BENCH_KEEP=1 keeps the database and gunicorn.log; BENCH_WRITER=1 serves ballots beside
+the machine's ballot writer process (BALLOT_WRITER_SOCKET; its CPU is not in the
 "server CPU" figures); BALLOT_GROUP_COMMIT=0 (passed to the portal) writes each SQLite
 ballot in its request instead of the group writer.
 PostgreSQL runs in a throw-away cluster that this script starts with fsync and synchronous
@@ -294,11 +294,11 @@ class Server:
         self.root = root
         self.log = log
         self.process = None
-        # BENCH_WRITER=1: the portal beside the machine's ballot writer process (SQLite),
+        # BENCH_WRITER=1: the portal beside the machine's ballot writer process,
         # started, killed and stopped with it (`flask budgeting ballot-writer`).
         self.writer = None
         self.writer_socket = None
-        if app_spec == "wsgi:app" and os.environ.get("BENCH_WRITER") and "sqlite" in url:
+        if app_spec == "wsgi:app" and os.environ.get("BENCH_WRITER"):
             self.writer_socket = tempfile.mktemp(prefix="tynda-writer-", suffix=".sock")
             self.env["BALLOT_WRITER_SOCKET"] = self.writer_socket
 

@@ -18,10 +18,12 @@ killed mid-group loses only writes nobody was told were stored.
 No capability is imported here: budgeting passes its function (ballots.write_ballots).
 """
 
+import contextlib
 import logging
 import os
 import pickle
 import queue
+import selectors
 import socket
 import struct
 import threading
@@ -79,24 +81,30 @@ class GroupWriter:
                             _answer(pending, error, failed=True)
 
     def _write(self, group):
-        session = db.session
-        try:
-            outcomes = self.write(session, [p.item for p in group])
-            if all(isinstance(o, BaseException) for o in outcomes):
-                session.rollback()  # nothing to keep (and PostgreSQL may refuse the commit)
-            else:
-                session.commit()
-        except Exception as error:
-            session.rollback()
-            if len(group) == 1:
-                _answer(group[0], error, failed=True)
-                return
-            log.info("group of %d failed (%s); writing them one by one", len(group), error)
-            for pending in group:
-                self._write([pending])
-            return
-        for pending, outcome in zip(group, outcomes, strict=True):
-            _answer(pending, outcome, failed=isinstance(outcome, BaseException))
+        for pending, (failed, outcome) in zip(
+            group, write_group(self.write, [p.item for p in group]), strict=True
+        ):
+            _answer(pending, outcome, failed=failed)
+
+
+def write_group(write, items):
+    """Write `items` with `write(session, items)` in one transaction and commit once:
+    [(failed, outcome)] per item. If the group raises, it is rolled back and every item
+    written again alone (its own exception is then its outcome)."""
+    session = db.session
+    try:
+        outcomes = write(session, items)
+        if all(isinstance(o, BaseException) for o in outcomes):
+            session.rollback()  # nothing to keep (and PostgreSQL may refuse the commit)
+        else:
+            session.commit()
+    except Exception as error:
+        session.rollback()
+        if len(items) == 1:
+            return [(True, error)]
+        log.info("group of %d failed (%s); writing them one by one", len(items), error)
+        return [write_group(write, [item])[0] for item in items]
+    return [(isinstance(o, BaseException), o) for o in outcomes]
 
 
 def _answer(pending, outcome, *, failed):
@@ -123,8 +131,10 @@ def writer(app, name, write, **options):
 # its process's GIL behind that process's request threads after every SQLite call. One
 # writer process for the machine (`flask --app wsgi budgeting ballot-writer`) has neither:
 # workers send it their checked writes over a Unix socket (readable by its user only) and
-# wait for the outcome. Items and outcomes are pickled: both ends are this portal's own
-# processes of one user, as trusted as the database file beside the socket.
+# wait for the outcome. On PostgreSQL, where a writer thread per worker lost to the GIL,
+# the one process writes a group under one lock of what orders the writes and one flush.
+# Items and outcomes are pickled: both ends are this portal's own processes of one user,
+# as trusted as the database file beside the socket.
 _LENGTH = struct.Struct("!I")
 
 
@@ -153,8 +163,46 @@ def _receive(sock):
     return pickle.loads(_exactly(sock, size))  # noqa: S301  (our own processes, see above)
 
 
-def serve(path, group_writer, *, ready=None):
-    """Answer writes sent to the Unix socket `path` through `group_writer`, forever."""
+def serve(path, write, *, ready=None, max_batch=64):
+    """Answer writes sent to the Unix socket `path`, forever, in the app context: every
+    item that has arrived (up to `max_batch`) is written as one group (`write_group`).
+
+    One thread does it all (a selector over the connections): threads here would only
+    take the GIL from the writing between two statements."""
+    listener = _listen(path)
+    if ready is not None:
+        ready.set()
+    selector = selectors.DefaultSelector()
+    selector.register(listener, selectors.EVENT_READ)
+    buffers, waiting = {}, []  # waiting: (connection, item) in arrival order
+    while True:
+        for key, _events in selector.select(timeout=0 if waiting else None):
+            if key.fileobj is listener:
+                connection, _address = listener.accept()
+                selector.register(connection, selectors.EVENT_READ)
+                buffers[connection] = bytearray()
+            elif not _read(key.fileobj, buffers[key.fileobj], waiting):
+                selector.unregister(key.fileobj)
+                del buffers[key.fileobj]
+                key.fileobj.close()
+        if not waiting:
+            continue
+        group, waiting = waiting[:max_batch], waiting[max_batch:]
+        try:
+            results = write_group(write, [item for _connection, item in group])
+        except Exception as error:  # noqa: BLE001  (the database went away: tell each, go on)
+            log.exception("the writer could not write a group")
+            db.session.remove()
+            results = [(True, RuntimeError(str(error)))] * len(group)
+        for (connection, _item), (failed, outcome) in zip(group, results, strict=True):
+            if failed and not _picklable(outcome):
+                outcome = RuntimeError(str(outcome))
+            # A worker that went away: its next read closes the connection.
+            with contextlib.suppress(OSError):
+                _send(connection, (failed, outcome))
+
+
+def _listen(path):
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         probe.connect(path)
@@ -172,30 +220,27 @@ def serve(path, group_writer, *, ready=None):
     finally:
         os.umask(old_mask)
     listener.listen(1024)
-    if ready is not None:
-        ready.set()
-    while True:
-        connection, _address = listener.accept()
-        threading.Thread(
-            target=_answer_connection, args=(connection, group_writer), daemon=True
-        ).start()
+    return listener
 
 
-def _answer_connection(connection, group_writer):
-    with connection:
-        while True:
-            try:
-                item = _receive(connection)
-            except (ConnectionError, OSError):
-                return
-            try:
-                reply = (False, group_writer.submit(item))
-            except Exception as error:  # noqa: BLE001  (sent back to the request that asked)
-                reply = (True, error if _picklable(error) else RuntimeError(str(error)))
-            try:
-                _send(connection, reply)
-            except OSError:
-                return
+def _read(connection, buffer, waiting):
+    """Take what the connection has sent into `buffer` and every whole item into
+    `waiting`; False once the worker closed it."""
+    try:
+        data = connection.recv(1 << 16)
+    except OSError:
+        return False
+    if not data:
+        return False
+    buffer += data
+    while len(buffer) >= _LENGTH.size:
+        (size,) = _LENGTH.unpack_from(buffer)
+        if len(buffer) < _LENGTH.size + size:
+            break
+        item = pickle.loads(buffer[_LENGTH.size : _LENGTH.size + size])  # noqa: S301
+        del buffer[: _LENGTH.size + size]
+        waiting.append((connection, item))
+    return True
 
 
 def _picklable(error):

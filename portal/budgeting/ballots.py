@@ -85,7 +85,7 @@ def write_ballots(session, prepared):
     for number, ballot in enumerate(prepared):
         cycles.setdefault(ballot.cycle_id, []).append((number, ballot))
     for cycle_id, group in cycles.items():
-        added = _add_group(session, connection, group)
+        added, head = _add_group(session, connection, group)
         written = []
         for number, ballot in group:
             outcome = added[number]
@@ -96,27 +96,26 @@ def write_ballots(session, prepared):
                 written.append((ballot, *outcome))
         if not written:
             continue
-        connection.execute(
-            integrity.STAMP_BALLOT,
-            [
-                {
-                    "b_id": ballot_id,
-                    "b_receipt": domain.receipt_code(cycle_id, ballot_id, b.chosen, b.secret),
-                    "b_version": version,
-                    "b_at": b.now,
-                }
-                for b, ballot_id, version in written
-            ],
-        )
-        integrity.append(session, cycle_id, [(i, v, b.chosen) for b, i, v in written])
+        stamps = [
+            {
+                "b_id": ballot_id,
+                "b_receipt": domain.receipt_code(cycle_id, ballot_id, b.chosen, b.secret),
+                "b_version": version,
+                "b_at": b.now,
+            }
+            for b, ballot_id, version in written
+        ]
+        entries = [(i, v, b.chosen) for b, i, v in written]
+        integrity.append(session, cycle_id, entries, head=head, stamps=stamps)
     return outcomes
 
 
 def _add_group(session, connection, group):
-    """Add the ballots [(number, PreparedBallot)] of one cycle: {number: (id, version) or
-    BudgetError}. The usual ballots (online, a person's first in the heading, rules frozen)
-    go in together: their voters locked in one statement (PostgreSQL), one look for earlier
-    ballots, one insert of the ballots and one of their choices, whatever their number.
+    """Add the ballots [(number, PreparedBallot)] of one cycle: ({number: (id, version) or
+    BudgetError}, the ledger head locked on the way or None). The usual ballots (online, a
+    person's first in the heading, rules frozen) go in together: their voters locked, one
+    look for earlier ballots, one insert of the ballots and one of their choices, whatever
+    their number (on PostgreSQL all in one statement, which locks the ledger head last).
     The rest (a replaced ballot, one person twice in the group) go one by one after them."""
     usual = [
         (number, b)
@@ -125,44 +124,10 @@ def _add_group(session, connection, group):
     ]
     persons = Counter(_person(b) for _number, b in usual)
     usual = [(number, b) for number, b in usual if persons[_person(b)] == 1]
-    if usual and connection.dialect.name != "sqlite":  # SQLite: BEGIN IMMEDIATE
-        connection.execute(_LOCK_VOTERS, {"voter_ids": sorted({b.voter_id for _n, b in usual})})
-    if usual:
-        taken = set()
-        for row in connection.execute(
-            _EARLIER_BALLOTS,
-            {
-                "cycle_id": group[0][1].cycle_id,
-                "iin_keys": [b.keys["iin_key"] for _n, b in usual],
-                "voter_keys": [b.keys["voter_key"] for _n, b in usual],
-            },
-        ):
-            taken.add(("iin", row.iin_key, row.heading_id))
-            taken.add(("account", row.voter_key, row.heading_id))
-        usual = [
-            (number, b)
-            for number, b in usual
-            if ("iin", b.keys["iin_key"], b.keys["heading_id"]) not in taken
-            and ("account", b.keys["voter_key"], b.keys["heading_id"]) not in taken
-        ]
-    added = {}
-    if usual:
-        # RETURNING order is not the rows' order on every database: match by person.
-        ids = {
-            (row.iin_key, row.heading_id): row.id
-            for row in connection.execute(
-                _NEW_BALLOTS,
-                [{**b.values, "ledger_version": 1, "receipt": ""} for _n, b in usual],
-            )
-        }
-        added = {number: (ids[_person(b)], 1) for number, b in usual}
-        choices = [
-            {"ballot_id": added[number][0], "proposal_id": p}
-            for number, b in usual
-            for p in b.chosen
-        ]
-        if choices:
-            connection.execute(_ADD_CHOICE, choices)
+    if connection.dialect.name == "postgresql":
+        added, head = _pg_add_usual(connection, group[0][1].cycle_id, usual)
+    else:  # SQLite: BEGIN IMMEDIATE locked everything
+        added, head = _add_usual(connection, group[0][1].cycle_id, usual), None
     for number, ballot in group:
         if number not in added:
             try:
@@ -170,7 +135,70 @@ def _add_group(session, connection, group):
                 added[number] = (ballot_id, version)
             except BudgetError as error:
                 added[number] = error
+    return added, head
+
+
+def _add_usual(connection, cycle_id, usual):
+    """{number: (id, 1)} of the usual ballots added (those without an earlier ballot)."""
+    if not usual:
+        return {}
+    taken = set()
+    for row in connection.execute(
+        _EARLIER_BALLOTS,
+        {
+            "cycle_id": cycle_id,
+            "iin_keys": [b.keys["iin_key"] for _n, b in usual],
+            "voter_keys": [b.keys["voter_key"] for _n, b in usual],
+        },
+    ):
+        taken.add(("iin", row.iin_key, row.heading_id))
+        taken.add(("account", row.voter_key, row.heading_id))
+    usual = [
+        (number, b)
+        for number, b in usual
+        if ("iin", b.keys["iin_key"], b.keys["heading_id"]) not in taken
+        and ("account", b.keys["voter_key"], b.keys["heading_id"]) not in taken
+    ]
+    if not usual:
+        return {}
+    # RETURNING order is not the rows' order on every database: match by person.
+    ids = {
+        (row.iin_key, row.heading_id): row.id
+        for row in connection.execute(
+            _NEW_BALLOTS, [{**b.values, "ledger_version": 1, "receipt": ""} for _n, b in usual]
+        )
+    }
+    added = {number: (ids[_person(b)], 1) for number, b in usual}
+    choices = [
+        {"ballot_id": added[number][0], "proposal_id": p} for number, b in usual for p in b.chosen
+    ]
+    if choices:
+        connection.execute(_ADD_CHOICE, choices)
     return added
+
+
+def _pg_add_usual(connection, cycle_id, usual):
+    """PostgreSQL, `_add_usual` in one statement: ({number: (id, 1)}, the locked head)."""
+    if not usual:
+        return {}, None
+    values = [b.values for _n, b in usual]
+    rows = connection.execute(
+        _PG_ADD_GROUP,
+        {
+            "cycle_id": cycle_id,
+            "idx": list(range(len(usual))),
+            "voter_ids": sorted({b.voter_id for _n, b in usual}),
+            **{f"{name}s": [v[name] for v in values] for name in _GROUP_COLUMNS},
+            "c_idx": [i for i, (_n, b) in enumerate(usual) for _p in b.chosen],
+            "c_proposals": [p for _n, b in usual for p in b.chosen],
+        },
+    ).all()
+    ids = {(row.iin_key, row.heading_id): row.id for row in rows}
+    added = {number: (ids[_person(b)], 1) for number, b in usual if _person(b) in ids}
+    head = None
+    if rows and rows[0].size is not None:
+        head = (rows[0].size, rows[0].frontier, rows[0].frozen_at)
+    return added, head
 
 
 def _person(ballot):
@@ -182,7 +210,7 @@ def _write_one(session, connection, ballot):
     receipt = domain.receipt_code(ballot.cycle_id, ballot_id, ballot.chosen, ballot.secret)
     stamp = {"b_id": ballot_id, "b_receipt": receipt, "b_version": version, "b_at": ballot.now}
     integrity.append(
-        session, ballot.cycle_id, [(ballot_id, version, ballot.chosen)], head=head, stamp=stamp
+        session, ballot.cycle_id, [(ballot_id, version, ballot.chosen)], head=head, stamps=[stamp]
     )
     # A ballot of this voter loaded earlier in the session is stale now.
     stale = session.identity_map.get(inspect(Ballot).identity_key_from_primary_key((ballot_id,)))
@@ -343,15 +371,76 @@ LEFT JOIN head ON true
     column("frontier", JSON),
     column("frozen_at", DateTime),
 )
-# A group of ballots (write_ballots): voters locked in id order, so two groups sharing voters
-# lock them in the same order; earlier ballots of any of the group's persons in the cycle.
-_LOCK_VOTERS = (
-    select(User.__table__.c.id)
-    .where(User.__table__.c.id.in_(bindparam("voter_ids", expanding=True)))
-    .order_by(User.__table__.c.id)
-    .with_for_update()
+# PostgreSQL, the usual ballots of a group (_pg_add_usual) in one statement: their voters
+# locked in id order (two groups sharing voters lock them in the same order), those without
+# an earlier ballot in the heading added with their choices, and the ledger head locked
+# last. Its snapshot predates the voters' locks: a ballot of the same person committed
+# meanwhile (by a desk) makes the insert fail on the unique keys, and the group is written
+# again one by one.
+_GROUP_COLUMNS = (
+    "voter_key",
+    "iin_key",
+    "heading_id",
+    "birth_year",
+    "sex",
+    "district_id",
+    "created_at",
 )
-# Two index seeks per person (their IIN pseudonym, their account's): one OR of the two read
+_PG_ADD_GROUP = text(
+    """
+WITH input AS (
+    SELECT * FROM unnest(CAST(:idx AS INTEGER[]), CAST(:voter_keys AS VARCHAR[]),
+        CAST(:iin_keys AS VARCHAR[]), CAST(:heading_ids AS INTEGER[]),
+        CAST(:birth_years AS INTEGER[]), CAST(:sexs AS VARCHAR[]),
+        CAST(:district_ids AS INTEGER[]), CAST(:created_ats AS TIMESTAMP[]))
+        AS input(idx, voter_key, iin_key, heading_id, birth_year, sex, district_id, created_at)
+), locked AS (
+    SELECT id FROM user_account WHERE id = ANY(CAST(:voter_ids AS INTEGER[]))
+    ORDER BY id FOR UPDATE
+), earlier AS (
+    SELECT iin_key, voter_key, heading_id FROM budget_ballot
+    WHERE cycle_id = :cycle_id AND iin_key = ANY(CAST(:iin_keys AS VARCHAR[]))
+    UNION ALL
+    SELECT iin_key, voter_key, heading_id FROM budget_ballot
+    WHERE cycle_id = :cycle_id AND voter_key = ANY(CAST(:voter_keys AS VARCHAR[]))
+), added AS (
+    INSERT INTO budget_ballot (
+        cycle_id, heading_id, voter_key, iin_key, birth_year, sex, district_id,
+        ledger_version, channel, entered_by_id, receipt, created_at, updated_at)
+    SELECT CAST(:cycle_id AS INTEGER), heading_id, voter_key, iin_key, birth_year, sex,
+        district_id, 1, 'online', NULL, '', created_at, created_at
+    FROM input
+    WHERE (SELECT count(*) FROM locked) >= 0 AND NOT EXISTS (
+        SELECT FROM earlier WHERE earlier.heading_id = input.heading_id
+            AND (earlier.iin_key = input.iin_key OR earlier.voter_key = input.voter_key))
+    ORDER BY idx
+    RETURNING id, iin_key, heading_id
+), choices AS (
+    INSERT INTO budget_ballot_choice (ballot_id, proposal_id)
+    SELECT added.id, chosen.proposal_id
+    FROM added JOIN input USING (iin_key, heading_id)
+    JOIN unnest(CAST(:c_idx AS INTEGER[]), CAST(:c_proposals AS INTEGER[]))
+        AS chosen(idx, proposal_id) ON chosen.idx = input.idx
+    RETURNING ballot_id
+), head AS (
+    SELECT size, frontier, frozen_at FROM budget_ledger_head
+    WHERE cycle_id = :cycle_id
+        AND (SELECT count(*) FROM added) >= 0 AND (SELECT count(*) FROM choices) >= 0
+    FOR UPDATE
+)
+SELECT added.id, added.iin_key, added.heading_id, head.size, head.frontier, head.frozen_at
+FROM added LEFT JOIN head ON true
+"""
+).columns(
+    column("id", Integer),
+    column("iin_key", String),
+    column("heading_id", Integer),
+    column("size", Integer),
+    column("frontier", JSON),
+    column("frozen_at", DateTime),
+)
+# SQLite, the earlier ballots of a group's persons in the cycle (_add_usual): two index
+# seeks per person (their IIN pseudonym, their account's): one OR of the two read
 # every ballot of the cycle.
 _EARLIER_BALLOTS = union_all(
     *(

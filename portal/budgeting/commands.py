@@ -13,7 +13,7 @@
                                                  headings without --heading: a zip of one
                                                  .pb per heading
     flask budgeting ballot-writer [--socket PATH]
-                                                 the machine's one ballot writer (SQLite):
+                                                 the machine's one ballot writer:
                                                  serves BALLOT_WRITER_SOCKET in the foreground
 
 Results can take long with MES on large budgets, so operators may run them here instead of
@@ -317,7 +317,7 @@ def announce_voting_command():
 @cli.command("ballot-writer")
 @click.option("--socket", "path", default=None, help="Unix socket (default BALLOT_WRITER_SOCKET).")
 def ballot_writer_command(path):
-    """Write every worker's ballots on this machine (SQLite), until stopped (SIGTERM)."""
+    """Write every worker's ballots on this machine, until stopped (SIGTERM)."""
     from flask import current_app
 
     from portal import group_commit
@@ -326,9 +326,8 @@ def ballot_writer_command(path):
     path = path or current_app.config["BALLOT_WRITER_SOCKET"]
     if not path:
         raise click.UsageError("give --socket PATH or set BALLOT_WRITER_SOCKET")
-    writer = group_commit.GroupWriter(current_app._get_current_object(), ballots.write_ballots)
     click.echo(f"Writing ballots sent to {path} (Ctrl+C to stop).", err=True)
     try:
-        group_commit.serve(path, writer)
+        group_commit.serve(path, ballots.write_ballots)
     except RuntimeError as error:
         raise click.ClickException(str(error)) from None

@@ -245,21 +245,43 @@ UPDATE budget_ledger_head SET size = CAST(:h_size AS INTEGER), root = CAST(:h_ro
 WHERE cycle_id = CAST(:head_cycle AS INTEGER)
 """
 ).bindparams(bindparam("h_frontier", type_=JSON))
+# PostgreSQL: a group's leaves, its ballots' receipts and the moved head in one statement.
+_PG_APPEND_GROUP = text(
+    """
+WITH leaf AS (
+    INSERT INTO budget_ledger_leaf (cycle_id, position, ballot_id, data, hash)
+    SELECT CAST(:cycle_id AS INTEGER), leaf.* FROM unnest(CAST(:positions AS INTEGER[]),
+        CAST(:ballot_ids AS INTEGER[]), CAST(:datas AS TEXT[]), CAST(:hashes AS VARCHAR[]))
+        AS leaf(position, ballot_id, data, hash)
+), stamp AS (
+    UPDATE budget_ballot SET receipt = stamp.receipt, ledger_version = stamp.version,
+        updated_at = stamp.at
+    FROM unnest(CAST(:b_ids AS INTEGER[]), CAST(:b_receipts AS VARCHAR[]),
+        CAST(:b_versions AS INTEGER[]), CAST(:b_ats AS TIMESTAMP[]))
+        AS stamp(id, receipt, version, at)
+    WHERE budget_ballot.id = stamp.id
+)
+UPDATE budget_ledger_head SET size = CAST(:h_size AS INTEGER), root = CAST(:h_root AS VARCHAR),
+    frontier = :h_frontier
+WHERE cycle_id = CAST(:head_cycle AS INTEGER)
+"""
+).bindparams(bindparam("h_frontier", type_=JSON))
 
 
-def append(session, cycle, entries, head=None, stamp=None):
+def append(session, cycle, entries, head=None, stamps=()):
     """Append leaves for [(ballot_id, version, choices)]; returns the first new position.
 
     `head`: the head's (size, frontier, frozen_at) when the caller has read it under its
-    lock already. `stamp`: the receipt of the one ballot appended ({"b_id", "b_receipt",
-    "b_version", "b_at"}), written here: on PostgreSQL in the same statement as the leaf
+    lock already. `stamps`: the receipts of the ballots appended ([{"b_id", "b_receipt",
+    "b_version", "b_at"}]), written here: on PostgreSQL in the same statement as the leaves
     and the head (one round trip while every other ballot of the cycle waits for the head).
     """
     cycle_id = _id_of(cycle)
     connection = session.connection()
-    if stamp is not None and (head is None or connection.dialect.name != "postgresql"):
-        connection.execute(STAMP_BALLOT, stamp)
-        stamp = None
+    stamps = list(stamps)
+    if stamps and (head is None or connection.dialect.name != "postgresql"):
+        connection.execute(STAMP_BALLOT, stamps)
+        stamps = []
     size, stored_frontier, frozen_at = head or _locked_head(session, cycle_id)
     if frozen_at is not None:
         raise IntegrityFailure("ledger_frozen")
@@ -287,11 +309,13 @@ def append(session, cycle, entries, head=None, stamp=None):
         "h_frontier": frontier.dump(),
         "h_root": frontier.root().hex(),
     }
-    if stamp is not None and len(rows) == 1 and not chunks:
-        connection.execute(_PG_APPEND_STAMPED, {**rows[0], **moved, **stamp})
+    if stamps and len(rows) == 1 and not chunks:
+        connection.execute(_PG_APPEND_STAMPED, {**rows[0], **moved, **stamps[0]})
+    elif stamps and not chunks:
+        connection.execute(_PG_APPEND_GROUP, {**_columns(rows, stamps, cycle_id), **moved})
     else:
-        if stamp is not None:
-            connection.execute(STAMP_BALLOT, stamp)
+        if stamps:
+            connection.execute(STAMP_BALLOT, stamps)
         if rows:
             connection.execute(_ADD_LEAF, rows)
         for index in chunks:
@@ -307,6 +331,23 @@ def append(session, cycle, entries, head=None, stamp=None):
     if head is not None:
         session.expire(head)
     return first
+
+
+def _columns(rows, stamps, cycle_id):
+    """The leaves and the receipts of a group as arrays (`_PG_APPEND_GROUP`). A ballot
+    written twice in the group keeps its last receipt: one UPDATE changes a row once."""
+    last = {stamp["b_id"]: stamp for stamp in stamps}
+    return {
+        "cycle_id": cycle_id,
+        "positions": [row["position"] for row in rows],
+        "ballot_ids": [row["ballot_id"] for row in rows],
+        "datas": [row["data"] for row in rows],
+        "hashes": [row["hash"] for row in rows],
+        **{
+            f"{name}s": [stamp[name] for stamp in last.values()]
+            for name in ("b_id", "b_receipt", "b_version", "b_at")
+        },
+    }
 
 
 def _id_of(cycle):

@@ -949,8 +949,9 @@ def _cast(cycle_id, cycle, heading, open_to):
 
 def _store(cycle, chosen, heading):
     """The stored ballot's id: checked here in the request's snapshot, then written by the
-    machine's or the process's group writer (SQLite with BALLOT_GROUP_COMMIT: one commit and
-    one flush for the ballots that arrive together; portal.group_commit) or else here."""
+    machine's writer process (BALLOT_WRITER_SOCKET), else on SQLite by the process's group
+    writer (BALLOT_GROUP_COMMIT), else here. The writers write the ballots that arrive
+    together in one transaction: one commit, one flush (portal.group_commit)."""
     prepared = services.prepare_ballot(
         db.session,
         current_user,
@@ -960,24 +961,23 @@ def _store(cycle, chosen, heading):
         ballot_key=_ballot_key(),
         heading=heading,
     )
+    url = db.engine.url  # an in-memory database is one per connection: not a writer's
+    shared = url.get_backend_name() != "sqlite" or url.database not in (None, "", ":memory:")
+    path = current_app.config["BALLOT_WRITER_SOCKET"]
+    grouped = current_app.config["BALLOT_GROUP_COMMIT"] and url.get_backend_name() == "sqlite"
     # The cycle's first ballot stamps its rules frozen, with the caller's cycle: written here.
-    if not _grouped() or prepared.frozen is None:
+    if prepared.frozen is None or not shared or not (path or grouped):
         return ballots.write_ballot(db.session, prepared)
     db.session.rollback()  # ends the snapshot; the writer reads again under the lock
-    path = current_app.config["BALLOT_WRITER_SOCKET"]
     if path:  # the machine's writer process (flask budgeting ballot-writer)
         try:
             return group_commit.remote(path).submit(dataclasses.replace(prepared, cycle=None))
         except group_commit.Unreachable as error:  # nothing was sent: write it here
             current_app.logger.warning("ballot writer unreachable (%s): writing here", error)
+    if not grouped:
+        return ballots.write_ballot(db.session, prepared)
     writer = group_commit.writer(current_app, "ballots", ballots.write_ballots)
     return writer.submit(prepared)
-
-
-def _grouped():
-    url = db.engine.url  # an in-memory database is one per connection: not the writer's
-    grouped = current_app.config["BALLOT_GROUP_COMMIT"] and url.get_backend_name() == "sqlite"
-    return grouped and url.database not in (None, "", ":memory:")
 
 
 @bp.route("/<int:cycle_id>/ballot/<int:ballot_id>/receipt")

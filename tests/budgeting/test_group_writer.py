@@ -3,13 +3,16 @@ request answered with its own outcome, and a failing group written again one by 
 
 Like test_budget_concurrency.py these commit, so they run on a throw-away database (SQLite
 file, or a fresh PostgreSQL database when DATABASE_URL points at a server). The portal hands
-ballots to the writer on SQLite only (config.BALLOT_GROUP_COMMIT); the writer and the group
+ballots to the machine's writer process on both databases (BALLOT_WRITER_SOCKET) and to its
+own writer thread on SQLite only (config.BALLOT_GROUP_COMMIT); the writers and the group
 path of ballots.write_ballots are tested on both databases here.
 """
 
 import dataclasses
 import os
+import pickle
 import shutil
+import socket
 import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -199,11 +202,12 @@ def writer_socket(grouped):
         groups.append(len(items))
         return ballots.write_ballots(session, items)
 
+    def serve():
+        with grouped.app_context():
+            group_commit.serve(path, write, ready=ready)
+
     ready = threading.Event()
-    writer = group_commit.GroupWriter(grouped, write)
-    threading.Thread(
-        target=group_commit.serve, args=(path, writer), kwargs={"ready": ready}, daemon=True
-    ).start()
+    threading.Thread(target=serve, daemon=True).start()
     assert ready.wait(10)
     yield path, groups
     shutil.rmtree(folder, ignore_errors=True)
@@ -249,8 +253,7 @@ def test_served_ballots_go_through_the_machines_writer(grouped, writer_socket, m
     path, groups = writer_socket
     monkeypatch.setitem(app.config, "BALLOT_WRITER_SOCKET", path)
     _vote_through_the_page(app, voters=6)
-    sqlite = app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
-    assert sum(groups) == (6 if sqlite else 0)  # PostgreSQL: each request commits itself
+    assert sum(groups) == 6
 
 
 def _vote_through_the_page(app, voters):
@@ -270,3 +273,20 @@ def _vote_through_the_page(app, voters):
         assert _count_ballots(app, cycle_id) == voters
     finally:
         server.shutdown()
+
+
+def test_the_writer_reads_items_split_and_joined_on_the_wire():
+    """A frame that arrives in pieces waits for the rest; two frames in one read are two
+    items, in order; a closed connection says so."""
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        frames = [pickle.dumps(item) for item in ("first", {"second": 2})]
+        wire = b"".join(group_commit._LENGTH.pack(len(f)) + f for f in frames)
+        buffer, waiting = bytearray(), []
+        theirs.sendall(wire[:3])
+        assert group_commit._read(ours, buffer, waiting) and waiting == []
+        theirs.sendall(wire[3:])
+        assert group_commit._read(ours, buffer, waiting)
+        assert [item for _c, item in waiting] == ["first", {"second": 2}] and not buffer
+        theirs.close()
+        assert not group_commit._read(ours, buffer, waiting)
