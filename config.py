@@ -21,6 +21,20 @@ def _database_url(default_file):
     return url or f"sqlite:///{INSTANCE_DIR / default_file}"
 
 
+def flag(name, default):
+    """An on/off setting from the environment: 1/true/yes/on or 0/false/no/off, in any case;
+    unset or empty is `default`. Anything else stops the start with the setting's name (a
+    typo must not quietly turn TLS or group commit off)."""
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be one of 1/true/yes/on or 0/false/no/off, not {value!r}")
+
+
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
     # Keyed hash of IINs; separate from SECRET_KEY so rotating cookies keeps accounts.
@@ -83,12 +97,12 @@ class Config:
     OIDC_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID")
     OIDC_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET")
     OIDC_IIN_CLAIM = os.environ.get("OIDC_IIN_CLAIM", "iin")
-    OIDC_VERIFIES_RESIDENCE = os.environ.get("OIDC_VERIFIES_RESIDENCE", "") in ("1", "true", "yes")
+    OIDC_VERIFIES_RESIDENCE = flag("OIDC_VERIFIES_RESIDENCE", False)
     OIDC_NAME = os.environ.get("OIDC_NAME", "eGov")
     # Outgoing mail. Without MAIL_SERVER (development) mail is written to instance/mail/.
     MAIL_SERVER = os.environ.get("MAIL_SERVER")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
-    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "") in ("1", "true", "yes")
+    MAIL_USE_TLS = flag("MAIL_USE_TLS", False)
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Tynda <no-reply@tynda.kz>")
@@ -120,7 +134,7 @@ class Config:
     # turn of the write lock for all of them. Not on PostgreSQL: its transactions run in
     # parallel and share WAL flushes by themselves, and one writer thread per process was
     # slower there (BENCHMARKS.md, "Group commit"); its writer is the machine's (below).
-    BALLOT_GROUP_COMMIT = os.environ.get("BALLOT_GROUP_COMMIT", "1") not in ("0", "false", "no")
+    BALLOT_GROUP_COMMIT = flag("BALLOT_GROUP_COMMIT", True)
     # The Unix socket of the machine's one ballot writer process (`flask --app wsgi
     # budgeting ballot-writer`), which then writes every worker's ballots in shared commits,
     # on either database; while none answers there each worker writes its own (SQLite: its
