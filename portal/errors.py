@@ -6,7 +6,7 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
-PAGES = (400, 403, 404, 405, 409, 413, 429, 500)
+PAGES = (400, 403, 404, 405, 409, 413, 429, 500, 503)
 
 
 class Refusal(HTTPException):
@@ -36,6 +36,7 @@ def _titles():
         413: _("The upload is too large"),
         429: _("Too many attempts"),
         500: _("Something went wrong on our side"),
+        503: _("The service is busy"),
     }
 
 
@@ -49,6 +50,7 @@ def _explanations():
         413: _("Please send a smaller file."),
         429: _("Please wait a few minutes and try again."),
         500: _("We have been told about it. Please try again later."),
+        503: _("Please try again in a minute."),
     }
 
 

@@ -34,6 +34,12 @@ log = logging.getLogger(__name__)
 _writers_lock = threading.Lock()
 
 
+class Unconfirmed(Exception):  # noqa: N818  (a state, as Unreachable: not an "Error")
+    """The write was handed over and no outcome came back in time (or the machine's writer
+    went away): it may be stored or not. Never written twice: a retry is refused as a
+    second ballot or replaces it."""
+
+
 class _Pending:
     __slots__ = ("item", "done", "outcome", "failed")
 
@@ -57,7 +63,7 @@ class GroupWriter:
         pending = _Pending(item)
         self.queue.put(pending)
         if not pending.done.wait(timeout):
-            raise TimeoutError("the group writer did not answer")
+            raise Unconfirmed(f"the group writer did not answer in {timeout} s")
         if pending.failed:
             raise pending.outcome
         return pending.outcome
@@ -269,7 +275,7 @@ class RemoteWriter:
 
     def submit(self, item, timeout=60):
         """Like GroupWriter.submit. Unreachable: nothing was sent. Once the write was sent,
-        a lost connection is an error: the writer may have stored it."""
+        a timeout or a lost connection is Unconfirmed: the writer may have stored it."""
         sock = getattr(self.local, "sock", None) or self._connect()
         try:
             _send(sock, item)
@@ -280,6 +286,10 @@ class RemoteWriter:
         sock.settimeout(timeout)
         try:
             failed, outcome = _receive(sock)
+        except OSError as error:  # timeouts and lost connections alike
+            self.local.sock = None
+            sock.close()
+            raise Unconfirmed(f"no answer from the ballot writer: {error}") from error
         except BaseException:
             self.local.sock = None
             sock.close()

@@ -926,6 +926,19 @@ def _cast(cycle_id, cycle, heading, open_to):
     chosen = request.form.getlist("project")
     try:
         ballot_id = _store(cycle, chosen, heading)
+    except group_commit.Unconfirmed as error:
+        db.session.rollback()
+        current_app.logger.warning("ballot unconfirmed: %s", error)
+        raise Refusal(
+            _(
+                "Your ballot was sent, but the server is very busy and could not confirm in "
+                "time that it was recorded. Open the ballot page in a minute: it shows your "
+                "ballot if it was recorded. If it does not, vote again."
+            ),
+            url_for("budgeting.ballot", cycle_id=cycle_id),
+            _("Open the ballot page"),
+            code=503,
+        ) from None
     except BudgetRuleError as error:
         db.session.rollback()
         text = message(error)

@@ -290,3 +290,34 @@ def test_the_writer_reads_items_split_and_joined_on_the_wire():
         assert [item for _c, item in waiting] == ["first", {"second": 2}] and not buffer
         theirs.close()
         assert not group_commit._read(ours, buffer, waiting)
+
+
+def test_an_unconfirmed_ballot_says_what_to_do(grouped, monkeypatch):
+    """The writer took the ballot and gave no answer in time: 503 with a page that says the
+    ballot may be recorded and links to the ballot page, which tells (no stack trace)."""
+    app = grouped
+
+    class Unanswering:  # the machine's writer took the ballot and went silent
+        def submit(self, item, timeout=60):
+            raise group_commit.Unconfirmed("no answer in 60 s")
+
+    monkeypatch.setitem(app.config, "BALLOT_WRITER_SOCKET", "/nonexistent/writer.sock")
+    monkeypatch.setattr(group_commit, "remote", lambda path: Unanswering())
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        cycle_id, (a, _b, _c), [(_uid, email)] = _setup(app, final=True, voters=1)
+        _freeze(app, cycle_id)
+        path = f"/budget/{cycle_id}/ballot"
+        browser = Browser(server.server_port)
+        browser.cookies["lang"] = "en"
+        form = {"email": email, "password": PASSWORD, "csrf_token": browser.token("/login")}
+        assert browser.request("POST", "/login", form)[0] == 302
+        token = browser.token(path)
+        status, body = browser.request("POST", path, {"csrf_token": token, "project": a})
+        assert status == 503
+        assert "could not confirm in time" in body and f'href="{path}"' in body, body
+        assert "Traceback" not in body
+        assert _count_ballots(app, cycle_id) == 0
+    finally:
+        server.shutdown()
