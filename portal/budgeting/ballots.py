@@ -374,7 +374,10 @@ LEFT JOIN head ON true
 # PostgreSQL, the usual ballots of a group (_pg_add_usual) in one statement: their voters
 # locked in id order (two groups sharing voters lock them in the same order), those without
 # an earlier ballot in the heading added with their choices, and the ledger head locked
-# last. Its snapshot predates the voters' locks: a ballot of the same person committed
+# last. Earlier ballots are looked up person by person on each unique key's whole key (a
+# subquery the planner cannot turn into a join): `= ANY(keys)` was planned, on the young
+# statistics of a vote's first minutes, as a walk through every ballot of the cycle.
+# Its snapshot predates the voters' locks: a ballot of the same person committed
 # meanwhile (by a desk) makes the insert fail on the unique keys, and the group is written
 # again one by one.
 _GROUP_COLUMNS = (
@@ -397,12 +400,6 @@ WITH input AS (
 ), locked AS (
     SELECT id FROM user_account WHERE id = ANY(CAST(:voter_ids AS INTEGER[]))
     ORDER BY id FOR UPDATE
-), earlier AS (
-    SELECT iin_key, voter_key, heading_id FROM budget_ballot
-    WHERE cycle_id = :cycle_id AND iin_key = ANY(CAST(:iin_keys AS VARCHAR[]))
-    UNION ALL
-    SELECT iin_key, voter_key, heading_id FROM budget_ballot
-    WHERE cycle_id = :cycle_id AND voter_key = ANY(CAST(:voter_keys AS VARCHAR[]))
 ), added AS (
     INSERT INTO budget_ballot (
         cycle_id, heading_id, voter_key, iin_key, birth_year, sex, district_id,
@@ -411,8 +408,13 @@ WITH input AS (
         district_id, 1, 'online', NULL, '', created_at, created_at
     FROM input
     WHERE (SELECT count(*) FROM locked) >= 0 AND NOT EXISTS (
-        SELECT FROM earlier WHERE earlier.heading_id = input.heading_id
-            AND (earlier.iin_key = input.iin_key OR earlier.voter_key = input.voter_key))
+        SELECT FROM budget_ballot
+        WHERE cycle_id = :cycle_id AND iin_key = input.iin_key
+            AND heading_id = input.heading_id
+        UNION ALL
+        SELECT FROM budget_ballot
+        WHERE cycle_id = :cycle_id AND voter_key = input.voter_key
+            AND heading_id = input.heading_id)
     ORDER BY idx
     RETURNING id, iin_key, heading_id
 ), choices AS (
