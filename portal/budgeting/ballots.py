@@ -3,7 +3,8 @@
 `services.prepare_ballot` checks a ballot and returns a PreparedBallot; `write_ballots` writes
 any number of them in the session's transaction, with prebuilt table statements (this is the
 hot path of a city's vote) and the ledger append. `services.store_ballot` is the two in one
-transaction; on SQLite the ballot page hands prepared ballots to portal.group_commit.
+transaction; the ballot page hands prepared ballots to the machine's writer process
+(either database) or its process's writer thread (SQLite), portal.group_commit.
 No Flask imports.
 """
 

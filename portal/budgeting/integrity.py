@@ -228,24 +228,7 @@ STAMP_BALLOT = (
         updated_at=bindparam("b_at"),
     )
 )
-# PostgreSQL: the leaf, the ballot's receipt and the moved head in one statement.
-_PG_APPEND_STAMPED = text(
-    """
-WITH leaf AS (
-    INSERT INTO budget_ledger_leaf (cycle_id, position, ballot_id, data, hash)
-    VALUES (CAST(:cycle_id AS INTEGER), CAST(:position AS INTEGER),
-        CAST(:ballot_id AS INTEGER), CAST(:data AS TEXT), CAST(:hash AS VARCHAR))
-), stamp AS (
-    UPDATE budget_ballot SET receipt = CAST(:b_receipt AS VARCHAR),
-        ledger_version = CAST(:b_version AS INTEGER), updated_at = CAST(:b_at AS TIMESTAMP)
-    WHERE id = CAST(:b_id AS INTEGER)
-)
-UPDATE budget_ledger_head SET size = CAST(:h_size AS INTEGER), root = CAST(:h_root AS VARCHAR),
-    frontier = :h_frontier
-WHERE cycle_id = CAST(:head_cycle AS INTEGER)
-"""
-).bindparams(bindparam("h_frontier", type_=JSON))
-# PostgreSQL: a group's leaves, its ballots' receipts and the moved head in one statement.
+# PostgreSQL: the leaves, their ballots' receipts and the moved head in one statement.
 _PG_APPEND_GROUP = text(
     """
 WITH leaf AS (
@@ -309,9 +292,7 @@ def append(session, cycle, entries, head=None, stamps=()):
         "h_frontier": frontier.dump(),
         "h_root": frontier.root().hex(),
     }
-    if stamps and len(rows) == 1 and not chunks:
-        connection.execute(_PG_APPEND_STAMPED, {**rows[0], **moved, **stamps[0]})
-    elif stamps and not chunks:
+    if stamps and not chunks:
         connection.execute(_PG_APPEND_GROUP, {**_columns(rows, stamps, cycle_id), **moved})
     else:
         if stamps:
@@ -334,8 +315,8 @@ def append(session, cycle, entries, head=None, stamps=()):
 
 
 def _columns(rows, stamps, cycle_id):
-    """The leaves and the receipts of a group as arrays (`_PG_APPEND_GROUP`). A ballot
-    written twice in the group keeps its last receipt: one UPDATE changes a row once."""
+    """The leaves and their ballots' receipts as arrays (`_PG_APPEND_GROUP`). A ballot
+    written twice in one group keeps its last receipt: one UPDATE changes a row once."""
     last = {stamp["b_id"]: stamp for stamp in stamps}
     return {
         "cycle_id": cycle_id,
