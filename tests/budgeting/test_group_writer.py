@@ -52,6 +52,23 @@ def _freeze(app, cycle_id):
         db.session.commit()
 
 
+@pytest.fixture(scope="module")
+def port(grouped):
+    """The portal on a live server, for POSTs through the ballot page."""
+    server = make_server("127.0.0.1", 0, grouped, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_port
+    server.shutdown()
+
+
+def _signed_in(port, email, path):
+    """A browser signed in as `email`, and the CSRF token of the page at `path`."""
+    browser = Browser(port)
+    form = {"email": email, "password": PASSWORD, "csrf_token": browser.token("/login")}
+    assert browser.request("POST", "/login", form)[0] == 302
+    return browser, browser.token(path)
+
+
 def _submit_together(writer, items):
     """Each item submitted from its own thread, all at once: their outcomes in order."""
     barrier = threading.Barrier(len(items))
@@ -144,12 +161,10 @@ def test_a_failing_group_is_written_again_one_by_one(grouped):
     assert sorted(map(sorted, calls[1:])) == [["a"], ["a", "b", "bad"], ["b"], ["bad"]]
 
 
-def test_served_ballots_go_through_the_writer(grouped, monkeypatch):
+def test_served_ballots_go_through_the_writer(grouped, port, monkeypatch):
     """Through the portal's ballot page on a live server: parallel voters all stored, one
     voter's twenty identical POSTs make one ballot. On SQLite they pass the group writer."""
     app = grouped
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     submitted = []
     real_submit = group_commit.GroupWriter.submit
 
@@ -158,36 +173,28 @@ def test_served_ballots_go_through_the_writer(grouped, monkeypatch):
         return real_submit(self, item, timeout)
 
     monkeypatch.setattr(group_commit.GroupWriter, "submit", counting)
-    try:
-        cycle_id, (a, b, _c), users = _setup(app, final=True, voters=8)
-        _freeze(app, cycle_id)
-        path = f"/budget/{cycle_id}/ballot"
-        browsers = []
-        for _uid, email in users:
-            browser = Browser(server.server_port)
-            form = {"email": email, "password": PASSWORD, "csrf_token": browser.token("/login")}
-            assert browser.request("POST", "/login", form)[0] == 302
-            browsers.append((browser, browser.token(path)))
-        barrier = threading.Barrier(len(browsers))
+    cycle_id, (a, b, _c), users = _setup(app, final=True, voters=8)
+    _freeze(app, cycle_id)
+    path = f"/budget/{cycle_id}/ballot"
+    browsers = [_signed_in(port, email, path) for _uid, email in users]
+    barrier = threading.Barrier(len(browsers))
 
-        def vote(pair):
-            browser, token = pair
-            barrier.wait()
-            return browser.request("POST", path, {"csrf_token": token, "project": [a, b]})[0]
+    def vote(pair):
+        browser, token = pair
+        barrier.wait()
+        return browser.request("POST", path, {"csrf_token": token, "project": [a, b]})[0]
 
-        with ThreadPoolExecutor(len(browsers)) as pool:
-            assert list(pool.map(vote, browsers)) == [302] * len(browsers)
-        assert _count_ballots(app, cycle_id) == len(browsers)
-        again, token = browsers[0]
-        statuses = {again.request("POST", path, {"csrf_token": token, "project": a})[0]}
-        assert statuses == {409}
-        sqlite = app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
-        assert len(submitted) == (len(browsers) + 1 if sqlite else 0)
-        with app.app_context():
-            cycle = db.session.get(BudgetCycle, cycle_id)
-            assert integrity.verify_cycle(db.session, cycle) is None
-    finally:
-        server.shutdown()
+    with ThreadPoolExecutor(len(browsers)) as pool:
+        assert list(pool.map(vote, browsers)) == [302] * len(browsers)
+    assert _count_ballots(app, cycle_id) == len(browsers)
+    again, token = browsers[0]
+    statuses = {again.request("POST", path, {"csrf_token": token, "project": a})[0]}
+    assert statuses == {409}
+    sqlite = app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+    assert len(submitted) == (len(browsers) + 1 if sqlite else 0)
+    with app.app_context():
+        cycle = db.session.get(BudgetCycle, cycle_id)
+        assert integrity.verify_cycle(db.session, cycle) is None
 
 
 @pytest.fixture
@@ -237,7 +244,7 @@ def test_the_machines_writer_answers_each_worker_thread(grouped, writer_socket):
         group_commit.serve(path, None)
 
 
-def test_an_unreachable_writer_is_told_apart(grouped, monkeypatch):
+def test_an_unreachable_writer_is_told_apart(grouped, port, monkeypatch):
     """No writer at the socket: Unreachable (nothing sent), and the ballot page writes the
     ballot through its own worker's writer instead."""
     app = grouped
@@ -245,34 +252,26 @@ def test_an_unreachable_writer_is_told_apart(grouped, monkeypatch):
     with pytest.raises(group_commit.Unreachable):
         group_commit.RemoteWriter(missing).submit("anything")
     monkeypatch.setitem(app.config, "BALLOT_WRITER_SOCKET", missing)
-    _vote_through_the_page(app, voters=3)
+    _vote_through_the_page(app, port, voters=3)
 
 
-def test_served_ballots_go_through_the_machines_writer(grouped, writer_socket, monkeypatch):
+def test_served_ballots_go_through_the_machines_writer(grouped, port, writer_socket, monkeypatch):
     app = grouped
     path, groups = writer_socket
     monkeypatch.setitem(app.config, "BALLOT_WRITER_SOCKET", path)
-    _vote_through_the_page(app, voters=6)
+    _vote_through_the_page(app, port, voters=6)
     assert sum(groups) == 6
 
 
-def _vote_through_the_page(app, voters):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        cycle_id, (a, _b, _c), users = _setup(app, final=True, voters=voters)
-        _freeze(app, cycle_id)
-        path = f"/budget/{cycle_id}/ballot"
-        for _uid, email in users:
-            browser = Browser(server.server_port)
-            form = {"email": email, "password": PASSWORD, "csrf_token": browser.token("/login")}
-            assert browser.request("POST", "/login", form)[0] == 302
-            token = browser.token(path)
-            status, _ = browser.request("POST", path, {"csrf_token": token, "project": a})
-            assert status == 302
-        assert _count_ballots(app, cycle_id) == voters
-    finally:
-        server.shutdown()
+def _vote_through_the_page(app, port, voters):
+    cycle_id, (a, _b, _c), users = _setup(app, final=True, voters=voters)
+    _freeze(app, cycle_id)
+    path = f"/budget/{cycle_id}/ballot"
+    for _uid, email in users:
+        browser, token = _signed_in(port, email, path)
+        status, _ = browser.request("POST", path, {"csrf_token": token, "project": a})
+        assert status == 302
+    assert _count_ballots(app, cycle_id) == voters
 
 
 def test_the_writer_reads_items_split_and_joined_on_the_wire():
@@ -292,7 +291,7 @@ def test_the_writer_reads_items_split_and_joined_on_the_wire():
         assert not group_commit._read(ours, buffer, waiting)
 
 
-def test_an_unconfirmed_ballot_says_what_to_do(grouped, monkeypatch):
+def test_an_unconfirmed_ballot_says_what_to_do(grouped, port, monkeypatch):
     """The writer took the ballot and gave no answer in time: 503 with a page that says the
     ballot may be recorded and links to the ballot page, which tells (no stack trace)."""
     app = grouped
@@ -303,21 +302,13 @@ def test_an_unconfirmed_ballot_says_what_to_do(grouped, monkeypatch):
 
     monkeypatch.setitem(app.config, "BALLOT_WRITER_SOCKET", "/nonexistent/writer.sock")
     monkeypatch.setattr(group_commit, "remote", lambda path: Unanswering())
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        cycle_id, (a, _b, _c), [(_uid, email)] = _setup(app, final=True, voters=1)
-        _freeze(app, cycle_id)
-        path = f"/budget/{cycle_id}/ballot"
-        browser = Browser(server.server_port)
-        browser.cookies["lang"] = "en"
-        form = {"email": email, "password": PASSWORD, "csrf_token": browser.token("/login")}
-        assert browser.request("POST", "/login", form)[0] == 302
-        token = browser.token(path)
-        status, body = browser.request("POST", path, {"csrf_token": token, "project": a})
-        assert status == 503
-        assert "could not confirm in time" in body and f'href="{path}"' in body, body
-        assert "Traceback" not in body
-        assert _count_ballots(app, cycle_id) == 0
-    finally:
-        server.shutdown()
+    cycle_id, (a, _b, _c), [(_uid, email)] = _setup(app, final=True, voters=1)
+    _freeze(app, cycle_id)
+    path = f"/budget/{cycle_id}/ballot"
+    browser, token = _signed_in(port, email, path)
+    browser.cookies["lang"] = "en"
+    status, body = browser.request("POST", path, {"csrf_token": token, "project": a})
+    assert status == 503
+    assert "could not confirm in time" in body and f'href="{path}"' in body, body
+    assert "Traceback" not in body
+    assert _count_ballots(app, cycle_id) == 0
