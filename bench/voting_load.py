@@ -13,7 +13,10 @@ bench's secret key, so no client signs in before voting), then serves it with
 and measures, with `--seconds` per run:
   1. ballot POST vs the floor (bench/floor_app.py: one INSERT + COMMIT per POST, same
      database, same engine settings) at 8 and 32 clients, 1 and 2 workers (BENCH_WORKERS,
-     e.g. "1,2,4": 4 is portal/deploy/gunicorn.conf.py's default on 2 cores);
+     e.g. "1,2,4": 4 is portal/deploy/gunicorn.conf.py's default on 2 cores), with the CPU
+     a request cost on the machine by process (web server, database, writer, this client);
+     BENCH_AUTH_FLOOR=1 adds the portal's signed-in floor between them
+     (bench/auth_floor_app.py: session, resident, CSRF, rate limit, one INSERT + COMMIT);
   2. sign-ins (production Argon2id) while 8 clients vote on 2 workers, against voting alone:
      16 sign-ins started together every second (a burst; the target's shape) and 16 clients
      signing in back to back; `--signin` compares code or TYNDA_HASH_* variants side by side;
@@ -21,7 +24,7 @@ and measures, with `--seconds` per run:
      check that every acknowledged ballot is stored once and none is over budget.
 BENCH_KEEP=1 keeps the database and gunicorn.log; BENCH_WRITER=1 serves ballots beside
 the machine's ballot writer process (BALLOT_WRITER_SOCKET; its CPU is not in the
-"server CPU" figures); BALLOT_GROUP_COMMIT=0 (passed to the portal) writes each SQLite
+sign-ins' "server CPU" figures); BALLOT_GROUP_COMMIT=0 (passed to the portal) writes each SQLite
 ballot in its request instead of the group writer.
 PostgreSQL runs in a throw-away cluster that this script starts with fsync and synchronous
 commit on (durable, unlike the test cluster) and removes at the end. Loopback only.
@@ -61,6 +64,7 @@ AGENT = "tynda-bench"
 PROJECTS = 100
 VOTERS = int(os.environ.get("BENCH_VOTERS", 60_000))
 SIGNERS = 64
+RESIDENTS = 256
 
 
 # ------------------------------------------------------------------ databases
@@ -257,12 +261,16 @@ def seed(url):
             csrf = generate_csrf()
             cookies.append((voter_id, email, serializer.dumps(dict(session)), csrf))
     signers = cookies[VOTERS - SIGNERS :]
+    # Signed-in residents for the signed-in floor (it casts no ballot, so they repeat); the
+    # voters never reach them.
+    residents = cookies[VOTERS - SIGNERS - RESIDENTS : VOTERS - SIGNERS]
     return {
         "cycle_id": cycle_id,
         "budget": budget,
         "projects": projects,
-        "voters": iter(cookies[: VOTERS - SIGNERS]),
+        "voters": iter(cookies[: VOTERS - SIGNERS - RESIDENTS]),
         "signers": signers,
+        "residents": residents,
     }
 
 
@@ -345,6 +353,12 @@ class Server:
         """CPU seconds of the gunicorn master and workers so far (their own process group)."""
         return cpu_seconds(lambda _pid, _ppid, pgrp: pgrp == self.process.pid)
 
+    def writer_cpu(self):
+        """CPU seconds of the machine's ballot writer so far (0 without one)."""
+        if self.writer is None:
+            return 0.0
+        return cpu_seconds(lambda _pid, _ppid, pgrp: pgrp == self.writer.pid)
+
     def kill9(self):
         """SIGKILL the master and every worker at once (its own process group)."""
         os.killpg(self.process.pid, signal.SIGKILL)
@@ -419,15 +433,18 @@ def choose(data, rng):
     return chosen
 
 
-def ballot_request(data, acked):
+def ballot_request(data, acked, path=None):
     lock = threading.Lock()
-    path = f"/budget/{data['cycle_id']}/ballot"
+    signed_in = itertools.cycle(data["residents"]) if path else None
+    path = path or f"/budget/{data['cycle_id']}/ballot"
     floor_voters = itertools.count(1)
 
     def request(port, rng, floor=False):
         with lock:
             if floor:
                 voter_id, cookie, csrf = next(floor_voters), None, "x" * 80
+            elif signed_in is not None:  # the signed-in floor casts no ballot: they repeat
+                voter_id, _email, cookie, csrf = next(signed_in)
             else:
                 voter_id, _email, cookie, csrf = next(data["voters"])
         chosen = choose(data, rng)
@@ -436,8 +453,12 @@ def ballot_request(data, acked):
             status, _ = post(port, path, body, headers={"X-Voter": str(voter_id)})
         else:
             status, location = post(port, path, body, cookie=cookie)
+            # Any other answer (a refusal, a redirect to sign in) is an error.
             if status == 302 and "/receipt" in location:
-                acked.append((voter_id, tuple(chosen)))
+                if signed_in is None:
+                    acked.append((voter_id, tuple(chosen)))
+                return True
+            return False
         return status == 302
 
     return request
@@ -487,32 +508,68 @@ def load(port_of, request, clients, seconds, floor=False, stop=None):
 
 
 # ------------------------------------------------------------------ scenarios
-def throughput(url, data, seconds, log):
+def throughput(url, data, seconds, log, cluster=None):
+    """Ballot POSTs against the floor, each on a freshly started server, per worker count and
+    client count. BENCH_AUTH_FLOOR=1 adds the portal's signed-in floor (bench/auth_floor_app.py).
+    Each line also gives the CPU a request cost on the whole machine, by process: the web
+    server (gunicorn), the database (PostgreSQL's backends), the machine's ballot writer and
+    this load generator; on two cores, CPU per request bounds the rate."""
     rows = []
+    servers = [("floor", "floor_app:app"), ("ballot", "wsgi:app")]
+    paths = {}
+    if os.environ.get("BENCH_AUTH_FLOOR"):  # the portal's signed-in floor between the two
+        servers.insert(1, ("auth floor", "auth_floor_app:app"))
+        paths["auth floor"] = "/bench/vote"
+    # The floor's table, made once here: workers making it at once could race.
+    subprocess.run(
+        [sys.executable, "-c", "import floor_app"],
+        cwd=ROOT / "bench",
+        env=dict(os.environ, DATABASE_URL=url),
+        check=True,
+    )
     for workers in map(int, os.environ.get("BENCH_WORKERS", "1,2").split(",")):
         for clients in (8, 32):
             figures = {}
-            for name, spec in (("floor", "floor_app:app"), ("ballot", "wsgi:app")):
+            for name, spec in servers:
                 server = Server(spec, workers, url, log).start()
                 try:
-                    request = ballot_request(data, [])
+                    request = ballot_request(data, [], paths.get(name))
                     port_of = server.port_of
                     load(port_of, request, 2, 1, floor=name == "floor")  # warm-up
+                    before = _machine_cpu(server, cluster)
                     figures[name] = load(
                         port_of, request, clients, seconds, floor=name == "floor"
                     ).summary(seconds)
+                    spent = [b - a for a, b in zip(before, _machine_cpu(server, cluster))]
+                    figures[name]["cpu"] = [1000 * s / max(figures[name]["n"], 1) for s in spent]
                 finally:
                     server.stop()
             rows.append((workers, clients, figures))
-            floor, ballot = figures["floor"], figures["ballot"]
-            print(
-                f"  {workers} worker(s), {clients:>2} clients: floor {floor['rate']:6.1f}/s "
-                f"p99 {floor['p99']:6.1f} ms | ballot {ballot['rate']:6.1f}/s p50 "
-                f"{ballot['p50']:5.1f} p99 {ballot['p99']:6.1f} ms errors {ballot['errors']} "
-                f"| ratio {ballot['rate'] / max(floor['rate'], 1e-9):.2f}",
-                flush=True,
-            )
+            print(f"  {workers} worker(s), {clients:>2} clients:", flush=True)
+            floor = figures["floor"]
+            for name, _spec in servers:
+                got = figures[name]
+                web, database_, writer, client = got["cpu"]
+                ratio = got["rate"] / max(floor["rate"], 1e-9)
+                print(
+                    f"    {name:>10} {got['rate']:6.1f}/s p50 {got['p50']:5.1f} p99 "
+                    f"{got['p99']:6.1f} ms errors {got['errors']} | ratio {ratio:.2f} | CPU a "
+                    f"request {web + database_ + writer + client:.2f} ms (web {web:.2f}, "
+                    f"database {database_:.2f}, writer {writer:.2f}, client {client:.2f})",
+                    flush=True,
+                )
     return rows
+
+
+def _machine_cpu(server, cluster):
+    """CPU seconds so far: (gunicorn, PostgreSQL's backends, the ballot writer, this process)."""
+    times = os.times()
+    return (
+        server.cpu(),
+        cluster.cpu() if cluster else 0.0,
+        server.writer_cpu(),
+        times.user + times.system,
+    )
 
 
 def signin_variants(spec):
@@ -679,6 +736,8 @@ def kill9(url, data, seconds, log, kills=5):
             before = len(acked)
             time.sleep(seconds / 2)
             while len(acked) == before:  # the restarted server answers again
+                if not thread.is_alive():
+                    raise RuntimeError("the voting clients stopped: out of voters (BENCH_VOTERS)")
                 time.sleep(0.2)
             server.kill9()
             server.start(server.port)
@@ -770,7 +829,7 @@ def main():
             data = seed(url)
             print(f"== {backend}: seeded in {time.monotonic() - started:.0f} s", flush=True)
             if "throughput" not in skip:
-                throughput(url, data, args.seconds, log)
+                throughput(url, data, args.seconds, log, cluster)
             if "signin" not in skip:
                 signins(url, data, args.seconds, log, args.signin, cluster)
             if "kill" not in skip:
