@@ -52,7 +52,7 @@ def _register_extensions(app):
 
     observability.init_app(app)
     db.init_app(app)
-    database.configure_engines()
+    database.init_app(app, db)
     jobs.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     security.init_app(app)

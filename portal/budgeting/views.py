@@ -981,7 +981,9 @@ def _store(cycle, chosen, heading):
     # The cycle's first ballot stamps its rules frozen, with the caller's cycle: written here.
     if prepared.frozen is None or not shared or not (path or grouped):
         return ballots.write_ballot(db.session, prepared)
-    db.session.rollback()  # ends the snapshot; the writer reads again under the lock
+    # Ends the snapshot (the writer reads again under the lock); COMMIT on PostgreSQL, which
+    # keeps the request's prepared statements (database.end_read).
+    database.end_read(db.session)
     if path:  # the machine's writer process (flask budgeting ballot-writer)
         try:
             return group_commit.remote(path).submit(dataclasses.replace(prepared, cycle=None))
