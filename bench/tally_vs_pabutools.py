@@ -127,7 +127,7 @@ def time_cycle(cycle, repeat: int, what: str) -> None:
                 tally.run(heading, rule)
             times.append(time.perf_counter() - start)
         print(f"{label:40s} {rule:16s} {'':>14s} {min(times):8.3f}", flush=True)
-    # What the results job does per heading (services.tally_results): the portal's "mes"
+    # What the results job does per heading (publishing.tally_results): the portal's "mes"
     # rule through the adapter, which builds the instance from ids and ballot sets.
     headings = [
         (

@@ -20,8 +20,7 @@ from sqlalchemy import func, insert, select, text
 
 from portal.accounts.models import User, utcnow
 from portal.budgeting import domain as budget_domain
-from portal.budgeting import integrity
-from portal.budgeting import services as budget
+from portal.budgeting import integrity, publishing
 from portal.budgeting.models import Ballot, BallotChoice, BudgetCycle, Proposal
 from portal.consultations import services as consult
 from portal.consultations.models import Campaign, Comment, Draft
@@ -115,8 +114,8 @@ def load_scale(session, scale, staff, *, seed=2026, echo=None):
     say(f"{len(proposal_ids)} feasible proposals")
     _ballots(session, cycle, scale, proposal_ids, districts, rng)
     say(f"{scale.ballots} ballots")
-    budget.compute_results(session, staff, cycle, rules=[cycle.winner_rule])
-    budget.publish_results(session, staff, cycle)
+    publishing.compute_results(session, staff, cycle, rules=[cycle.winner_rule])
+    publishing.publish_results(session, staff, cycle)
     say("results published")
     draft = _draft(session, scale, region, staff)
     _comments(session, draft, scale, authors, staff, rng)

@@ -9,6 +9,7 @@ import datetime as dt
 from sqlalchemy import func, select
 
 from portal import demo_city
+from portal.budgeting import publishing
 from portal.budgeting import services as budget
 from portal.budgeting.models import Ballot, Proposal
 from portal.consultations import services as consult
@@ -38,7 +39,7 @@ def test_demo_load_scale_small_is_idempotent(app, db, client, new_cycle):
     tally = consult.comment_tally(db.session, [draft.id])
     assert tally == consult.recount_tally(db.session, [draft.id])
     assert sum(row[-1] for row in tally) == scale.comments
-    assert budget.published_result(db.session, cycle) is not None
+    assert publishing.published_result(db.session, cycle) is not None
     ballot = db.session.scalar(select(Ballot).where(Ballot.cycle_id == cycle.id).limit(1))
     with app.app_context():
         assert budget.receipt_is_current(ballot, receipt_key())

@@ -145,7 +145,7 @@ def test_residents_list_walks(db, as_role, small_pages):
 
 
 def test_results_table_walks_and_the_chart_is_bounded(db, as_role, client, small_pages, new_cycle):
-    from portal.budgeting import services
+    from portal.budgeting import publishing
     from portal.budgeting.models import Ballot, BallotChoice
     from portal.budgeting.views import CHART_TOP
 
@@ -160,8 +160,8 @@ def test_results_table_walks_and_the_chart_is_bounded(db, as_role, client, small
         db.session.flush()
         db.session.add(BallotChoice(ballot_id=ballot.id, proposal_id=pid))
     staff = make_user(role="staff")
-    services.compute_results(db.session, staff, cycle)
-    services.publish_results(db.session, staff, cycle)
+    publishing.compute_results(db.session, staff, cycle)
+    publishing.publish_results(db.session, staff, cycle)
     db.session.commit()
     pages = walk(client, f"/budget/{cycle.id}/results")
     assert len(pages) == -(-len(names) // PAGE_SIZE)

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from consult_helpers import make_comment, make_draft, publish
 from helpers import make_user
 
+from portal.budgeting import publishing
 from portal.budgeting import services as budget
 from portal.budgeting.models import Ballot, BallotChoice, Proposal
 from portal.consultations import services as consult
@@ -137,8 +138,8 @@ def city(db, new_cycle):
         db.session.flush()
         db.session.add(BallotChoice(ballot_id=ballot.id, proposal_id=ids[n]))
     staff = make_user(role="staff")
-    budget.compute_results(db.session, staff, cycle)
-    budget.publish_results(db.session, staff, cycle)
+    publishing.compute_results(db.session, staff, cycle)
+    publishing.publish_results(db.session, staff, cycle)
     db.session.commit()
     draft = make_draft(staff=staff)
     comments = [publish(make_comment(draft, text=f"Same text {i}")) for i in range(3)]
@@ -602,8 +603,8 @@ def test_statements_per_page_do_not_grow_with_rows(db, as_role, app, monkeypatch
             db.session.add(ballot)
             db.session.flush()
             db.session.add(BallotChoice(ballot_id=ballot.id, proposal_id=pid))
-        budget.compute_results(db.session, staff, cycle)
-        budget.publish_results(db.session, staff, cycle)
+        publishing.compute_results(db.session, staff, cycle)
+        publishing.publish_results(db.session, staff, cycle)
         db.session.commit()
         draft = make_draft(staff=staff)
         for i in range(size // 5):
@@ -648,7 +649,7 @@ def test_heading_queries_use_their_indexes(db, city):
     staff = make_user(role="staff")
     voter = make_user()
     with Captured() as captured:
-        budget.tally_results(db.session, staff, cycle)
+        publishing.tally_results(db.session, staff, cycle)
         budget.ballot_of(db.session, cycle, voter, "key")
     assert_uses(
         captured,

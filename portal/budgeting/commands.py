@@ -40,7 +40,7 @@ import click
 from sqlalchemy import select
 
 from portal.accounts.models import User
-from portal.budgeting import headings, interchange, pabulib, services
+from portal.budgeting import headings, interchange, pabulib, publishing, services
 from portal.budgeting.cli import cli
 from portal.budgeting.domain import BudgetRuleError
 from portal.budgeting.jobs import compute_and_store
@@ -116,7 +116,7 @@ def publish_results_command(cycle_id, email, reason, heading_name):
     try:
         for heading in pots:
             published.append(
-                services.publish_results(db.session, actor, cycle, reason=reason, heading=heading)
+                publishing.publish_results(db.session, actor, cycle, reason=reason, heading=heading)
             )
     except BudgetRuleError as error:
         raise click.ClickException(error.code) from None

@@ -10,7 +10,7 @@ from portal.accounts import services as accounts
 from portal.accounts.domain import check_digit
 from portal.accounts.models import User, utcnow
 from portal.accounts.models import iin_key as app_iin_key
-from portal.budgeting import integrity, services
+from portal.budgeting import integrity, publishing, services
 from portal.budgeting.models import BudgetCycle, Proposal
 from portal.keys import receipt_key
 from portal.regions.services import region_by_code
@@ -244,8 +244,8 @@ def _fill(session, cycle, phase, staff, resident, voters, districts, now):
         )
     if phase == "voting":
         return
-    services.compute_results(session, staff, cycle, rules=["greedy", "mes"], now=now, deadline=2)
-    services.publish_results(session, staff, cycle, now=now)
+    publishing.compute_results(session, staff, cycle, rules=["greedy", "mes"], now=now, deadline=2)
+    publishing.publish_results(session, staff, cycle, now=now)
     if phase != "implementation":
         return
     funded = session.scalars(

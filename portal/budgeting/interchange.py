@@ -570,7 +570,7 @@ def export_pabulib(
     """One heading of the cycle (default: the main one, which in a one-heading cycle is the
     whole cycle) as a pabulib approval file (projects on the ballot, anonymous ballots)."""
     from portal.budgeting import headings  # no cycle at import time
-    from portal.budgeting.services import published_result
+    from portal.budgeting.publishing import published_result
 
     several = headings.count(session, cycle) > 1
     heading = headings.resolve(session, cycle, heading)

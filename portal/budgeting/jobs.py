@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from portal import database
 from portal.accounts.models import User
-from portal.budgeting import headings, services
+from portal.budgeting import headings, publishing, services
 from portal.budgeting.domain import BudgetRuleError
 from portal.budgeting.forms import message
 from portal.budgeting.models import BudgetCycle
@@ -39,7 +39,7 @@ def compute_and_store(session, actor_id, cycle_id, rules=None, progress=None, de
             def report(done, total, message, number=number, name=heading.name):
                 progress(number * total + done, len(pots) * total, f"{name}: {message}")
 
-        tallies += services.tally_results(
+        tallies += publishing.tally_results(
             session, actor, cycle, rules, deadline=deadline, progress=report, heading=heading
         )
     # The live counts page is opened after close, like the results: count it here, in the
@@ -47,7 +47,7 @@ def compute_and_store(session, actor_id, cycle_id, rules=None, progress=None, de
     counted = services.count_votes(session, cycle)
     database.start_write(session)
     actor, cycle = session.get(User, actor_id), session.get(BudgetCycle, cycle_id)
-    results = services.store_results(session, actor, cycle, tallies)
+    results = publishing.store_results(session, actor, cycle, tallies)
     services.store_vote_counts(session, cycle, counted)
     return results
 

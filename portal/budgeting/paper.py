@@ -18,16 +18,9 @@ from portal.accounts.domain import IINError, parse_iin
 from portal.accounts.models import User, VoterRegisterEntry, utcnow
 from portal.accounts.services import iin_digest
 from portal.budgeting import domain, headings, integrity
+from portal.budgeting.actions import audit, check_characters, require_phase, require_staff
 from portal.budgeting.models import Ballot, BallotChoice, PaperBatch, PaperEntry
-from portal.budgeting.services import (
-    BudgetError,
-    _audit,
-    _check_characters,
-    _require_phase,
-    _require_staff,
-    cast_ballot,
-    chosen_costs,
-)
+from portal.budgeting.services import BudgetError, cast_ballot, chosen_costs
 
 # Rows a batch may hold: a station's sheet is typed in parts if it is longer.
 MAX_BATCH = 1000
@@ -106,8 +99,8 @@ def enter_ballot(
     """Record a desk ballot for the resident with this IIN in `heading` (default: the main
     one); returns the Ballot."""
     now = now or utcnow()
-    _require_staff(actor, cycle.region_id)  # before the IIN lookup: it tells who has accounts
-    _require_phase(cycle, now, "voting")
+    require_staff(actor, cycle.region_id)  # before the IIN lookup: it tells who has accounts
+    require_phase(cycle, now, "voting")
     resident = resident_at_desk(
         session, cycle, iin, iin_key, declared=declared, district_id=district_id
     )
@@ -149,10 +142,10 @@ def enter_batch(session, actor, cycle, *, station, rows, district_id=None, headi
     against the heading's ballot rule and projects; the first bad one refuses the whole
     batch (code batch_row). A district's heading takes sheets of its own district only."""
     now = now or utcnow()
-    _require_staff(actor, cycle.region_id)
-    _require_phase(cycle, now, "voting")
+    require_staff(actor, cycle.region_id)
+    require_phase(cycle, now, "voting")
     heading = headings.resolve(session, cycle, heading)
-    _check_characters(single={"station": station})
+    check_characters(single={"station": station})
     station = (station or "").strip()
     if not station or len(station) > 200:
         raise BudgetError("station_required")
@@ -189,7 +182,7 @@ def enter_batch(session, actor, cycle, *, station, rows, district_id=None, headi
     session.add_all(
         PaperEntry(batch_id=batch.id, position=n, choices=ids) for n, ids in enumerate(clean)
     )
-    _audit(
+    audit(
         session,
         actor,
         "budgeting.paper_batch_enter",
@@ -222,11 +215,11 @@ def confirm_batch(session, actor, batch, *, secret, now=None):
     the ledger. The one who typed the batch cannot confirm it."""
     now = now or utcnow()
     cycle = batch.cycle
-    _require_staff(actor, cycle.region_id)
+    require_staff(actor, cycle.region_id)
     batch = _pending(session, batch)
     if batch.entered_by_id == actor.id:
         raise BudgetError("batch_own")
-    _require_phase(cycle, now, "voting")
+    require_phase(cycle, now, "voting")
     entries = session.scalars(
         select(PaperEntry).where(PaperEntry.batch_id == batch.id).order_by(PaperEntry.position)
     ).all()
@@ -259,7 +252,7 @@ def confirm_batch(session, actor, batch, *, secret, now=None):
     batch.status = "confirmed"
     batch.decided_by_id = actor.id
     batch.decided_at = now
-    _audit(
+    audit(
         session,
         actor,
         "budgeting.paper_batch_confirm",
@@ -277,8 +270,8 @@ def reject_batch(session, actor, batch, *, reason, now=None):
     """Discard a pending batch's rows (a mistyped or disputed sheet), keeping the record."""
     now = now or utcnow()
     cycle = batch.cycle
-    _require_staff(actor, cycle.region_id)
-    _check_characters(multi={"reason": reason})
+    require_staff(actor, cycle.region_id)
+    check_characters(multi={"reason": reason})
     reason = (reason or "").strip()
     if not reason:
         raise BudgetError("reason_required")
@@ -288,7 +281,7 @@ def reject_batch(session, actor, batch, *, reason, now=None):
     batch.decided_by_id = actor.id
     batch.decided_at = now
     batch.reason = reason[:2000]
-    _audit(
+    audit(
         session,
         actor,
         "budgeting.paper_batch_reject",

@@ -1,7 +1,9 @@
 """Budgeting services. Each takes the session and the acting user, only flushes, never commits.
 
 No Flask imports: views, CLI commands, demo loader and tests call these the same way.
-Refusals raise BudgetError with a stable code the views translate.
+Refusals raise BudgetError with a stable code the views translate. Beside it: `actions` (who
+may act, in which phase, the audit record), `ballots` (writing ballots), `publishing` (the
+results of a closed vote), `paper` (akimat desks), `headings` (a cycle's pots).
 """
 
 import secrets
@@ -15,7 +17,6 @@ from sqlalchemy import (
     insert,
     select,
 )
-from sqlalchemy.orm import defer
 
 from portal import database, images
 from portal.accounts import services as accounts_services
@@ -23,6 +24,13 @@ from portal.accounts.models import utcnow
 from portal.accounts.notify import notify, notify_region, titles
 from portal.audit import code_of, record
 from portal.budgeting import domain, headings, integrity, richtext
+from portal.budgeting.actions import (
+    audit,
+    check_characters,
+    proposal_event,
+    require_phase,
+    require_staff,
+)
 from portal.budgeting.ballots import PreparedBallot, write_ballot
 from portal.budgeting.domain import BudgetError
 from portal.budgeting.models import (
@@ -30,21 +38,17 @@ from portal.budgeting.models import (
     BallotChoice,
     BudgetCycle,
     BudgetHeading,
-    CycleResult,
     ImplementationUpdate,
     LedgerHead,
     Notification,
     PhaseChange,
     Proposal,
-    ProposalEvent,
     ProposalPhoto,
     VoteCount,
     VoteCountState,
 )
-from portal.budgeting.winners import TallyTimeout, compute_winners
 from portal.storage import save_in_session
 from portal.storage.local import LocalStorage
-from portal.textcheck import bad_field
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 MAX_PHOTOS = 5
@@ -52,25 +56,6 @@ PHOTO_TYPES = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 
 
 # ------------------------------------------------------------------ permissions
-def _require_staff(actor, region_id):
-    if actor is None or not actor.works_for(region_id) or actor.role == "moderator":
-        raise BudgetError("forbidden")
-
-
-def _check_characters(*, single=None, multi=None):
-    """Refuse control characters here too: CLI commands and scripts bypass the forms."""
-    field = bad_field(single=single, multi=multi)
-    if field is not None:
-        raise BudgetError("control_chars", field=field)
-
-
-def _require_phase(cycle, now, *phases):
-    phase = cycle.phase(now)
-    if phase not in phases:
-        raise BudgetError("wrong_phase", phase=phase, needed=phases[0])
-    return phase
-
-
 def may_take_part(user, cycle):
     """Verified residents of the cycle's region (and district, if the cycle has one)."""
     if user is None or not user.is_verified_in(cycle.region_id):
@@ -102,25 +87,14 @@ CYCLE_FIELDS = (
 )
 
 
-def _audit(session, actor, action, cycle, **details):
-    record(
-        session,
-        actor,
-        action,
-        target=f"cycle:{cycle.id}",
-        details=details,
-        region_code=code_of(cycle.region),
-    )
-
-
 def create_cycle(session, actor, region, **values):
     """Create a cycle; the dates are naive UTC (the form converts from local time)."""
-    _require_staff(actor, region.id)
+    require_staff(actor, region.id)
     cycle = BudgetCycle(region_id=region.id, created_by_id=actor.id)
     _apply_cycle(session, cycle, region, values)
     session.add(cycle)
     session.flush()
-    _audit(session, actor, "budgeting.cycle_create", cycle, budget=cycle.budget)
+    audit(session, actor, "budgeting.cycle_create", cycle, budget=cycle.budget)
     return cycle
 
 
@@ -128,7 +102,7 @@ def update_cycle(session, actor, cycle, reason="", now=None, **values):
     """Edit a cycle. Once voting has opened the rule, budget, limits, district and the
     first three dates are frozen; the closing and implementation dates may only move later,
     with a public `reason`."""
-    _require_staff(actor, cycle.region_id)
+    require_staff(actor, cycle.region_id)
     before = integrity.snapshot(cycle)
     frozen = integrity.is_frozen(cycle, now)
     try:
@@ -146,7 +120,7 @@ def update_cycle(session, actor, cycle, reason="", now=None, **values):
         for name, value in before.items()
         if getattr(cycle, name) != value
     }
-    _audit(
+    audit(
         session,
         actor,
         "budgeting.cycle_edit",
@@ -163,7 +137,7 @@ def _apply_cycle(session, cycle, region, values):
     unknown = set(values) - set(CYCLE_FIELDS)
     if unknown:
         raise TypeError(f"unknown cycle fields: {sorted(unknown)}")
-    _check_characters(
+    check_characters(
         single={k: values.get(k) for k in ("title_kk", "title_ru", "title_en")},
         multi={k: values.get(k) for k in ("summary_kk", "summary_ru", "summary_en")},
     )
@@ -204,7 +178,7 @@ def _apply_cycle(session, cycle, region, values):
 
 def move_phase(session, actor, cycle, to_phase, now=None):
     """Set the phase by hand (to_phase=None: follow the dates again); the move is recorded."""
-    _require_staff(actor, cycle.region_id)
+    require_staff(actor, cycle.region_id)
     if to_phase is not None and to_phase not in domain.PHASES:
         raise BudgetError("phase_unknown")
     now = now or utcnow()
@@ -215,7 +189,7 @@ def move_phase(session, actor, cycle, to_phase, now=None):
     if after in integrity.VOTING_OR_LATER:
         integrity.freeze(cycle, now, session)
     cycle.phase_override = to_phase
-    _audit(session, actor, "budgeting.phase_move", cycle, before=before, to=to_phase or "dates")
+    audit(session, actor, "budgeting.phase_move", cycle, before=before, to=to_phase or "dates")
     session.add(
         PhaseChange(
             cycle_id=cycle.id, from_phase=before, to_phase=to_phase, actor_id=actor.id, at=now
@@ -234,20 +208,8 @@ def move_phase(session, actor, cycle, to_phase, now=None):
 
 
 # ------------------------------------------------------------------ proposals
-def _event(session, proposal, actor, kind, note=None, now=None):
-    session.add(
-        ProposalEvent(
-            proposal_id=proposal.id,
-            actor_id=actor.id if actor else None,
-            kind=kind,
-            note=note,
-            at=now or utcnow(),
-        )
-    )
-
-
 def _check_proposal_values(session, cycle, values):
-    _check_characters(
+    check_characters(
         single={
             k: values.get(k) for k in ("title", "title_kk", "title_ru", "address", "estimated_cost")
         },
@@ -303,7 +265,7 @@ def submit_proposal(session, actor, cycle, now=None, heading=None, **values):
     """A verified resident proposes a project during the proposals phase, into `heading`
     (default: the cycle's main heading); a district's heading takes its residents' only."""
     now = now or utcnow()
-    _require_phase(cycle, now, "proposals")
+    require_phase(cycle, now, "proposals")
     heading = headings.resolve(session, cycle, heading)
     if not headings.may_take_part(actor, cycle, heading):
         raise BudgetError("not_resident")
@@ -319,7 +281,7 @@ def submit_proposal(session, actor, cycle, now=None, heading=None, **values):
     )
     session.add(proposal)
     session.flush()
-    _event(session, proposal, actor, "submitted", now=now)
+    proposal_event(session, proposal, actor, "submitted", now=now)
     session.flush()
     return proposal
 
@@ -328,14 +290,14 @@ def edit_proposal(session, actor, proposal, now=None, **values):
     now = now or utcnow()
     if proposal.author_id != actor.id:
         raise BudgetError("forbidden")
-    _require_phase(proposal.cycle, now, "proposals")
+    require_phase(proposal.cycle, now, "proposals")
     if proposal.status != "submitted":
         raise BudgetError("not_editable")
     clean = _check_proposal_values(session, proposal.cycle, values)
     for name, value in headings.check_proposal(proposal.heading, clean).items():
         setattr(proposal, name, value)
     proposal.updated_at = now
-    _event(session, proposal, actor, "edited", now=now)
+    proposal_event(session, proposal, actor, "edited", now=now)
     session.flush()
     return proposal
 
@@ -344,12 +306,12 @@ def withdraw_proposal(session, actor, proposal, now=None):
     now = now or utcnow()
     if proposal.author_id != actor.id:
         raise BudgetError("forbidden")
-    _require_phase(proposal.cycle, now, "proposals")
+    require_phase(proposal.cycle, now, "proposals")
     if proposal.status != "submitted":
         raise BudgetError("not_editable")
     proposal.status = "withdrawn"
     proposal.updated_at = now
-    _event(session, proposal, actor, "withdrawn", now=now)
+    proposal_event(session, proposal, actor, "withdrawn", now=now)
     session.flush()
     return proposal
 
@@ -420,13 +382,13 @@ def review_proposal(session, actor, proposal, *, feasible, reason="", final_cost
     """Staff decide feasibility; an infeasible verdict needs a written (public) reason."""
     now = now or utcnow()
     cycle = proposal.cycle
-    _require_staff(actor, cycle.region_id)
-    _require_phase(cycle, now, "proposals", "review")
+    require_staff(actor, cycle.region_id)
+    require_phase(cycle, now, "proposals", "review")
     if cycle.rules_frozen_at is not None:
         raise BudgetError("rules_frozen", field="projects")
     if proposal.status == "withdrawn":
         raise BudgetError("withdrawn")
-    _check_characters(
+    check_characters(
         single={"final_cost": final_cost if isinstance(final_cost, str) else None},
         multi={"reason": reason},
     )
@@ -446,7 +408,7 @@ def review_proposal(session, actor, proposal, *, feasible, reason="", final_cost
     proposal.reviewed_by_id = actor.id
     proposal.reviewed_at = now
     proposal.updated_at = now
-    _event(session, proposal, actor, proposal.status, note=reason or None, now=now)
+    proposal_event(session, proposal, actor, proposal.status, note=reason or None, now=now)
     record(
         session,
         actor,
@@ -654,7 +616,7 @@ def store_ballot(session, actor, cycle, choices, **options):
     """
     ballot_id = write_ballot(session, prepare_ballot(session, actor, cycle, choices, **options))
     if options.get("channel") == "paper":  # who entered it, never what it says nor for whom
-        _audit(session, actor, "budgeting.paper_ballot", cycle)
+        audit(session, actor, "budgeting.paper_ballot", cycle)
     return ballot_id
 
 
@@ -675,14 +637,14 @@ def prepare_ballot(
     PreparedBallot, or BudgetError. Writes nothing and takes no lock."""
     now = now or utcnow()
     if channel == "paper":
-        _require_staff(actor, cycle.region_id)
+        require_staff(actor, cycle.region_id)
         if voter is None:
             raise BudgetError("voter_unknown")
     elif channel == "online":
         voter = actor
     else:
         raise BudgetError("channel_unknown")
-    _require_phase(cycle, now, "voting")
+    require_phase(cycle, now, "voting")
     heading = headings.resolve(session, cycle, heading)
     if not headings.may_take_part(voter, cycle, heading):
         raise BudgetError("not_resident")
@@ -889,257 +851,16 @@ def turnout(session, cycle, heading=None):
     }
 
 
-# ------------------------------------------------------------------ results
-def check_results_allowed(actor, cycle, rules=None, now=None):
-    """Refuse early (before a job is queued) what `tally_results` would refuse."""
-    _require_staff(actor, cycle.region_id)
-    _require_phase(cycle, now or utcnow(), "results", "implementation")
-    if any(rule not in domain.WINNER_RULES for rule in rules or ()):
-        raise BudgetError("rule_unknown")
-
-
-def compute_results(session, actor, cycle, rules=None, now=None, deadline=None, progress=None):
-    """Tally the closed vote with the cycle's winner rule (and any others asked for) and
-    store the (unpublished) results: `store_results(tally_results(...))` in one go."""
-    tallies = tally_results(session, actor, cycle, rules, now, deadline, progress)
-    return store_results(session, actor, cycle, tallies, now)
-
-
-def tally_results(
-    session, actor, cycle, rules=None, now=None, deadline=None, progress=None, heading=None
-):
-    """Read the ballots of `heading` (default: the main one) and run the rules with its
-    budget and threshold; writes nothing, so it can run in a read snapshot.
-
-    Returns [(rule, data, total_cost)]. Every rule is computed as asked or not at all:
-    there is no fallback to another rule, and past `deadline` seconds the tally raises
-    BudgetError("tally_timeout"). `progress(done, total, message)` (a background job's)
-    hears how far the tallies got, in thousandths per rule."""
-    now = now or utcnow()
-    _require_staff(actor, cycle.region_id)
-    _require_phase(cycle, now, "results", "implementation")
-    heading = headings.resolve(session, cycle, heading)
-    rules = rules or [heading.winner_rule]
-    if any(rule not in domain.WINNER_RULES for rule in rules):
-        raise BudgetError("rule_unknown")
-    projects = {p.id: p.cost for p in ballot_projects(session, cycle, heading)}
-    ballots = {}
-    # Choices reached through the heading's projects (a ballot holds only projects of its
-    # own heading): an index range per project, whatever the planner guesses about ballots.
-    for ballot_id, proposal_id in session.execute(
-        select(BallotChoice.ballot_id, BallotChoice.proposal_id)
-        .join(Proposal, Proposal.id == BallotChoice.proposal_id)
-        .where(Proposal.cycle_id == cycle.id, Proposal.heading_id == heading.id)
-    ):
-        ballots.setdefault(ballot_id, set()).add(proposal_id)
-    cycle_turnout = turnout(session, cycle, heading)
-    tallies = []
-    for number, rule in enumerate(rules):
-        report = None
-        if progress is not None:
-            progress(1000 * number, 1000 * len(rules), rule)
-
-            def report(share, number=number, rule=rule):
-                progress(1000 * number + int(1000 * share), 1000 * len(rules), rule)
-
-        try:
-            winners = compute_winners(
-                projects,
-                ballots.values(),
-                heading.budget,
-                rule,
-                heading.min_votes,
-                deadline=deadline,
-                progress=report,
-            )
-        except TallyTimeout:
-            raise BudgetError("tally_timeout") from None
-        data = {
-            "selected": winners.selected,
-            "votes": {str(k): v for k, v in winners.votes.items()},
-            "costs": {str(k): v for k, v in projects.items()},
-            "payments": {str(k): v for k, v in winners.payments.items()},
-            "turnout": cycle_turnout,
-            "min_votes": heading.min_votes,
-            "engine_rule": winners.engine_rule,
-            "heading_id": heading.id,
-        }
-        tallies.append((rule, data, winners.total_cost))
-    return tallies
-
-
-def store_results(session, actor, cycle, tallies, now=None):
-    """Store tallies from `tally_results` as the cycle's unpublished results (flush only).
-
-    Voting is closed, so the ledger head cannot move between the tally and this write: it is
-    frozen here and recorded beside every result, to be published with it."""
-    now = now or utcnow()
-    _require_staff(actor, cycle.region_id)
-    _require_phase(cycle, now, "results", "implementation")
-    integrity.freeze(cycle, now, session)
-    integrity.freeze_ledger(session, cycle, now)
-    size, root, _frozen = integrity.head_of(session, cycle)
-    ledger_algorithm = integrity.ledger.ALGORITHM
-    results = []
-    for rule, data, total_cost in tallies:
-        data["ledger"] = {"size": size, "root": root, "algorithm": ledger_algorithm}
-        heading_id = data.get("heading_id") or headings.resolve(session, cycle).id
-        result = _draft_result(session, cycle, rule, heading_id)
-        result.data = data
-        result.total_cost = total_cost
-        result.computed_at = now
-        result.computed_by_id = actor.id
-        session.add(result)
-        results.append(result)
-        _audit(
-            session,
-            actor,
-            "budgeting.results_compute",
-            cycle,
-            rule=rule,
-            version=result.version,
-            selected=data["selected"],
-            heading=heading_id,
-        )
-    session.flush()
-    return results
-
-
-def _latest_result(session, cycle, rule, heading_id):
-    return session.scalar(
-        select(CycleResult)
-        .where(
-            CycleResult.cycle_id == cycle.id,
-            CycleResult.heading_id == heading_id,
-            CycleResult.rule == rule,
-        )
-        .order_by(CycleResult.version.desc())
-        .limit(1)
-    )
-
-
-def _draft_result(session, cycle, rule, heading_id):
-    """The unpublished version to (re)write: a published one is never touched; computing
-    again after publication prepares the next version (a correction) instead."""
-    latest = _latest_result(session, cycle, rule, heading_id)
-    if latest is not None and latest.published_at is None:
-        return latest
-    version = latest.version + 1 if latest is not None else 1
-    return CycleResult(cycle_id=cycle.id, heading_id=heading_id, rule=rule, version=version)
-
-
-def publish_results(session, actor, cycle, rule=None, now=None, reason="", heading=None):
-    """Publish the latest computed version of the winner rule of `heading` (default: the
-    main one); its winners become funded.
-
-    A published version never changes. Publishing a later version is a correction and needs
-    a public `reason`; the earlier versions stay visible.
-    """
-    now = now or utcnow()
-    _require_staff(actor, cycle.region_id)
-    _require_phase(cycle, now, "results", "implementation")
-    heading = headings.resolve(session, cycle, heading)
-    rule = rule or heading.winner_rule
-    result = _latest_result(session, cycle, rule, heading.id)
-    if result is None:
-        raise BudgetError("not_computed")
-    if result.published_at is not None:
-        raise BudgetError("already_published")
-    reason = (reason or "").strip()
-    if result.version > 1:
-        if len(reason) < 10:
-            raise BudgetError("correction_reason")
-        result.reason = reason
-    result.published_at = now
-    result.published_by_id = actor.id
-    _audit(
-        session,
-        actor,
-        "budgeting.results_publish",
-        cycle,
-        rule=rule,
-        version=result.version,
-        reason=reason,
-        selected=result.data["selected"],
-        heading=heading.id,
-    )
-    winners = set(result.data["selected"])
-    for proposal in ballot_projects(session, cycle, heading):
-        proposal.funded = proposal.id in winners
-        if proposal.funded and proposal.implementation_status is None:
-            proposal.implementation_status = "planned"
-            _event(session, proposal, actor, "funded", now=now)
-    notify_region(
-        session,
-        cycle.region_id,
-        "results_published",
-        params={"title": titles(cycle)},
-        link=f"/budget/{cycle.id}/results",
-    )
-    session.flush()
-    return result
-
-
-def published_result(session, cycle, heading=None):
-    """The newest published version (of one heading, if given), of the winner rule first."""
-    query = select(CycleResult).where(
-        CycleResult.cycle_id == cycle.id, CycleResult.published_at.is_not(None)
-    )
-    winner_rule = cycle.winner_rule
-    if heading is not None:
-        query = query.where(CycleResult.heading_id == heading.id)
-        winner_rule = heading.winner_rule
-    return session.scalar(
-        query.order_by(
-            CycleResult.rule != winner_rule, CycleResult.rule, CycleResult.version.desc()
-        )
-        .options(defer(CycleResult.data))  # the big `data` is read only when used
-        .limit(1)
-    )
-
-
-def published_versions(session, cycle, heading=None):
-    """Every published version (newest first), for the public record of corrections."""
-    query = select(CycleResult).where(
-        CycleResult.cycle_id == cycle.id, CycleResult.published_at.is_not(None)
-    )
-    if heading is not None:
-        query = query.where(CycleResult.heading_id == heading.id)
-    return session.scalars(
-        query.order_by(CycleResult.published_at.desc(), CycleResult.id.desc()).limit(50)
-    ).all()
-
-
-# Parsed and ranked results by (result id, computed at): a stored result never changes
-# without a new computed_at, so a worker ranks each one once, not on every page view.
-_RANKINGS = {}
-
-
-def ranking(result):
-    """(project ids by votes, votes by str id, selected ids, payments/turnout/engine_rule
-    and costs by str id)."""
-    key = (result.id, result.cycle_id, result.rule, result.computed_at, result.total_cost)
-    if key not in _RANKINGS:
-        data = result.data
-        votes = data["votes"]
-        ranked = sorted((int(k) for k in data["costs"]), key=lambda i: (-votes.get(str(i), 0), i))
-        small = {k: data.get(k) for k in ("payments", "turnout", "engine_rule", "costs")}
-        if len(_RANKINGS) >= 16:
-            _RANKINGS.pop(next(iter(_RANKINGS)))
-        _RANKINGS[key] = (ranked, votes, frozenset(data["selected"]), small)
-    return _RANKINGS[key]
-
-
 # ------------------------------------------------------------------ implementation
 def add_update(session, actor, proposal, *, status, progress, note="", now=None):
     """Staff report on a funded project; cancelling needs a reason."""
     now = now or utcnow()
-    _require_staff(actor, proposal.cycle.region_id)
+    require_staff(actor, proposal.cycle.region_id)
     if not proposal.funded:
         raise BudgetError("not_funded")
     if status not in domain.IMPLEMENTATION_STATUSES:
         raise BudgetError("status_unknown")
-    _check_characters(multi={"note": note})
+    check_characters(multi={"note": note})
     progress = domain.parse_progress(progress)
     note = (note or "").strip()
     if status == "cancelled" and not note:
@@ -1160,7 +881,7 @@ def add_update(session, actor, proposal, *, status, progress, note="", now=None)
     proposal.cancel_reason = note if status == "cancelled" else None
     proposal.updated_at = now
     session.flush()
-    _event(session, proposal, actor, "update", note=status, now=now)
+    proposal_event(session, proposal, actor, "update", note=status, now=now)
     session.flush()
     return update
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import defer, joinedload, selectinload
 from portal import charts, database, formatting, group_commit
 from portal.accounts.forms import EmptyForm
 from portal.accounts.models import iin_key, plain_user, utcnow
-from portal.budgeting import ballots, domain, figures, integrity, paper, services
+from portal.budgeting import ballots, domain, figures, integrity, paper, publishing, services
 from portal.budgeting import headings as pots
 from portal.budgeting.domain import BudgetRuleError
 from portal.budgeting.forms import (
@@ -383,7 +383,7 @@ def cycle(cycle_id):
         ballot=ballot,
         changes=changes,
         counts=counts,
-        result=services.published_result(db.session, cycle),
+        result=publishing.published_result(db.session, cycle),
         phase_form=PhaseForm(phase=cycle.phase_override or ""),
         ledger_head=integrity.head_of(db.session, cycle),
         date_changes=cycle.date_changes,
@@ -1309,7 +1309,7 @@ def results(cycle_id):
     # one) under a summary of them all; a one-heading cycle looks as it always did.
     all_pots = pots.headings_of(db.session, cycle)
     heading = (_heading_arg(cycle) or all_pots[0]) if len(all_pots) > 1 else None
-    result = services.published_result(db.session, cycle, heading)
+    result = publishing.published_result(db.session, cycle, heading)
     drafts = []
     if is_staff:
         from portal.budgeting.models import CycleResult
@@ -1333,7 +1333,7 @@ def results(cycle_id):
         "result": result,
         "shown": shown,
         "drafts": drafts,
-        "versions": services.published_versions(db.session, cycle, heading),
+        "versions": publishing.published_versions(db.session, cycle, heading),
         "ledger_head": integrity.head_of(db.session, cycle),
         "heading": heading,
         "headings": all_pots if heading is not None else [],
@@ -1356,9 +1356,9 @@ def _overview(cycle, all_pots):
     """The whole cycle at a glance: each heading's budget, ballots and published outcome."""
     rows = []
     for row, heading in zip(pots.summary(db.session, cycle), all_pots):
-        published = services.published_result(db.session, cycle, heading)
+        published = publishing.published_result(db.session, cycle, heading)
         row["spent"] = published.total_cost if published is not None else None
-        row["winners"] = len(services.ranking(published)[2]) if published is not None else None
+        row["winners"] = len(publishing.ranking(published)[2]) if published is not None else None
         rows.append(row)
     done = [r for r in rows if r["spent"] is not None]
     return {
@@ -1380,7 +1380,7 @@ def _result_context(cycle, result):
     The stored result holds every project's votes; only the projects of the chart and of the
     page are read from the database. Full data is in the exports and the API.
     """
-    ranked, votes, selected, data = services.ranking(result)
+    ranked, votes, selected, data = publishing.ranking(result)
     funded_only = request.args.get("funded") == "1"
     listed = [i for i in ranked if i in selected] if funded_only else ranked
     page = paginate_list(listed)
@@ -1426,7 +1426,7 @@ def compute_results(cycle_id):
     require_valid(EmptyForm())
     rules = [r for r in request.form.getlist("rule") if r in domain.WINNER_RULES] or None
     try:
-        services.check_results_allowed(current_user, cycle, rules)
+        publishing.check_results_allowed(current_user, cycle, rules)
     except BudgetRuleError as error:
         flash(message(error), "error")
         return redirect(url_for("budgeting.results", cycle_id=cycle.id)), 303
@@ -1444,7 +1444,7 @@ def publish_results(cycle_id):
     require_region_access(cycle.region_id)
     require_valid(EmptyForm())
     try:
-        services.publish_results(
+        publishing.publish_results(
             db.session,
             current_user,
             cycle,

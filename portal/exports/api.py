@@ -26,7 +26,7 @@ from portal.bilingual import STATE_LANGUAGES, in_state_language
 from portal.budgeting import headings as budget_headings
 from portal.budgeting.domain import BudgetRuleError
 from portal.budgeting.models import BudgetCycle, CycleResult, Proposal
-from portal.budgeting.services import published_result, ranking
+from portal.budgeting.publishing import published_result, ranking
 from portal.consultations.models import Article, Comment, Draft
 from portal.consultations.services import (
     article_counts,

@@ -13,7 +13,8 @@ from portal.accounts.models import User, utcnow
 from portal.budgeting import figures as ballot_figures
 from portal.budgeting import headings as budget_headings
 from portal.budgeting.models import BudgetCycle, CycleResult, Proposal
-from portal.budgeting.services import counts_visible, published_result, ranking
+from portal.budgeting.publishing import published_result, ranking
+from portal.budgeting.services import counts_visible
 from portal.consultations.models import Article, Campaign, Comment, CommentTally, Draft
 from portal.consultations.services import answer_waits, comment_tally, effective_status
 from portal.exports.services import AGE_BANDS, age_band, plain_text

@@ -25,7 +25,7 @@ def closed_cycle(live_server):
     from sqlalchemy import select
 
     from portal.accounts.models import User, utcnow
-    from portal.budgeting import services
+    from portal.budgeting import publishing, services
     from portal.budgeting.models import Proposal
     from portal.extensions import db
     from portal.regions.services import region_by_code
@@ -58,7 +58,7 @@ def closed_cycle(live_server):
                     db.session, user, cycle, [projects[0].id], secret="s",
                     now=cycle.voting_open_at + dt.timedelta(hours=1),
                 )  # fmt: skip
-        services.compute_results(db.session, staff, cycle, rules=["greedy", "mes"])
+        publishing.compute_results(db.session, staff, cycle, rules=["greedy", "mes"])
         db.session.commit()
         return cycle.id
 

@@ -7,7 +7,7 @@ import pytest
 from helpers import make_user
 from sqlalchemy import func, select
 
-from portal.budgeting import services
+from portal.budgeting import publishing, services
 from portal.budgeting.domain import BudgetRuleError
 from portal.budgeting.models import (
     Ballot,
@@ -406,17 +406,17 @@ def test_results_greedy_and_mes_then_publish_and_implement(db, new_cycle, make_p
     for choices in ([a, c], [a, c], [a], [b], [d]):
         services.cast_ballot(db.session, make_user(), cycle, [p.id for p in choices], secret=SECRET)
     staff = make_user(role="staff")
-    assert _code(lambda: services.compute_results(db.session, staff, cycle)) == "wrong_phase"
+    assert _code(lambda: publishing.compute_results(db.session, staff, cycle)) == "wrong_phase"
     services.move_phase(db.session, staff, cycle, "results")
-    greedy, mes = services.compute_results(db.session, staff, cycle, rules=["greedy", "mes"])
+    greedy, mes = publishing.compute_results(db.session, staff, cycle, rules=["greedy", "mes"])
     # a (3 votes, 600), c (2 votes, 400); b and d have 1 vote < min_votes 2 and cannot win,
     # though d would still fit in the 100 tenge left.
     assert greedy.data["selected"] == [a.id, c.id] and greedy.total_cost == 1_000
     assert greedy.data["votes"][str(d.id)] == 1
     assert mes.data["payments"]  # MES shows how each cost was shared
-    assert services.published_result(db.session, cycle) is None
-    services.publish_results(db.session, staff, cycle)
-    assert services.published_result(db.session, cycle).rule == "greedy"
+    assert publishing.published_result(db.session, cycle) is None
+    publishing.publish_results(db.session, staff, cycle)
+    assert publishing.published_result(db.session, cycle).rule == "greedy"
     assert a.funded and c.funded and not b.funded and a.implementation_status == "planned"
     assert (
         _code(lambda: services.add_update(db.session, staff, b, status="in_progress", progress=5))
@@ -490,6 +490,6 @@ def test_cli_computes_and_publishes(app, db, new_cycle, make_project):
         args=["budgeting", "publish-results", str(cycle.id), "--as", staff.email]
     )
     assert published.exit_code == 0, published.output
-    assert services.published_result(db.session, cycle).data["selected"] == [project.id]
+    assert publishing.published_result(db.session, cycle).data["selected"] == [project.id]
     refused = runner.invoke(args=["budgeting", "compute-results", "999999", "--as", staff.email])
     assert refused.exit_code != 0

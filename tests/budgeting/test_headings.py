@@ -8,7 +8,7 @@ import pytest
 from helpers import make_user
 from sqlalchemy import select
 
-from portal.budgeting import headings, integrity, services
+from portal.budgeting import headings, integrity, publishing, services
 from portal.budgeting.domain import BudgetRuleError
 from portal.budgeting.jobs import compute_and_store
 from portal.budgeting.models import Ballot, BudgetHeading, CycleResult
@@ -189,14 +189,14 @@ def test_propose_vote_tally_and_publish_per_heading(db, city):
     # Results: each heading tallied with its own budget (1000 city-wide, 300 in the district).
     cycle.phase_override = None
     results_at = cycle.voting_close_at + HOUR
-    tallies = services.tally_results(db.session, staff, cycle, now=results_at, heading=district)
+    tallies = publishing.tally_results(db.session, staff, cycle, now=results_at, heading=district)
     assert tallies[0][1]["selected"] == [bench.id]
-    results = services.store_results(db.session, staff, cycle, tallies, now=results_at)
-    results += services.store_results(
+    results = publishing.store_results(db.session, staff, cycle, tallies, now=results_at)
+    results += publishing.store_results(
         db.session,
         staff,
         cycle,
-        services.tally_results(db.session, staff, cycle, now=results_at),
+        publishing.tally_results(db.session, staff, cycle, now=results_at),
         now=results_at,
     )
     db.session.commit()
@@ -204,18 +204,18 @@ def test_propose_vote_tally_and_publish_per_heading(db, city):
     # City-wide: the park (900) and the square (400) tie on votes; only one fits in 1000.
     assert by_heading[district.id] == [bench.id]
     assert len(by_heading[city_ballot.heading_id]) == 1
-    services.publish_results(db.session, staff, cycle, now=results_at, heading=district)
+    publishing.publish_results(db.session, staff, cycle, now=results_at, heading=district)
     db.session.commit()
-    assert services.published_result(db.session, cycle, district).heading_id == district.id
+    assert publishing.published_result(db.session, cycle, district).heading_id == district.id
     assert (
-        services.published_result(db.session, cycle, headings.main_heading(db.session, cycle))
+        publishing.published_result(db.session, cycle, headings.main_heading(db.session, cycle))
         is None
     )
     db.session.refresh(bench)
     db.session.refresh(park)
     assert bench.funded and not park.funded
     # The server-side check reruns each heading's tally on its own ballots and budget.
-    services.publish_results(db.session, staff, cycle, now=results_at)
+    publishing.publish_results(db.session, staff, cycle, now=results_at)
     db.session.commit()
     assert integrity.verify_cycle(db.session, cycle, SECRET) is None
 

@@ -11,7 +11,7 @@ import pytest
 from helpers import make_user
 from sqlalchemy import select
 
-from portal.budgeting import headings, pabulib, services, tally
+from portal.budgeting import headings, pabulib, publishing, tally
 from portal.budgeting.models import BudgetCycle, Proposal
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "pabulib"
@@ -88,7 +88,7 @@ def test_each_heading_exports_as_its_file_and_tallies_like_it(app, db, tmp_path,
         # Tallied on its own: the heading's winners are the file's winners.
         staff = staff or make_user(role="staff")
         heading = headings.by_name(db.session, cycle, name)
-        ((_rule, data, _total),) = services.tally_results(
+        ((_rule, data, _total),) = publishing.tally_results(
             db.session, staff, cycle, ["greedy"], heading=heading
         )
         external = dict(
@@ -180,7 +180,7 @@ def test_compute_and_publish_every_heading_from_the_command_line(app, db, origin
     assert again.exit_code != 0 and "already_published" in again.output
     for name, original in originals.items():
         heading = headings.by_name(db.session, cycle, name)
-        result = services.published_result(db.session, cycle, heading)
+        result = publishing.published_result(db.session, cycle, heading)
         winners = set(tally.run(pabulib.to_instance(original), "greedy").selected)
         funded = db.session.scalars(
             select(Proposal.external_id).where(

@@ -12,7 +12,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from sqlalchemy import select
 
-from portal.budgeting import headings, services
+from portal.budgeting import headings, publishing, services
 from portal.budgeting.models import Ballot, Proposal
 from portal.regions.services import region_by_code
 
@@ -135,9 +135,9 @@ def test_headings_from_proposal_to_results(app, db, new_cycle):
     move_to(db, cycle, "results")
     staff_user = make_user(role="staff")
     for heading in (main, district):
-        tallies = services.tally_results(db.session, staff_user, cycle, heading=heading)
-        services.store_results(db.session, staff_user, cycle, tallies)
-        services.publish_results(db.session, staff_user, cycle, heading=heading)
+        tallies = publishing.tally_results(db.session, staff_user, cycle, heading=heading)
+        publishing.store_results(db.session, staff_user, cycle, tallies)
+        publishing.publish_results(db.session, staff_user, cycle, heading=heading)
     db.session.commit()
     results = local.get(f"{url}/results?heading={district.id}", headers=EN)
     text = results.get_data(as_text=True)

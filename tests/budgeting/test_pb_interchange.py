@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from helpers import make_user
 from sqlalchemy import func, select
 
-from portal.budgeting import interchange, pabulib, services, tally
+from portal.budgeting import interchange, pabulib, publishing, services, tally
 from portal.budgeting.models import Ballot, BallotChoice, BudgetCycle, Proposal
 from portal.regions.services import region_by_code
 
@@ -153,8 +153,8 @@ def test_export_to_stdout_and_rules_and_dates(app, db):
 def test_published_results_show_imported_turnout(app, db, as_role):
     cycle = import_file(app, db, DATA / "Netherlands_Assen_2024.pb")
     staff = make_user(role="staff")
-    services.compute_results(db.session, staff, cycle, rules=["greedy"])
-    services.publish_results(db.session, staff, cycle, rule="greedy")
+    publishing.compute_results(db.session, staff, cycle, rules=["greedy"])
+    publishing.publish_results(db.session, staff, cycle, rule="greedy")
     db.session.commit()
     assert services.turnout(db.session, cycle)["channel"] == {"imported": 84}
 
@@ -166,7 +166,7 @@ def test_published_results_show_imported_turnout(app, db, as_role):
 
     # The export's `selected` follows the published result.
     exported = interchange.export_pabulib(db.session, cycle)
-    winners = services.published_result(db.session, cycle).data["selected"]
+    winners = publishing.published_result(db.session, cycle).data["selected"]
     ids = {p.id: p.external_id for p in db.session.scalars(select(Proposal))}
     assert set(pabulib.city_selected(exported)) == {ids[w] for w in winners}
 

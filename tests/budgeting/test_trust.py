@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from helpers import make_user, post_form
 
 from portal.audit.models import AuditEntry
-from portal.budgeting import integrity, ledger, services
+from portal.budgeting import integrity, ledger, publishing, services
 from portal.budgeting.domain import BudgetRuleError
 from portal.budgeting.models import Ballot, CycleDateChange, CycleResult
 
@@ -176,19 +176,23 @@ def test_published_results_never_change_and_corrections_are_versions(db, voting,
     for choices in ([a], [a], [b, c]):
         _vote(db, cycle, choices)
     staff = _close(db, cycle)
-    (first,) = services.compute_results(db.session, staff, cycle)
-    services.publish_results(db.session, staff, cycle)
-    assert _code(lambda: services.publish_results(db.session, staff, cycle)) == "already_published"
+    (first,) = publishing.compute_results(db.session, staff, cycle)
+    publishing.publish_results(db.session, staff, cycle)
+    assert (
+        _code(lambda: publishing.publish_results(db.session, staff, cycle)) == "already_published"
+    )
     db.session.flush()
     _refused(db, "UPDATE budget_result SET total_cost = 1 WHERE id = :i", i=first.id)
     _refused(db, "DELETE FROM budget_result WHERE id = :i", i=first.id)
     # Computing again keeps the published version and prepares version 2.
-    (second,) = services.compute_results(db.session, staff, cycle)
+    (second,) = publishing.compute_results(db.session, staff, cycle)
     assert second.id != first.id and second.version == 2 and first.published_at is not None
-    assert services.published_result(db.session, cycle).id == first.id
-    assert _code(lambda: services.publish_results(db.session, staff, cycle)) == "correction_reason"
-    services.publish_results(db.session, staff, cycle, reason="A paper ballot box was recounted")
-    assert services.published_result(db.session, cycle).version == 2
+    assert publishing.published_result(db.session, cycle).id == first.id
+    assert (
+        _code(lambda: publishing.publish_results(db.session, staff, cycle)) == "correction_reason"
+    )
+    publishing.publish_results(db.session, staff, cycle, reason="A paper ballot box was recounted")
+    assert publishing.published_result(db.session, cycle).version == 2
     db.session.commit()
     page = as_role("anonymous").get(f"/budget/{cycle.id}/results").get_data(as_text=True)
     assert "A paper ballot box was recounted" in page and "version 1" in page
@@ -283,8 +287,8 @@ def _published(db, voting):
     for choices in ([a], [a, c], [b], [c]):
         _vote(db, cycle, choices)
     staff = _close(db, cycle)
-    services.compute_results(db.session, staff, cycle)
-    services.publish_results(db.session, staff, cycle)
+    publishing.compute_results(db.session, staff, cycle)
+    publishing.publish_results(db.session, staff, cycle)
     db.session.commit()
     return cycle
 
@@ -404,8 +408,8 @@ def test_budgeting_actions_reach_the_audit_log(db, voting):
         channel="paper",
     )
     services.move_phase(db.session, staff, cycle, "results")
-    services.compute_results(db.session, staff, cycle)
-    services.publish_results(db.session, staff, cycle)
+    publishing.compute_results(db.session, staff, cycle)
+    publishing.publish_results(db.session, staff, cycle)
     actions = db.session.scalars(
         sa.select(AuditEntry.action).where(AuditEntry.target == f"cycle:{cycle.id}")
     ).all()

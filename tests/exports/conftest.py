@@ -6,6 +6,7 @@ import pytest
 from consult_helpers import make_comment, make_draft, publish
 from helpers import make_iin, make_user
 
+from portal.budgeting import publishing
 from portal.budgeting import services as budget
 from portal.budgeting.models import Proposal
 from portal.extensions import db as _db
@@ -52,8 +53,8 @@ def closed_cycle(db, staff, new_cycle):
         voter = make_user(iin=make_iin(birth=birth, century_sex=sex), full_name=VOTER_NAME)
         budget.cast_ballot(_db.session, voter, cycle, ids, secret=SECRET, now=cycle.voting_open_at)
     _db.session.commit()
-    budget.compute_results(_db.session, staff, cycle, rules=["greedy", "mes"])
-    budget.publish_results(_db.session, staff, cycle)
+    publishing.compute_results(_db.session, staff, cycle, rules=["greedy", "mes"])
+    publishing.publish_results(_db.session, staff, cycle)
     _db.session.commit()
     cycle.projects = (a, b, c)
     return cycle

@@ -64,7 +64,7 @@ def test_responses_match_the_document(db, client, spec, closed_cycle, draft):
     assert {p["votes"] for p in projects["items"] if p["status"] == "feasible"} == {2, 3}
     results = _check(client, spec, "/cycles/{cycle_id}/results", f"/api/v1/cycles/{cid}/results")
     assert results["ballots"] == 5 and results["rule"] == "greedy"
-    from portal.budgeting.services import published_result
+    from portal.budgeting.publishing import published_result
 
     data = published_result(db.session, closed_cycle).data
     votes = {int(k): n for k, n in data["votes"].items()}
