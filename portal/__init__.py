@@ -72,6 +72,7 @@ def _register_blueprints(app):
     from portal.accounts.views import bp as accounts_bp
     from portal.audit.views import bp as audit_bp
     from portal.budgeting import paper_views as _paper_views  # noqa: F401 (adds paper desk pages)
+    from portal.budgeting import results_views as _results_views  # noqa: F401 (adds results pages)
     from portal.budgeting.ledger_api import bp as budgeting_api_bp
     from portal.budgeting.views import bp as budgeting_bp
     from portal.consultations.views import bp as consultations_bp

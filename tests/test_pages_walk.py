@@ -147,7 +147,7 @@ def test_residents_list_walks(db, as_role, small_pages):
 def test_results_table_walks_and_the_chart_is_bounded(db, as_role, client, small_pages, new_cycle):
     from portal.budgeting import publishing
     from portal.budgeting.models import Ballot, BallotChoice
-    from portal.budgeting.views import CHART_TOP
+    from portal.budgeting.results_views import CHART_TOP
 
     cycle = new_cycle("results", budget=10_000_000)
     names = _projects(db, cycle, CHART_TOP + 10, status="feasible")
