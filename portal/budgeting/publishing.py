@@ -257,3 +257,22 @@ def ranking(result):
             _RANKINGS.pop(next(iter(_RANKINGS)))
         _RANKINGS[key] = (ranked, votes, frozenset(data["selected"]), small)
     return _RANKINGS[key]
+
+
+def heading_overview(session, cycle, pots, with_results=True):
+    """Each heading of `pots` (the cycle's, in order) with its budget and ballots and, with
+    results, its published outcome (spent, number of winners), and the whole cycle's totals:
+    the summary table of the results page and of the staff dashboard."""
+    rows = headings.summary(session, cycle)
+    for row, heading in zip(rows, pots):
+        published = published_result(session, cycle, heading) if with_results else None
+        row["spent"] = published.total_cost if published is not None else None
+        row["winners"] = len(ranking(published)[2]) if published is not None else None
+    done = [r for r in rows if r["spent"] is not None]
+    return {
+        "rows": rows,
+        "budget": sum(r["budget"] for r in rows),
+        "ballots": sum(r["ballots"] for r in rows),
+        "spent": sum(r["spent"] for r in done) if done else None,
+        "winners": sum(r["winners"] for r in done) if done else None,
+    }

@@ -92,7 +92,11 @@ def results(cycle_id):
         "ledger_head": integrity.head_of(db.session, cycle),
         "heading": heading,
         "headings": all_pots if heading is not None else [],
-        "overview": _overview(cycle, all_pots) if heading is not None else None,
+        "overview": (
+            publishing.heading_overview(db.session, cycle, all_pots)
+            if heading is not None
+            else None
+        ),
         "pot": pot,
     }
     if shown is not None:
@@ -105,24 +109,6 @@ def results(cycle_id):
         form=EmptyForm(),
         **context,
     )
-
-
-def _overview(cycle, all_pots):
-    """The whole cycle at a glance: each heading's budget, ballots and published outcome."""
-    rows = []
-    for row, heading in zip(pots.summary(db.session, cycle), all_pots):
-        published = publishing.published_result(db.session, cycle, heading)
-        row["spent"] = published.total_cost if published is not None else None
-        row["winners"] = len(publishing.ranking(published)[2]) if published is not None else None
-        rows.append(row)
-    done = [r for r in rows if r["spent"] is not None]
-    return {
-        "rows": rows,
-        "budget": sum(r["budget"] for r in rows),
-        "ballots": sum(r["ballots"] for r in rows),
-        "spent": sum(r["spent"] for r in done) if done else None,
-        "winners": sum(r["winners"] for r in done) if done else None,
-    }
 
 
 # Bars in the results chart; the rest is one "other projects" bar (the table has them all).

@@ -13,7 +13,7 @@ from portal.accounts.models import User, utcnow
 from portal.budgeting import figures as ballot_figures
 from portal.budgeting import headings as budget_headings
 from portal.budgeting.models import BudgetCycle, CycleResult, Proposal
-from portal.budgeting.publishing import published_result, ranking
+from portal.budgeting.publishing import heading_overview, ranking
 from portal.budgeting.services import counts_visible
 from portal.consultations.models import Article, Campaign, Comment, CommentTally, Draft
 from portal.consultations.services import answer_waits, comment_tally, effective_status
@@ -85,7 +85,9 @@ def cycle_figures(session, cycle, user, now=None):
     pots = budget_headings.headings_of(session, cycle)
     figures["heading"] = pots[0]
     figures["heading_overview"] = (
-        _heading_overview(session, cycle, pots, figures["counts_shown"]) if len(pots) > 1 else None
+        heading_overview(session, cycle, pots, with_results=figures["counts_shown"])
+        if len(pots) > 1
+        else None
     )
     if figures["counts_shown"]:
         figures.update(_results(session, cycle, pots[0]))
@@ -94,24 +96,6 @@ def cycle_figures(session, cycle, user, now=None):
 
 # Projects in the dashboard's results table; the results page and the exports have them all.
 TOP_RESULTS = 20
-
-
-def _heading_overview(session, cycle, pots, counts_shown):
-    """Each heading's budget, ballots and (once counts may be shown) published outcome, with
-    the whole cycle's totals: the shape the results page's summary table takes."""
-    rows = budget_headings.summary(session, cycle)
-    for row, heading in zip(rows, pots):
-        published = published_result(session, cycle, heading) if counts_shown else None
-        row["spent"] = published.total_cost if published is not None else None
-        row["winners"] = len(ranking(published)[2]) if published is not None else None
-    done = [r for r in rows if r["spent"] is not None]
-    return {
-        "rows": rows,
-        "budget": sum(r["budget"] for r in rows),
-        "ballots": sum(r["ballots"] for r in rows),
-        "spent": sum(r["spent"] for r in done) if done else None,
-        "winners": sum(r["winners"] for r in done) if done else None,
-    }
 
 
 def _results(session, cycle, heading):
