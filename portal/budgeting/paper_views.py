@@ -33,16 +33,22 @@ from portal.pagination import paginate
 from portal.permissions import require_region_access, roles_required
 
 
+def _desk(cycle_id, form_class):
+    """(cycle, form, headings, heading) of a paper desk's page: the cycle, for staff of its
+    region only; the desk's form with the cycle's districts; the cycle's headings and the
+    one the desk enters, one at a time (?heading=, else the main one)."""
+    cycle = db.get_or_404(BudgetCycle, cycle_id)
+    require_region_access(cycle.region_id)
+    form = form_class()
+    form.district_id.choices = _district_choices(cycle)
+    all_pots = pots.headings_of(db.session, cycle)
+    return cycle, form, all_pots, _heading_arg(cycle) or all_pots[0]
+
+
 @bp.route("/<int:cycle_id>/paper", methods=["GET", "POST"])
 @roles_required("staff")
 def paper_ballot(cycle_id):
-    cycle = db.get_or_404(BudgetCycle, cycle_id)
-    require_region_access(cycle.region_id)
-    form = PaperBallotForm()
-    form.district_id.choices = _district_choices(cycle)
-    # The desk enters one heading's ballot at a time (?heading=, else the main one).
-    all_pots = pots.headings_of(db.session, cycle)
-    heading = _heading_arg(cycle) or all_pots[0]
+    cycle, form, all_pots, heading = _desk(cycle_id, PaperBallotForm)
     where = {"heading": heading, "open_to": all_pots}
     if request.method == "GET":
         form.district_id.data = cycle.district_id or 0
@@ -128,13 +134,7 @@ def _batch_of(cycle_id, batch_id):
 @roles_required("staff")
 def paper_batches(cycle_id):
     """A paper station's tally sheet: its ballots typed as rows, waiting for a second check."""
-    cycle = db.get_or_404(BudgetCycle, cycle_id)
-    require_region_access(cycle.region_id)
-    form = PaperBatchForm()
-    form.district_id.choices = _district_choices(cycle)
-    # A sheet is one heading's (?heading=, else the main one); its projects are listed.
-    all_pots = pots.headings_of(db.session, cycle)
-    heading = _heading_arg(cycle) or all_pots[0]
+    cycle, form, all_pots, heading = _desk(cycle_id, PaperBatchForm)
     status = 200
     if request.method == "POST":
         status = 422
