@@ -56,18 +56,18 @@ def init_app(app, db):
     """Install the listeners, and end each request's PostgreSQL transaction that only read
     with COMMIT (`end_read`). Registered after Flask-SQLAlchemy, so it runs before its
     teardown closes the session (teardowns run in reverse order); any other transaction is
-    left to that close, which rolls it back."""
+    rolled back, as that close would."""
     configure_engines()
 
     @app.teardown_appcontext
     def _end_reads(error):
         if error is None:
-            end_read(db.session, otherwise=None)
+            end_read(db.session)
 
 
-def end_read(session, otherwise="rollback"):
+def end_read(session):
     """End the session's transaction: with COMMIT on PostgreSQL if it ran nothing but
-    SELECTs and holds no pending change, else with ROLLBACK (`otherwise=None`: leave it).
+    SELECTs and holds no pending change, else with ROLLBACK.
 
     psycopg 3 forgets every statement it prepared on the connection at each ROLLBACK, and a
     request that only read always ended with one: no statement of a read-only request was
@@ -78,11 +78,11 @@ def end_read(session, otherwise="rollback"):
     if not session.in_transaction():
         return
     connection = session.connection()
+    # A flush's statements pass through _on_execute too: _WROTE covers them.
     read_only = (
         connection.dialect.name == "postgresql"
         and not connection.info.get(_WROTE)
         and not (session.new or session.dirty or session.deleted)
-        and not session.info.get(_FLUSHED)
     )
     if read_only:
         try:
@@ -90,8 +90,7 @@ def end_read(session, otherwise="rollback"):
             return
         except SQLAlchemyError:  # a broken connection: the rollback below cleans up
             pass
-    if read_only or otherwise == "rollback":
-        session.rollback()
+    session.rollback()
 
 
 def writes_late(view):
